@@ -1,0 +1,137 @@
+package spool
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"pq/lock"
+)
+
+// Claim is a message taken by one consumer. Its file has been renamed into
+// cur/ and stays locked, through the descriptor the Claim holds, until the
+// claim ends with [Queue.Ack] or [Claim.Release]. If the process dies first,
+// the kernel drops the lock and recovery puts the message back.
+type Claim struct {
+	q    *Queue
+	name Name
+	f    *os.File
+	path string
+}
+
+// ID returns the claimed message's ID.
+func (c *Claim) ID() ID { return c.name.ID }
+
+// Attempt returns which delivery of the message this is: 1 the first time.
+func (c *Claim) Attempt() int { return c.name.Attempts + 1 }
+
+// Path returns the claimed message's file, under cur/.
+func (c *Claim) Path() string { return c.path }
+
+// File returns the claim's open, locked descriptor. A child process that
+// inherits it holds the claim for as long as it keeps it open.
+func (c *Claim) File() *os.File { return c.f }
+
+// Body returns a reader of the message body from its first byte.
+func (c *Claim) Body() io.Reader { return io.NewSectionReader(c.f, 0, 1<<62) }
+
+// claimFile tries to claim the message at path, a file under new/. It returns
+// errGone when another consumer holds or took it first.
+func (q *Queue) claimFile(path string) (*Claim, error) {
+	f, err := openMessage(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, errGone
+		}
+		return nil, fmt.Errorf("claim %s: %w", path, err)
+	}
+	if err := lock.TryFile(f); err != nil {
+		f.Close()
+		if errors.Is(err, lock.ErrLocked) {
+			return nil, errGone
+		}
+		return nil, fmt.Errorf("claim %s: %w", path, err)
+	}
+	base := filepath.Base(path)
+	to := filepath.Join(q.cur, base)
+	if err := renameNoReplace(path, to); err != nil {
+		f.Close()
+		// Gone: claimed and acked by a consumer that held the lock
+		// before us. Exists: a foreign name reused while its namesake
+		// is still claimed; it waits for that claim to end.
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrExist) {
+			return nil, errGone
+		}
+		return nil, fmt.Errorf("claim %s: %w", path, err)
+	}
+	return &Claim{q: q, name: ParseName(base), f: f, path: to}, nil
+}
+
+// openMessage opens a message file for reading and locking. NFSv4 needs a
+// descriptor open for writing to lock, so that is tried first. O_NONBLOCK
+// keeps a named pipe dropped into new/ from blocking the open.
+func openMessage(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
+	if errors.Is(err, fs.ErrPermission) {
+		f, err = os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
+	}
+	return f, err
+}
+
+// Ack ends claims whose messages were handled: it removes their files from
+// cur/, makes the removals durable with one fsync of cur/, and releases the
+// locks. Acking claims together costs one fsync for all of them.
+func (q *Queue) Ack(claims ...*Claim) error {
+	var first error
+	for _, c := range claims {
+		if err := os.Remove(c.path); err != nil && first == nil {
+			first = fmt.Errorf("ack %s: %w", c.name.ID, err)
+		}
+	}
+	if len(claims) > 0 {
+		if err := q.sync(q.cur); err != nil && first == nil {
+			first = fmt.Errorf("ack: %w", err)
+		}
+	}
+	for _, c := range claims {
+		c.f.Close()
+	}
+	return first
+}
+
+// Release ends a claim without acking it: the message goes back to new/, in
+// its place by send time, to be claimed again. With failed set the delivery
+// counts as a failed attempt, which raises the count that
+// [Claim.Attempt] reports next time; without it the message returns as it
+// was, as when the body could not be handed over at all.
+func (c *Claim) Release(failed bool) error {
+	defer c.f.Close()
+	n := c.name
+	if failed {
+		n = withAttempt(n)
+	}
+	dirs := map[string]bool{}
+	if err := c.q.placeInNew(c.path, n, dirs); err != nil {
+		return fmt.Errorf("release %s: %w", n.ID, err)
+	}
+	if c.q.opts.NoSync {
+		return nil
+	}
+	dirs[c.q.cur] = true
+	return syncDirs(dirs)
+}
+
+// withAttempt returns n with one more failed attempt, unless the longer name
+// would no longer fit in a directory entry.
+func withAttempt(n Name) Name {
+	m := n
+	m.Attempts++
+	if len(m.String()) > maxNameLen {
+		return n
+	}
+	return m
+}

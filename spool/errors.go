@@ -1,0 +1,20 @@
+package spool
+
+import "errors"
+
+// ErrEmpty reports that a queue holds no message ready to be claimed.
+var ErrEmpty = errors.New("no message ready")
+
+// ErrBadName reports a queue name that pq refuses: see [ValidName].
+var ErrBadName = errors.New("bad queue name")
+
+// ErrNoQueue reports that a queue directory does not exist.
+var ErrNoQueue = errors.New("no such queue")
+
+// ErrNotQueue reports a directory that exists but lacks a queue's
+// subdirectories.
+var ErrNotQueue = errors.New("not a queue directory")
+
+// errGone reports that a message was taken by another process between the
+// moment it was listed and the moment it was claimed.
+var errGone = errors.New("message taken by another process")

@@ -1,0 +1,127 @@
+package spool
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// syncDir makes the entries of directory dir durable: what was created,
+// renamed into or removed from it survives a crash once it returns.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// syncDirs syncs every directory in dirs.
+func syncDirs(dirs map[string]bool) error {
+	for d := range dirs {
+		if err := syncDir(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// renameNoReplace renames oldpath to newpath and fails with fs.ErrExist
+// instead of replacing a file already at newpath. Where the filesystem lacks
+// renameat2(RENAME_NOREPLACE) it links the new name and unlinks the old one,
+// which is equally safe: link never replaces.
+func renameNoReplace(oldpath, newpath string) error {
+	err := unix.Renameat2(unix.AT_FDCWD, oldpath, unix.AT_FDCWD, newpath, unix.RENAME_NOREPLACE)
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
+		if err = os.Link(oldpath, newpath); err != nil {
+			return err
+		}
+		return os.Remove(oldpath)
+	}
+	if err != nil {
+		return &os.LinkError{Op: "rename", Old: oldpath, New: newpath, Err: err}
+	}
+	return nil
+}
+
+// mkdirs creates dir and any missing parents below stop, recording in
+// created the parents whose entries changed and so need a sync. A directory
+// that another process creates at the same moment is no error.
+func mkdirs(stop, dir string, created map[string]bool) error {
+	if dir == stop {
+		return nil
+	}
+	err := os.Mkdir(dir, 0o700)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err = mkdirs(stop, filepath.Dir(dir), created); err != nil {
+			return err
+		}
+		err = os.Mkdir(dir, 0o700)
+	}
+	switch {
+	case err == nil:
+		created[filepath.Dir(dir)] = true
+		return nil
+	case errors.Is(err, fs.ErrExist):
+		return nil
+	default:
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+}
+
+// syncFiles fsyncs files, several at once so that the filesystem can commit
+// them together, and returns the first error.
+func syncFiles(files []*os.File) error {
+	const workers = 32
+	if len(files) == 1 {
+		return files[0].Sync()
+	}
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		next  = make(chan *os.File)
+	)
+	n := min(workers, len(files))
+	wg.Add(n)
+	for range n {
+		go func() {
+			defer wg.Done()
+			for f := range next {
+				if err := f.Sync(); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = fmt.Errorf("sync %s: %w", f.Name(), err)
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, f := range files {
+		next <- f
+	}
+	close(next)
+	wg.Wait()
+	return first
+}
+
+// poke changes the times of dir to now, which inotify reports to whoever
+// watches dir: it wakes receivers waiting on new/ when a message lands in a
+// bucket below it. Only write permission on dir is needed.
+func poke(dir string) {
+	now := []unix.Timespec{{Nsec: unix.UTIME_NOW}, {Nsec: unix.UTIME_NOW}}
+	_ = unix.UtimesNanoAt(unix.AT_FDCWD, dir, now, 0)
+}

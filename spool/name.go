@@ -1,0 +1,230 @@
+package spool
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ID identifies a message for its whole life: it is the part of the file
+// name that never changes while the message moves between new/, cur/ and
+// dlq/. An ID made by pq reads
+//
+//	1764074682123456789.4242_9f3a0c1e.host
+//
+// that is the send time in nanoseconds since the Unix epoch, zero-padded to
+// 19 digits so that names sort in time order; the sender's process id and 32
+// random bits, joined by an underscore; and the sender's host name, cut to
+// the characters [A-Za-z0-9-]. A file placed in new/ by another program
+// keeps whatever name it had, and that name is its ID.
+type ID string
+
+// Time returns the send time recorded in an ID made by pq, and false for an
+// ID that does not start with one.
+func (id ID) Time() (time.Time, bool) {
+	ns, ok := idNanos(string(id))
+	if !ok {
+		return time.Time{}, false
+	}
+	return time.Unix(0, ns), true
+}
+
+// Name is a message file name: an ID followed by metadata fields, each a
+// comma, a key of lower-case letters, '=' and a value:
+//
+//	1764074682123456789.4242_9f3a0c1e.host,a=2
+//
+// The key a counts the earlier deliveries that did not end in an ack. A field
+// whose value is zero is left out, so a fresh message's name is its ID.
+// Fields that this version of pq does not know are kept, in order, in Extra,
+// and written back unchanged, so that newer metadata survives older tools.
+type Name struct {
+	ID       ID
+	Attempts int
+	Extra    []string
+}
+
+// maxNameLen bounds a file name (NAME_MAX on Linux).
+const maxNameLen = 255
+
+// String formats n as a file name; ParseName reverses it.
+func (n Name) String() string {
+	var b strings.Builder
+	b.WriteString(string(n.ID))
+	if n.Attempts > 0 {
+		b.WriteString(",a=")
+		b.WriteString(strconv.Itoa(n.Attempts))
+	}
+	for _, f := range n.Extra {
+		b.WriteByte(',')
+		b.WriteString(f)
+	}
+	return b.String()
+}
+
+// ParseName splits a message file name into its ID and metadata. Any name is
+// accepted: when the part after the first comma is not a list of well-formed
+// fields, the whole name is the ID.
+func ParseName(s string) Name {
+	id, rest, ok := strings.Cut(s, ",")
+	if !ok {
+		return Name{ID: ID(s)}
+	}
+	n := Name{ID: ID(id)}
+	for _, f := range strings.Split(rest, ",") {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok || !validKey(k) || !validValue(v) {
+			return Name{ID: ID(s)}
+		}
+		if k == "a" {
+			a, err := strconv.Atoi(v)
+			if err != nil || a < 0 || strconv.Itoa(a) != v || n.Attempts != 0 || a == 0 {
+				return Name{ID: ID(s)}
+			}
+			n.Attempts = a
+			continue
+		}
+		n.Extra = append(n.Extra, f)
+	}
+	return n
+}
+
+func validKey(k string) bool {
+	if k == "" || len(k) > 16 {
+		return false
+	}
+	for _, c := range []byte(k) {
+		if c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+func validValue(v string) bool {
+	for _, c := range []byte(v) {
+		if !isNameByte(c) {
+			return false
+		}
+	}
+	return true
+}
+
+func isNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		c == '.' || c == '_' || c == '-'
+}
+
+// idNanos reads the send time at the start of an ID made by pq.
+func idNanos(s string) (int64, bool) {
+	if len(s) < 20 || s[19] != '.' {
+		return 0, false
+	}
+	var ns int64
+	for _, c := range []byte(s[:19]) {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		ns = ns*10 + int64(c-'0')
+	}
+	return ns, true
+}
+
+// bucket returns the directory under new/ where a message sent at ns waits:
+// three levels of a thousand seconds, one second and ten milliseconds, so
+// that no directory a receiver lists grows with the depth of the queue.
+func bucket(ns int64) string {
+	sec := ns / 1e9
+	return fmt.Sprintf("%07d/%03d/%02d", sec/1000, sec%1000, ns/1e7%100)
+}
+
+// bucketDepth is the number of directory levels that bucket returns.
+const bucketDepth = 3
+
+// isBucket reports whether s is a directory name that bucket makes at level
+// (0 for the top).
+func isBucket(s string, level int) bool {
+	want := [bucketDepth]int{7, 3, 2}[level]
+	if len(s) != want {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// ids makes IDs. Times are strictly increasing within a process, so one
+// process's messages keep their send order even when the clock stands still
+// or steps back.
+var ids = struct {
+	sync.Mutex
+	last int64
+	host string
+	pid  int
+	now  func() time.Time
+}{now: time.Now}
+
+// newID returns a fresh ID and its send time.
+func newID() (ID, int64) {
+	ids.Lock()
+	if ids.host == "" {
+		ids.host = cleanHost()
+		ids.pid = os.Getpid()
+	}
+	ns := ids.now().UnixNano()
+	if ns <= ids.last {
+		ns = ids.last + 1
+	}
+	ids.last = ns
+	host, pid := ids.host, ids.pid
+	ids.Unlock()
+	return ID(fmt.Sprintf("%019d.%d_%08x.%s", ns, pid, rand.Uint32(), host)), ns
+}
+
+// cleanHost returns the host name cut to [A-Za-z0-9-] and 32 bytes.
+func cleanHost() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		h = "localhost"
+	}
+	h, _, _ = strings.Cut(h, ".")
+	b := []byte(h)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			b[i] = '-'
+		}
+	}
+	if len(b) > 32 {
+		b = b[:32]
+	}
+	return string(b)
+}
+
+// ValidName reports whether name may name a queue: one to 128 characters
+// from [A-Za-z0-9._-], starting with a letter or digit. Such a name is a
+// single path element that is never hidden and never "." or "..".
+func ValidName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("%w: empty", ErrBadName)
+	case len(name) > 128:
+		return fmt.Errorf("%w: %.20q... is %d characters, the limit is 128", ErrBadName, name, len(name))
+	}
+	c := name[0]
+	if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+		return fmt.Errorf("%w: %q must start with a letter or digit", ErrBadName, name)
+	}
+	for i := 0; i < len(name); i++ {
+		if !isNameByte(name[i]) {
+			return fmt.Errorf("%w: %q holds %q; use only letters, digits, '.', '_' and '-'", ErrBadName, name, name[i])
+		}
+	}
+	return nil
+}

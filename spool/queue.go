@@ -1,0 +1,164 @@
+package spool
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+)
+
+// Subdirectories of a queue directory.
+const (
+	dirTmp = "tmp"
+	dirNew = "new"
+	dirCur = "cur"
+	dirDLQ = "dlq"
+)
+
+// Options tune a Queue. The zero value is the safe default.
+type Options struct {
+	// NoSync skips every fsync. Messages then survive a crash of pq but
+	// not of the machine. It exists for benchmarks and throwaway queues.
+	NoSync bool
+	// Logger receives what pq does on its own, such as recovering a dead
+	// consumer's claim. Nil discards it.
+	Logger *slog.Logger
+}
+
+// Queue is one queue: a directory <root>/<name> holding tmp/, new/, cur/ and
+// dlq/. A Queue is safe for concurrent use by several goroutines, and any
+// number of processes may open the same queue at once.
+type Queue struct {
+	name string
+	dir  string
+	tmp  string
+	new  string
+	cur  string
+	dlq  string
+	opts Options
+	log  *slog.Logger
+}
+
+// Open returns the queue called name under root. It checks the name but does
+// not touch the disk: see [Queue.Create] and [Queue.Check].
+func Open(root, name string, opts Options) (*Queue, error) {
+	if err := ValidName(name); err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(root, name)
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Queue{
+		name: name,
+		dir:  dir,
+		tmp:  filepath.Join(dir, dirTmp),
+		new:  filepath.Join(dir, dirNew),
+		cur:  filepath.Join(dir, dirCur),
+		dlq:  filepath.Join(dir, dirDLQ),
+		opts: opts,
+		log:  log.With("queue", name),
+	}, nil
+}
+
+// Name returns the queue's name.
+func (q *Queue) Name() string { return q.name }
+
+// Dir returns the queue's directory.
+func (q *Queue) Dir() string { return q.dir }
+
+// Create makes the queue's directories, and the root above them with mode
+// 0700, where they are missing, and makes them durable. On a queue that
+// exists it changes nothing.
+func (q *Queue) Create() error {
+	root := filepath.Dir(q.dir)
+	created := map[string]bool{}
+	if err := mkdirRoot(root, created); err != nil {
+		return err
+	}
+	for _, d := range []string{q.tmp, q.new, q.cur, q.dlq} {
+		if err := mkdirs(root, d, created); err != nil {
+			return fmt.Errorf("create queue %s: %w", q.name, err)
+		}
+	}
+	if q.opts.NoSync {
+		return nil
+	}
+	return syncDirs(created)
+}
+
+// mkdirRoot creates the spool root and its missing parents.
+func mkdirRoot(root string, created map[string]bool) error {
+	if _, err := os.Stat(root); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(root), 0o755); err != nil {
+		return fmt.Errorf("create spool root %s: %w", root, err)
+	}
+	err := os.Mkdir(root, 0o700)
+	if err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("create spool root %s: %w", root, err)
+	}
+	created[filepath.Dir(root)] = true
+	return nil
+}
+
+// Check reports whether the queue exists: nil when it does, an error
+// matching ErrNoQueue when its directory is missing, and one matching
+// ErrNotQueue when the directory lacks a queue's subdirectories.
+func (q *Queue) Check() error {
+	if _, err := os.Stat(q.dir); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("queue %s: %w", q.name, ErrNoQueue)
+		}
+		return fmt.Errorf("queue %s: %w", q.name, err)
+	}
+	for _, d := range []string{q.tmp, q.new, q.cur, q.dlq} {
+		fi, err := os.Stat(d)
+		if err != nil || !fi.IsDir() {
+			return fmt.Errorf("queue %s: %w: %s is missing", q.name, ErrNotQueue, filepath.Base(d))
+		}
+	}
+	return nil
+}
+
+// sync is syncDir unless the queue runs without syncs.
+func (q *Queue) sync(dir string) error {
+	if q.opts.NoSync {
+		return nil
+	}
+	return syncDir(dir)
+}
+
+// placeInNew renames the file at from into the bucket of new/ where a
+// message called n waits, creating the bucket when it is missing. It records
+// in dirs the directories whose entries changed. It never replaces a file.
+func (q *Queue) placeInNew(from string, n Name, dirs map[string]bool) error {
+	dir := q.new
+	if ns, ok := idNanos(string(n.ID)); ok {
+		dir = filepath.Join(q.new, bucket(ns))
+	}
+	to := filepath.Join(dir, n.String())
+	// A receiver may remove an empty bucket between our mkdir and our
+	// rename; then we make it again.
+	for range 100 {
+		err := renameNoReplace(from, to)
+		if !errors.Is(err, fs.ErrNotExist) || dir == q.new {
+			if err != nil {
+				return err
+			}
+			dirs[dir] = true
+			return nil
+		}
+		if _, serr := os.Lstat(from); serr != nil {
+			return err
+		}
+		if err := mkdirs(q.new, dir, dirs); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("place %s: bucket %s keeps vanishing", n.ID, dir)
+}

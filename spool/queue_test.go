@@ -1,0 +1,198 @@
+package spool
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// newQueue returns a created queue in a fresh root.
+func newQueue(t testing.TB, opts Options) *Queue {
+	t.Helper()
+	q, err := Open(filepath.Join(t.TempDir(), "root"), "jobs", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Create(); err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+// receiveBody claims the oldest message, reads it and acks it.
+func receiveBody(t *testing.T, r *Receiver) string {
+	t.Helper()
+	c, err := r.Claim()
+	if err != nil {
+		t.Fatalf("claim: %v", err)
+	}
+	b, err := io.ReadAll(c.Body())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.q.Ack(c); err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestSendThenReceiveKeepsBodiesAndOrder(t *testing.T) {
+	q := newQueue(t, Options{})
+	bodies := []string{"first\n", "", "no newline", "nul\x00byte\xff\xfe", strings.Repeat("x", 100000)}
+	for _, b := range bodies {
+		if _, err := q.Send(strings.NewReader(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := q.NewReceiver()
+	for i, want := range bodies {
+		if got := receiveBody(t, r); got != want {
+			t.Fatalf("message %d: got %q, want %q", i, trunc(got), trunc(want))
+		}
+	}
+	if _, err := r.Claim(); !errors.Is(err, ErrEmpty) {
+		t.Fatalf("claim on a drained queue: %v, want ErrEmpty", err)
+	}
+	assertEmptyDir(t, q.tmp)
+	assertEmptyDir(t, q.cur)
+	assertEmptyDir(t, q.new)
+}
+
+func trunc(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
+}
+
+func assertEmptyDir(t *testing.T, dir string) {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) > 0 {
+		t.Fatalf("%s holds %d entries, first %s", dir, len(ents), ents[0].Name())
+	}
+}
+
+func TestClaimedMessageIsNotClaimedTwice(t *testing.T) {
+	q := newQueue(t, Options{})
+	if _, err := q.Send(strings.NewReader("only")); err != nil {
+		t.Fatal(err)
+	}
+	c, err := q.NewReceiver().Claim()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.NewReceiver().Claim(); !errors.Is(err, ErrEmpty) {
+		t.Fatalf("second claim: %v, want ErrEmpty", err)
+	}
+	// A live claim is not recovered.
+	if ids, err := q.Recover(); err != nil || len(ids) != 0 {
+		t.Fatalf("recover of a live claim: %v %v", ids, err)
+	}
+	if err := q.Ack(c); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDeadClaimIsRecoveredWithAnAttemptCounted(t *testing.T) {
+	q := newQueue(t, Options{})
+	id, err := q.Send(strings.NewReader("work"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := q.NewReceiver().Claim()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.f.Close() // the consumer dies: its lock goes with its descriptor
+	ids, err := q.Recover()
+	if err != nil || len(ids) != 1 || ids[0] != id {
+		t.Fatalf("recover: %v %v, want [%s]", ids, err, id)
+	}
+	c2, err := q.NewReceiver().Claim()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c2.ID() != id || c2.Attempt() != 2 {
+		t.Fatalf("redelivered %s attempt %d, want %s attempt 2", c2.ID(), c2.Attempt(), id)
+	}
+	b, _ := io.ReadAll(c2.Body())
+	if !bytes.Equal(b, []byte("work")) {
+		t.Fatalf("body %q", b)
+	}
+}
+
+func TestReleaseWithoutFailureKeepsTheMessageAsItWas(t *testing.T) {
+	q := newQueue(t, Options{})
+	first, _ := q.Send(strings.NewReader("a"))
+	q.Send(strings.NewReader("b"))
+	r := q.NewReceiver()
+	c, err := r.Claim()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Release(false); err != nil {
+		t.Fatal(err)
+	}
+	c, err = q.NewReceiver().Claim()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ID() != first || c.Attempt() != 1 {
+		t.Fatalf("got %s attempt %d, want %s attempt 1", c.ID(), c.Attempt(), first)
+	}
+}
+
+func TestForeignFileRenamedIntoNewIsAMessage(t *testing.T) {
+	q := newQueue(t, Options{})
+	tmp := filepath.Join(q.Dir(), "tmp", "job-1")
+	if err := os.WriteFile(tmp, []byte("from a script"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(q.Dir(), "new", "job-1")); err != nil {
+		t.Fatal(err)
+	}
+	r := q.NewReceiver()
+	if got := receiveBody(t, r); got != "from a script" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestDrainedBucketsAreRemoved(t *testing.T) {
+	q := newQueue(t, Options{NoSync: true})
+	b := q.NewBatch()
+	for range 50 {
+		b.Add(strings.NewReader("x"))
+	}
+	if err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	r := q.NewReceiver()
+	for range 50 {
+		receiveBody(t, r)
+	}
+	if _, err := r.Claim(); !errors.Is(err, ErrEmpty) {
+		t.Fatal(err)
+	}
+	assertEmptyDir(t, q.new)
+}
+
+func TestValidName(t *testing.T) {
+	for _, bad := range []string{"", "../x", "a/b", ".hidden", "-x", "a b", strings.Repeat("a", 129), "é"} {
+		if err := ValidName(bad); !errors.Is(err, ErrBadName) {
+			t.Errorf("ValidName(%q) = %v, want ErrBadName", bad, err)
+		}
+	}
+	for _, good := range []string{"a", "jobs", "Q1.b_c-d", strings.Repeat("a", 128)} {
+		if err := ValidName(good); err != nil {
+			t.Errorf("ValidName(%q) = %v", good, err)
+		}
+	}
+}
