@@ -1,0 +1,228 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"pq/spool"
+)
+
+// Stdio holds the streams a command reads and writes.
+type Stdio struct {
+	In  io.Reader
+	Out io.Writer
+	Err io.Writer
+}
+
+// env is what every command gets: its streams and the resolved spool.
+type env struct {
+	Stdio
+	root string
+}
+
+// queue opens the queue called name under the spool root.
+func (e *env) queue(name string) (*spool.Queue, error) {
+	return spool.Open(e.root, name, spool.Options{})
+}
+
+// Main runs pq with the command line args (args[0] is the program name)
+// and returns the exit status.
+func Main(args []string, stdio Stdio) int {
+	// A closed stdout must come back as an EPIPE error from write, so that
+	// a message being received goes back to its queue, instead of the
+	// default SIGPIPE death.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e := &env{Stdio: stdio}
+	app := newApp(e)
+	args, err := reorder(app, args)
+	if err != nil {
+		return report(stdio.Err, err)
+	}
+	return report(stdio.Err, app.RunContext(ctx, args))
+}
+
+// commands builds every command around e.
+func commands(e *env) []*cli.Command {
+	return []*cli.Command{
+		sendCommand(e),
+		recvCommand(e),
+		initCommand(e),
+	}
+}
+
+// newApp builds the cli.App. Output that urfave/cli prints by itself goes to
+// stderr, and its errors come back to Main instead of exiting.
+func newApp(e *env) *cli.App {
+	app := &cli.App{
+		Name:            "pq",
+		Usage:           "a message queue in a spool directory",
+		UsageText:       "pq [--root DIR] [--config FILE] COMMAND [OPTIONS] QUEUE ...",
+		HideHelpCommand: true,
+		Writer:          e.Err,
+		ErrWriter:       e.Err,
+		ExitErrHandler:  func(*cli.Context, error) {},
+		OnUsageError:    onUsageError,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "root", Usage: "spool directory holding the queues (default $PQ_ROOT, the config's root, or $XDG_DATA_HOME/pq)"},
+			&cli.StringFlag{Name: "config", Usage: "configuration file (default $PQ_CONFIG or $XDG_CONFIG_HOME/pq/config.toml)"},
+		},
+		Before: func(c *cli.Context) error {
+			path, required := configPath(c.String("config"))
+			cfg, err := loadConfig(path, required)
+			if err != nil {
+				return err
+			}
+			e.root, err = resolveRoot(c.String("root"), cfg)
+			return err
+		},
+		Action: func(c *cli.Context) error {
+			if c.Args().Len() > 0 {
+				return withHint(usagef("unknown command %q", c.Args().First()), "run 'pq --help' for the list of commands")
+			}
+			cli.ShowAppHelp(c)
+			return usagef("no command given")
+		},
+		Commands: commands(e),
+	}
+	for _, c := range app.Commands {
+		c.OnUsageError = onUsageError
+	}
+	return app
+}
+
+// onUsageError turns urfave/cli's flag errors into pq's usage errors.
+func onUsageError(_ *cli.Context, err error, _ bool) error {
+	return withHint(usagef("%s", strings.TrimPrefix(err.Error(), "flag provided but not defined: ")), "run 'pq COMMAND --help' for its options")
+}
+
+// oneQueue returns the single QUEUE argument of a command.
+func oneQueue(c *cli.Context) (string, error) {
+	switch c.Args().Len() {
+	case 0:
+		return "", withHint(usagef("%s: missing QUEUE", c.Command.Name), "usage: %s", c.Command.UsageText)
+	case 1:
+		return c.Args().First(), nil
+	default:
+		return "", withHint(usagef("%s: too many arguments: %q", c.Command.Name, c.Args().Slice()[1:]), "usage: %s", c.Command.UsageText)
+	}
+}
+
+// reorder moves the flags that follow a command's arguments in front of
+// them, since urfave/cli v2 stops parsing flags at the first argument, and
+// moves the global flags given after the command name in front of it. "--"
+// still ends the flags. It uses each command's own flag table to know which
+// flags take a value.
+func reorder(app *cli.App, args []string) ([]string, error) {
+	if len(args) < 2 {
+		return args, nil
+	}
+	global := flagTable(app.Flags)
+	out := []string{args[0]}
+	i := 1
+	// Global flags before the command.
+	for i < len(args) && strings.HasPrefix(args[i], "-") && args[i] != "-" && args[i] != "--" {
+		n, err := takeFlag(global, args, i)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, args[i:i+n]...)
+		i += n
+	}
+	if i >= len(args) || args[i] == "--" {
+		return append(out, args[i:]...), nil
+	}
+	cmd := app.Command(args[i])
+	if cmd == nil {
+		return append(out, args[i:]...), nil
+	}
+	local := flagTable(cmd.Flags)
+	local["help"], local["h"] = false, false
+	var flags, pos, globals []string
+	name := args[i]
+	for i++; i < len(args); {
+		a := args[i]
+		switch {
+		case a == "--":
+			pos = append(pos, args[i:]...)
+			i = len(args)
+		case strings.HasPrefix(a, "-") && a != "-":
+			if _, ok := lookupFlag(global, a); ok {
+				n, err := takeFlag(global, args, i)
+				if err != nil {
+					return nil, err
+				}
+				globals = append(globals, args[i:i+n]...)
+				i += n
+				continue
+			}
+			n, err := takeFlag(local, args, i)
+			if err != nil {
+				return nil, withHint(usagef("%s: %v", name, err), "run 'pq %s --help' for its options", name)
+			}
+			flags = append(flags, args[i:i+n]...)
+			i += n
+		default:
+			pos = append(pos, a)
+			i++
+		}
+	}
+	out = append(out, globals...)
+	out = append(out, name)
+	out = append(out, flags...)
+	if len(pos) > 0 && pos[0] != "--" {
+		out = append(out, "--")
+	}
+	return append(out, pos...), nil
+}
+
+// flagTable maps every name of every flag to whether it takes a value.
+func flagTable(flags []cli.Flag) map[string]bool {
+	t := map[string]bool{}
+	for _, f := range flags {
+		_, isBool := f.(*cli.BoolFlag)
+		for _, n := range f.Names() {
+			t[n] = !isBool
+		}
+	}
+	return t
+}
+
+// lookupFlag finds the flag that argument a names.
+func lookupFlag(t map[string]bool, a string) (bool, bool) {
+	name := strings.TrimLeft(a, "-")
+	name, _, _ = strings.Cut(name, "=")
+	v, ok := t[name]
+	return v, ok
+}
+
+// takeFlag returns how many arguments the flag at args[i] spans.
+func takeFlag(t map[string]bool, args []string, i int) (int, error) {
+	a := args[i]
+	takesValue, ok := lookupFlag(t, a)
+	if !ok {
+		return 0, fmt.Errorf("unknown flag %s", a)
+	}
+	if !takesValue || strings.Contains(a, "=") {
+		return 1, nil
+	}
+	if i+1 >= len(args) {
+		return 0, fmt.Errorf("flag %s needs a value", a)
+	}
+	return 2, nil
+}
+
+// isUsage reports whether err is an error in the command line.
+func isUsage(err error) bool {
+	var u *usageError
+	return errors.As(err, &u)
+}

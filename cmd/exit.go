@@ -1,0 +1,72 @@
+// Package cmd is pq's command line: it parses arguments and configuration
+// and calls package spool, which does the work. Each command has a file of
+// its own. Errors come back to Main, which prints them as one line on stderr
+// and maps them to the exit status.
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Exit statuses, the same for every command.
+const (
+	// ExitOK is success.
+	ExitOK = 0
+	// ExitNothing means there was nothing to receive: the queue was
+	// empty, or a wait timed out.
+	ExitNothing = 1
+	// ExitError is every error: bad usage, a bad queue name, an I/O
+	// failure.
+	ExitError = 2
+)
+
+// errNothing ends a command that found nothing to do with ExitNothing.
+var errNothing = errors.New("nothing to receive")
+
+// usageError is an error in the command line itself.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// usagef returns a usage error.
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// hintError carries advice printed on a line of its own after the error.
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (e *hintError) Error() string { return e.err.Error() }
+func (e *hintError) Unwrap() error { return e.err }
+
+// withHint attaches a hint to err.
+func withHint(err error, format string, args ...any) error {
+	return &hintError{err: err, hint: fmt.Sprintf(format, args...)}
+}
+
+// report prints err for a user and returns the exit status it maps to.
+func report(stderr io.Writer, err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	if errors.Is(err, errNothing) {
+		return ExitNothing
+	}
+	fmt.Fprintf(stderr, "pq: error: %s\n", oneLine(err.Error()))
+	var h *hintError
+	if errors.As(err, &h) {
+		fmt.Fprintf(stderr, "pq: hint: %s\n", oneLine(h.hint))
+	}
+	return ExitError
+}
+
+// oneLine folds a message onto one line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}

@@ -1,0 +1,198 @@
+package cmd
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"pq/spool"
+)
+
+// ackBatch is the most claims acked with one fsync.
+const ackBatch = 256
+
+// recvOptions are the flags of pq recv.
+type recvOptions struct {
+	queue   string
+	count   int // 0: until the queue is empty
+	wait    bool
+	timeout time.Duration
+	sep     []byte
+}
+
+func recvCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "recv",
+		Usage:     "receive messages from a queue",
+		UsageText: "pq recv [-n N|--all] [--wait] [--timeout DUR] [--lines|-0] QUEUE",
+		Description: "Claims the oldest ready message, writes its body to stdout and acks it.\n" +
+			"Exits 1 when there was nothing to receive.",
+		Flags: []cli.Flag{
+			&cli.IntFlag{Name: "n", Value: 1, Usage: "receive up to `N` messages"},
+			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "receive until the queue is empty"},
+			&cli.BoolFlag{Name: "wait", Aliases: []string{"w"}, Usage: "wait for a message when the queue is empty"},
+			&cli.DurationFlag{Name: "timeout", Aliases: []string{"t"}, Usage: "give up waiting after `DUR` (with --wait)"},
+			&cli.BoolFlag{Name: "lines", Aliases: []string{"l"}, Usage: "end each body with a newline"},
+			&cli.BoolFlag{Name: "0", Usage: "end each body with a NUL byte"},
+		},
+		Action: func(c *cli.Context) error {
+			name, err := oneQueue(c)
+			if err != nil {
+				return err
+			}
+			o := recvOptions{queue: name, count: c.Int("n"), wait: c.Bool("wait"), timeout: c.Duration("timeout")}
+			if err := o.check(c); err != nil {
+				return err
+			}
+			return runRecv(c.Context, e, o)
+		},
+	}
+}
+
+// check validates the flag combination and fills in derived options.
+func (o *recvOptions) check(c *cli.Context) error {
+	switch {
+	case c.IsSet("n") && c.Bool("all"):
+		return usagef("recv: -n and --all exclude each other")
+	case o.count < 1:
+		return usagef("recv: -n must be at least 1, not %d", o.count)
+	case c.Bool("lines") && c.Bool("0"):
+		return usagef("recv: --lines and -0 exclude each other")
+	case o.timeout < 0:
+		return usagef("recv: --timeout must not be negative")
+	case c.IsSet("timeout") && !o.wait:
+		return withHint(usagef("recv: --timeout needs --wait"), "pq recv --wait --timeout %s %s", o.timeout, o.queue)
+	}
+	if c.Bool("all") {
+		o.count = 0
+	}
+	switch {
+	case c.Bool("lines"):
+		o.sep = []byte{'\n'}
+	case c.Bool("0"):
+		o.sep = []byte{0}
+	}
+	return nil
+}
+
+// receiver writes claimed bodies to stdout and acks them in batches, each
+// only after its body was completely written.
+type receiver struct {
+	q       *spool.Queue
+	out     *bufio.Writer
+	sep     []byte
+	pending []*spool.Claim
+	got     int
+}
+
+func runRecv(ctx context.Context, e *env, o recvOptions) error {
+	q, err := e.queue(o.queue)
+	if err != nil {
+		return err
+	}
+	if err := q.Check(); err != nil {
+		if !o.wait || !errors.Is(err, spool.ErrNoQueue) {
+			return withHint(err, "check the name, or create the queue with 'pq init %s'", o.queue)
+		}
+		if err := q.Create(); err != nil {
+			return err
+		}
+	}
+	if _, err := q.Recover(); err != nil {
+		return err
+	}
+	if o.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.timeout)
+		defer cancel()
+	}
+	r := q.NewReceiver()
+	defer r.Close()
+	rc := &receiver{q: q, out: bufio.NewWriterSize(e.Out, 64<<10), sep: o.sep}
+	err = rc.loop(ctx, r, o)
+	if err != nil {
+		rc.putBack()
+		return err
+	}
+	if err := rc.flush(); err != nil {
+		return err
+	}
+	if rc.got == 0 {
+		return errNothing
+	}
+	return nil
+}
+
+// loop claims and writes messages until the count is reached, the queue is
+// empty (without --wait), or ctx is done.
+func (rc *receiver) loop(ctx context.Context, r *spool.Receiver, o recvOptions) error {
+	for o.count == 0 || rc.got < o.count {
+		if ctx.Err() != nil {
+			return nil
+		}
+		c, err := r.Claim()
+		if errors.Is(err, spool.ErrEmpty) {
+			if err := rc.flush(); err != nil {
+				return err
+			}
+			if !o.wait {
+				return nil
+			}
+			if err := r.Wait(ctx); err != nil {
+				return nil // timed out or interrupted
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := rc.write(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// write copies a claimed body to the output, keeping the claim pending
+// until the output is flushed.
+func (rc *receiver) write(c *spool.Claim) error {
+	rc.pending = append(rc.pending, c)
+	if _, err := io.Copy(rc.out, c.Body()); err != nil {
+		return fmt.Errorf("write message %s: %w", c.ID(), err)
+	}
+	if _, err := rc.out.Write(rc.sep); err != nil {
+		return fmt.Errorf("write message %s: %w", c.ID(), err)
+	}
+	rc.got++
+	if len(rc.pending) >= ackBatch {
+		return rc.flush()
+	}
+	return nil
+}
+
+// flush writes out every pending body, then acks their claims together.
+func (rc *receiver) flush() error {
+	if len(rc.pending) == 0 {
+		return nil
+	}
+	if err := rc.out.Flush(); err != nil {
+		return fmt.Errorf("write to stdout: %w", err)
+	}
+	err := rc.q.Ack(rc.pending...)
+	rc.pending = rc.pending[:0]
+	return err
+}
+
+// putBack returns the pending claims to the queue untouched: their bodies
+// may not have reached the reader.
+func (rc *receiver) putBack() {
+	for _, c := range rc.pending {
+		c.Release(false)
+	}
+	rc.pending = rc.pending[:0]
+}

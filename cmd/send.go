@@ -1,0 +1,200 @@
+package cmd
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"pq/spool"
+)
+
+// maxBatch is the most messages a bulk send commits at once.
+const maxBatch = 1000
+
+// sendOptions are the flags of pq send.
+type sendOptions struct {
+	queue string
+	files []string
+	lines bool
+	nul   bool
+}
+
+func sendCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "send",
+		Usage:     "send messages to a queue",
+		UsageText: "pq send [--lines|-0] QUEUE [FILE...]",
+		Description: "Sends one message read from stdin, or one per FILE ('-' is stdin), and prints\n" +
+			"each new message's id once it is durable. With --lines every input line is a\n" +
+			"message, with -0 every NUL-terminated record; empty records are skipped.\n" +
+			"The queue is created by its first message.",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "lines", Aliases: []string{"l"}, Usage: "one message per input line, without its newline"},
+			&cli.BoolFlag{Name: "0", Usage: "one message per NUL-terminated record"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.Args().Len() == 0 {
+				return withHint(usagef("send: missing QUEUE"), "usage: %s", c.Command.UsageText)
+			}
+			o := sendOptions{queue: c.Args().First(), files: c.Args().Slice()[1:], lines: c.Bool("lines"), nul: c.Bool("0")}
+			if o.lines && o.nul {
+				return usagef("send: --lines and -0 exclude each other")
+			}
+			return runSend(e, o)
+		},
+	}
+}
+
+// sender commits messages in batches and prints their ids once durable.
+type sender struct {
+	q        *spool.Queue
+	batch    *spool.Batch
+	ids      []spool.ID
+	out      *bufio.Writer
+	inRecord bool // a message is being written: commit after it
+	idle     bool // input ran dry while a message was being written
+	err      error
+}
+
+func runSend(e *env, o sendOptions) error {
+	q, err := e.queue(o.queue)
+	if err != nil {
+		return err
+	}
+	s := &sender{q: q, batch: q.NewBatch(), out: bufio.NewWriter(e.Out)}
+	defer s.batch.Abort()
+	if o.lines || o.nul {
+		err = s.sendRecords(e, o)
+	} else {
+		err = s.sendFiles(e, o.files)
+	}
+	if err == nil {
+		err = s.commit()
+	}
+	if ferr := s.out.Flush(); err == nil && ferr != nil {
+		err = fmt.Errorf("write ids: %w", ferr)
+	}
+	return err
+}
+
+// add writes one message into the batch, committing when the batch is full
+// or the input ran dry.
+func (s *sender) add(body io.Reader) error {
+	s.inRecord = true
+	id, err := s.batch.Add(body)
+	s.inRecord = false
+	if err != nil {
+		return err
+	}
+	if s.err != nil {
+		return s.err
+	}
+	s.ids = append(s.ids, id)
+	if s.idle || s.batch.Len() >= maxBatch {
+		s.idle = false
+		return s.commit()
+	}
+	return nil
+}
+
+// commit makes the batch durable and prints its ids, in input order.
+func (s *sender) commit() error {
+	if s.batch.Len() == 0 {
+		return nil
+	}
+	if err := s.batch.Commit(); err != nil {
+		return err
+	}
+	for _, id := range s.ids {
+		s.out.WriteString(string(id))
+		s.out.WriteByte('\n')
+	}
+	s.ids = s.ids[:0]
+	if err := s.out.Flush(); err != nil {
+		return fmt.Errorf("write ids: %w", err)
+	}
+	return nil
+}
+
+// onIdle commits the batch when input stops flowing, so that ids of a slow
+// producer's messages are printed without waiting for more input.
+func (s *sender) onIdle() {
+	if s.inRecord {
+		s.idle = true
+		return
+	}
+	if err := s.commit(); err != nil && s.err == nil {
+		s.err = err
+	}
+}
+
+// sendFiles sends one message per file, or one from stdin without files.
+func (s *sender) sendFiles(e *env, files []string) error {
+	if len(files) == 0 {
+		return s.add(e.In)
+	}
+	for _, name := range files {
+		if err := s.sendFile(e, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *sender) sendFile(e *env, name string) error {
+	if name == "-" {
+		return s.add(e.In)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return fmt.Errorf("send: %w", err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return fmt.Errorf("send: %s is a directory", name)
+	}
+	return s.add(f)
+}
+
+// sendRecords sends one message per line or NUL-terminated record of stdin,
+// or of the files named.
+func (s *sender) sendRecords(e *env, o sendOptions) error {
+	delim := byte('\n')
+	if o.nul {
+		delim = 0
+	}
+	var inputs []io.Reader
+	if len(o.files) == 0 {
+		inputs = append(inputs, e.In)
+	}
+	for _, name := range o.files {
+		if name == "-" {
+			inputs = append(inputs, e.In)
+			continue
+		}
+		f, err := os.Open(name)
+		if err != nil {
+			return fmt.Errorf("send: %w", err)
+		}
+		defer f.Close()
+		inputs = append(inputs, f)
+	}
+	for _, in := range inputs {
+		rs := newRecords(newIdleReader(in, s.onIdle), delim)
+		for rs.Next() {
+			if err := s.add(rs); err != nil {
+				return err
+			}
+		}
+		if err := rs.Err(); err != nil {
+			return fmt.Errorf("send: read input: %w", err)
+		}
+		if s.err != nil {
+			return s.err
+		}
+	}
+	return nil
+}
