@@ -156,7 +156,8 @@ func (q *Queue) placeInNew(from string, n Name, dirs map[string]bool) error {
 		if _, serr := os.Lstat(from); serr != nil {
 			return err
 		}
-		if err := mkdirs(q.new, dir, dirs); err != nil {
+		// A parent may vanish the same way while we make it.
+		if err := mkdirs(q.new, dir, dirs); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 	}

@@ -1,0 +1,96 @@
+package spool
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNameRoundTrip(t *testing.T) {
+	id, _ := newID()
+	tests := []Name{
+		{ID: id},
+		{ID: id, Attempts: 3},
+		{ID: id, Attempts: 1, Extra: []string{"p=5", "g=orders"}},
+		{ID: "job-1"},
+		{ID: "job-1", Attempts: 2},
+	}
+	for _, n := range tests {
+		t.Run(n.String(), func(t *testing.T) {
+			got := ParseName(n.String())
+			if got.String() != n.String() || got.ID != n.ID || got.Attempts != n.Attempts {
+				t.Fatalf("ParseName(%q) = %+v, want %+v", n.String(), got, n)
+			}
+		})
+	}
+}
+
+func TestParseNameTakesAnyNameWhole(t *testing.T) {
+	for _, s := range []string{"plain", "a,b", "x,a=0", "x,a=01", "x,a=1,a=2", "x,A=1", "x,a=1,", "x,,a=1"} {
+		if got := ParseName(s); got.ID != ID(s) || got.Attempts != 0 {
+			t.Errorf("ParseName(%q) = %+v, want the whole name as ID", s, got)
+		}
+	}
+}
+
+func TestIDsSortInSendOrderAndCarryTheirTime(t *testing.T) {
+	frozen := time.Now().Add(time.Hour)
+	ids.Lock()
+	saved := ids.now
+	ids.now = func() time.Time { return frozen } // a clock that stands still
+	ids.Unlock()
+	t.Cleanup(func() { ids.Lock(); ids.now = saved; ids.Unlock() })
+
+	prev, _ := newID()
+	for range 1000 {
+		id, _ := newID()
+		if id <= prev {
+			t.Fatalf("ID %s does not sort after %s", id, prev)
+		}
+		prev = id
+	}
+	tm, ok := prev.Time()
+	if !ok || tm.Sub(frozen) < 0 || tm.Sub(frozen) > time.Microsecond {
+		t.Fatalf("Time() = %v %v, want about %v", tm, ok, frozen)
+	}
+	if _, ok := ID("job-1").Time(); ok {
+		t.Fatal("a foreign ID has no time")
+	}
+}
+
+func TestBucketsSortWithTime(t *testing.T) {
+	a := bucket(1764074682_120000000)
+	b := bucket(1764074682_130000000)
+	c := bucket(1764074683_000000000)
+	if a != "1764074/682/12" || !(a < b && b < c) {
+		t.Fatalf("buckets %s %s %s", a, b, c)
+	}
+	for i, part := range strings.Split(a, "/") {
+		if !isBucket(part, i) {
+			t.Fatalf("isBucket(%q, %d) = false", part, i)
+		}
+	}
+}
+
+// FuzzName checks that formatting and parsing agree: whatever a name
+// parses to formats back to a name that parses to the same thing, and a
+// name pq formats parses back exactly.
+func FuzzName(f *testing.F) {
+	f.Add("1764074682123456789.42_9f3a0c1e.host,a=2", 0)
+	f.Add("job-1", 3)
+	f.Add("x,p=1,a=3,g=z", 1)
+	f.Fuzz(func(t *testing.T, s string, attempts int) {
+		n := ParseName(s)
+		again := ParseName(n.String())
+		if again.String() != n.String() || again.ID != n.ID || again.Attempts != n.Attempts {
+			t.Fatalf("ParseName(%q) = %+v, but its String %q parses to %+v", s, n, n.String(), again)
+		}
+		if attempts < 0 || strings.Contains(s, ",") {
+			return
+		}
+		m := Name{ID: ID(s), Attempts: attempts}
+		if got := ParseName(m.String()); got.ID != m.ID || got.Attempts != m.Attempts {
+			t.Fatalf("ParseName(%q) = %+v, want %+v", m.String(), got, m)
+		}
+	})
+}
