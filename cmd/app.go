@@ -153,7 +153,7 @@ func reorder(app *cli.App, args []string) ([]string, error) {
 		a := args[i]
 		switch {
 		case a == "--":
-			pos = append(pos, args[i:]...)
+			pos = append(pos, args[i+1:]...)
 			i = len(args)
 		case strings.HasPrefix(a, "-") && a != "-":
 			if _, ok := lookupFlag(global, a); ok {
@@ -179,7 +179,7 @@ func reorder(app *cli.App, args []string) ([]string, error) {
 	out = append(out, globals...)
 	out = append(out, name)
 	out = append(out, flags...)
-	if len(pos) > 0 && pos[0] != "--" {
+	if len(pos) > 0 {
 		out = append(out, "--")
 	}
 	return append(out, pos...), nil
