@@ -127,6 +127,7 @@ func reorder(app *cli.App, args []string) ([]string, error) {
 		return args, nil
 	}
 	global := flagTable(app.Flags)
+	global["help"], global["h"] = false, false
 	out := []string{args[0]}
 	i := 1
 	// Global flags before the command.

@@ -96,7 +96,7 @@ func runRecv(ctx context.Context, e *env, o recvOptions) error {
 		return err
 	}
 	if err := q.Check(); err != nil {
-		if !o.wait || !errors.Is(err, spool.ErrNoQueue) {
+		if !o.wait || !(errors.Is(err, spool.ErrNoQueue) || errors.Is(err, spool.ErrNotQueue)) {
 			return withHint(err, "check the name, or create the queue with 'pq init %s'", o.queue)
 		}
 		if err := q.Create(); err != nil {

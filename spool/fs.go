@@ -28,10 +28,12 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// syncDirs syncs every directory in dirs.
+// syncDirs syncs every directory in dirs. A directory that is gone is
+// skipped: a receiver removes a bucket only once it has drained it, so the
+// entries that the sync was to make durable were already consumed.
 func syncDirs(dirs map[string]bool) error {
 	for d := range dirs {
-		if err := syncDir(d); err != nil {
+		if err := syncDir(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 	}

@@ -142,6 +142,27 @@ func bucket(ns int64) string {
 	return fmt.Sprintf("%07d/%03d/%02d", sec/1000, sec%1000, ns/1e7%100)
 }
 
+// bucketEnd returns the end of the span of time that the bucket rel, a
+// path relative to new/ of one to three levels, covers, in nanoseconds.
+func bucketEnd(rel string) (int64, bool) {
+	parts := strings.Split(rel, "/")
+	if len(parts) == 0 || len(parts) > bucketDepth {
+		return 0, false
+	}
+	var start, span int64
+	spans := [bucketDepth]int64{1000e9, 1e9, 1e7}
+	units := [bucketDepth]int64{1000e9, 1e9, 1e7}
+	for i, p := range parts {
+		if !isBucket(p, i) {
+			return 0, false
+		}
+		v, _ := strconv.ParseInt(p, 10, 64)
+		start += v * units[i]
+		span = spans[i]
+	}
+	return start + span, true
+}
+
 // bucketDepth is the number of directory levels that bucket returns.
 const bucketDepth = 3
 

@@ -94,3 +94,25 @@ func FuzzName(f *testing.F) {
 		}
 	})
 }
+
+func TestBucketEndIsTheEndOfItsSpan(t *testing.T) {
+	tests := []struct {
+		rel  string
+		want int64
+	}{
+		{"1764074", 1764075000e9},
+		{"1764074/682", 1764074683e9},
+		{"1764074/682/12", 1764074682_130000000},
+	}
+	for _, tt := range tests {
+		got, ok := bucketEnd(tt.rel)
+		if !ok || got != tt.want {
+			t.Errorf("bucketEnd(%q) = %d, %v; want %d", tt.rel, got, ok, tt.want)
+		}
+	}
+	for _, bad := range []string{"", "x", "1764074/68", "1764074/682/12/1"} {
+		if _, ok := bucketEnd(bad); ok {
+			t.Errorf("bucketEnd(%q) accepted it", bad)
+		}
+	}
+}

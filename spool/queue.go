@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+
+	"golang.org/x/sys/unix"
 )
 
 // Subdirectories of a queue directory.
@@ -72,13 +74,20 @@ func (q *Queue) Dir() string { return q.dir }
 
 // Create makes the queue's directories, and the root above them with mode
 // 0700, where they are missing, and makes them durable. On a queue that
-// exists it changes nothing.
+// exists it changes nothing. A new queue is built under a hidden name and
+// renamed into place, so that no process ever sees half a queue.
 func (q *Queue) Create() error {
 	root := filepath.Dir(q.dir)
 	created := map[string]bool{}
 	if err := mkdirRoot(root, created); err != nil {
 		return err
 	}
+	if _, err := os.Stat(q.dir); errors.Is(err, fs.ErrNotExist) {
+		if err := q.createWhole(root, created); err != nil {
+			return err
+		}
+	}
+	// Complete a queue that another tool made by hand.
 	for _, d := range []string{q.tmp, q.new, q.cur, q.dlq} {
 		if err := mkdirs(root, d, created); err != nil {
 			return fmt.Errorf("create queue %s: %w", q.name, err)
@@ -88,6 +97,38 @@ func (q *Queue) Create() error {
 		return nil
 	}
 	return syncDirs(created)
+}
+
+// createWhole builds the queue directory under a hidden name and renames
+// it into place. Losing the race to another process is no error.
+func (q *Queue) createWhole(root string, created map[string]bool) error {
+	build, err := os.MkdirTemp(root, ".create-"+q.name+"-")
+	if err != nil {
+		return fmt.Errorf("create queue %s: %w", q.name, err)
+	}
+	defer os.RemoveAll(build)
+	for _, d := range []string{dirTmp, dirNew, dirCur, dirDLQ} {
+		if err := os.Mkdir(filepath.Join(build, d), 0o700); err != nil {
+			return fmt.Errorf("create queue %s: %w", q.name, err)
+		}
+	}
+	if !q.opts.NoSync {
+		if err := syncDir(build); err != nil {
+			return fmt.Errorf("create queue %s: %w", q.name, err)
+		}
+	}
+	err = unix.Renameat2(unix.AT_FDCWD, build, unix.AT_FDCWD, q.dir, unix.RENAME_NOREPLACE)
+	switch {
+	case err == nil:
+		created[root] = true
+	case errors.Is(err, unix.EEXIST), errors.Is(err, unix.ENOTEMPTY):
+		// Another process created it first.
+	case errors.Is(err, unix.EINVAL), errors.Is(err, unix.ENOSYS):
+		// No renameat2 here: the caller makes the directories in place.
+	default:
+		return fmt.Errorf("create queue %s: %w", q.name, err)
+	}
+	return nil
 }
 
 // mkdirRoot creates the spool root and its missing parents.
@@ -157,8 +198,14 @@ func (q *Queue) placeInNew(from string, n Name, dirs map[string]bool) error {
 			return err
 		}
 		// A parent may vanish the same way while we make it.
-		if err := mkdirs(q.new, dir, dirs); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := mkdirs(q.dir, dir, dirs); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
+		}
+		if dirs[q.dir] {
+			// new/ itself was missing: complete the queue.
+			if err := q.Create(); err != nil {
+				return err
+			}
 		}
 	}
 	return fmt.Errorf("place %s: bucket %s keeps vanishing", n.ID, dir)

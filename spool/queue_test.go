@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // newQueue returns a created queue in a fresh root.
@@ -59,7 +62,18 @@ func TestSendThenReceiveKeepsBodiesAndOrder(t *testing.T) {
 	}
 	assertEmptyDir(t, q.tmp)
 	assertEmptyDir(t, q.cur)
-	assertEmptyDir(t, q.new)
+	assertNoFiles(t, q.new)
+}
+
+// assertNoFiles fails when any regular file is left below dir.
+func assertNoFiles(t *testing.T, dir string) {
+	t.Helper()
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			t.Errorf("%s is left", path)
+		}
+		return err
+	})
 }
 
 func trunc(s string) string {
@@ -76,7 +90,8 @@ func assertEmptyDir(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 	if len(ents) > 0 {
-		t.Fatalf("%s holds %d entries, first %s", dir, len(ents), ents[0].Name())
+		out, _ := exec.Command("find", dir).CombinedOutput()
+		t.Fatalf("%s holds %d entries, first %s\n%s", dir, len(ents), ents[0].Name(), out)
 	}
 }
 
@@ -166,6 +181,9 @@ func TestForeignFileRenamedIntoNewIsAMessage(t *testing.T) {
 }
 
 func TestDrainedBucketsAreRemoved(t *testing.T) {
+	saved := bucketGrace
+	bucketGrace = -48 * time.Hour // treat every bucket as one from the past
+	t.Cleanup(func() { bucketGrace = saved })
 	q := newQueue(t, Options{NoSync: true})
 	b := q.NewBatch()
 	for range 50 {
@@ -194,5 +212,21 @@ func TestValidName(t *testing.T) {
 		if err := ValidName(good); err != nil {
 			t.Errorf("ValidName(%q) = %v", good, err)
 		}
+	}
+}
+
+func TestBucketsOfTheCurrentMomentStay(t *testing.T) {
+	q := newQueue(t, Options{NoSync: true})
+	q.Send(strings.NewReader("x"))
+	r := q.NewReceiver()
+	receiveBody(t, r)
+	if _, err := r.Claim(); !errors.Is(err, ErrEmpty) {
+		t.Fatal(err)
+	}
+	// Senders are still filling this bucket: removing it would make
+	// them create it again.
+	ents, _ := os.ReadDir(q.new)
+	if len(ents) != 1 {
+		t.Fatalf("new/ holds %d entries, want the current bucket", len(ents))
 	}
 }

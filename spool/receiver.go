@@ -107,7 +107,7 @@ func (r *Receiver) next() (string, error) {
 				continue
 			}
 			r.stack = r.stack[:len(r.stack)-1]
-			if lv.depth > 0 {
+			if lv.depth > 0 && r.bucketPast(lv.dir) {
 				// Drained buckets go, so that a queue that was
 				// once deep lists as fast as a new one. A bucket
 				// that is not empty stays: rmdir refuses it.
@@ -195,4 +195,20 @@ func endOfDir(err error, lv *level) error {
 	}
 	slices.Sort(lv.names)
 	return nil
+}
+
+// bucketGrace is how long after its time span ends a drained bucket is left
+// in place, so that receivers do not remove the buckets that senders are
+// filling right now, which would make both do the work again.
+var bucketGrace = 2 * time.Second
+
+// bucketPast reports whether the bucket directory dir, under new/, covers a
+// span of time that ended more than bucketGrace ago.
+func (r *Receiver) bucketPast(dir string) bool {
+	rel, err := filepath.Rel(r.q.new, dir)
+	if err != nil {
+		return false
+	}
+	end, ok := bucketEnd(rel)
+	return ok && time.Now().Add(-bucketGrace).UnixNano() >= end
 }

@@ -1,0 +1,297 @@
+package cmd_test
+
+// The command-line tests run pq for real, as a separate process, through the
+// scripts in testdata/script (see github.com/rogpeppe/go-internal/testscript).
+// Every script is documentation too: it starts with a comment saying what it
+// shows. Run one script with
+//
+//	go test ./cmd -run TestScripts/NAME
+//
+// and rewrite the expected outputs of failing cmp lines with -update.
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"pq/cmd"
+)
+
+var update = flag.Bool("update", false, "rewrite the expected output of failing cmp lines in testdata/script")
+
+// pqBinary is pq built from the main package by TestMain, for the tests that
+// need control over the process that testscript does not give, such as a
+// closed stdout.
+var pqBinary string
+
+func TestMain(m *testing.M) {
+	testscript.Main(buildingM{m}, map[string]func(){
+		"pq": func() {
+			os.Exit(cmd.Main(os.Args, cmd.Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}))
+		},
+		"status": statusMain,
+	})
+}
+
+// buildingM builds pq once before the tests run and removes it after. It
+// wraps testing.M because testscript.Main calls Run only in the test process
+// itself, not in the processes that run the commands above.
+type buildingM struct{ m *testing.M }
+
+func (b buildingM) Run() int {
+	dir, err := os.MkdirTemp("", "pq-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	defer os.RemoveAll(dir)
+	pqBinary = filepath.Join(dir, "pq")
+	build := exec.Command("go", "build", "-o", pqBinary, "pq")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build pq: %v\n", err)
+		return 2
+	}
+	return b.m.Run()
+}
+
+// statusMain is the script command "status N PROG ARGS...": it runs PROG
+// with the script's stdin, stdout and stderr and succeeds when PROG exits
+// with status N, as "exec" alone can only tell zero from non-zero.
+func statusMain() {
+	if len(os.Args) < 3 {
+		fmt.Fprintln(os.Stderr, "usage: status N PROG [ARGS...]")
+		os.Exit(100)
+	}
+	want, err := strconv.Atoi(os.Args[1])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "status:", err)
+		os.Exit(100)
+	}
+	c := exec.Command(os.Args[2], os.Args[3:]...)
+	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
+	err = c.Run()
+	got := 0
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		got = ee.ExitCode()
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "status:", err)
+		os.Exit(100)
+	}
+	if got != want {
+		fmt.Fprintf(os.Stderr, "status: %s exited %d, want %d\n", os.Args[2], got, want)
+		os.Exit(100)
+	}
+	os.Exit(0)
+}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 filepath.Join("..", "testdata", "script"),
+		RequireExplicitExec: true,
+		UpdateScripts:       *update,
+		Setup: func(e *testscript.Env) error {
+			// Nothing a script runs may touch the real home.
+			e.Setenv("PQ_ROOT", filepath.Join(e.WorkDir, "spool"))
+			e.Setenv("XDG_CONFIG_HOME", filepath.Join(e.WorkDir, "xdg"))
+			e.Setenv("XDG_DATA_HOME", filepath.Join(e.WorkDir, "xdgdata"))
+			// Under -race every process that exits sleeps a second first,
+			// to catch late reports; scripts start a great many of them.
+			if os.Getenv("GORACE") == "" {
+				e.Setenv("GORACE", "atexit_sleep_ms=10")
+			}
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"mkbin":  cmdMkbin,
+			"writef": cmdWritef,
+			"lines":  cmdLines,
+			"unique": cmdUnique,
+			"expand": cmdExpand,
+			"sleep":  cmdSleep,
+			"seq":    cmdSeq,
+		},
+	})
+}
+
+// cmdMkbin is "mkbin FILE [SIZE]": it writes SIZE bytes (512 by default)
+// that run through every byte value, NUL, CR and LF included, and do not end
+// in a newline.
+func cmdMkbin(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: mkbin FILE [SIZE]")
+	}
+	size := 512
+	if len(args) == 2 {
+		n, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		size = n
+	}
+	b := make([]byte, size)
+	for i := range b {
+		b[i] = byte(i*7 + i/256)
+	}
+	if size > 0 && b[size-1] == '\n' {
+		b[size-1] = 0
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), b, 0o666))
+}
+
+// cmdWritef is "writef FILE TEXT": it writes TEXT to FILE with Go's escapes
+// (\n, \t, \x00, ...) decoded and no newline added.
+func cmdWritef(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: writef FILE TEXT")
+	}
+	s, err := strconv.Unquote(`"` + strings.ReplaceAll(args[1], `"`, `\"`) + `"`)
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(s), 0o666))
+}
+
+// cmdExpand is "expand FILE...": it replaces $VAR and ${VAR} in each FILE
+// with the script's environment, so that a file of the archive can hold
+// paths under $WORK.
+func cmdExpand(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: expand FILE...")
+	}
+	for _, name := range args {
+		text := os.Expand(ts.ReadFile(name), ts.Getenv)
+		ts.Check(os.WriteFile(ts.MkAbs(name), []byte(text), 0o666))
+	}
+}
+
+// cmdSleep is "sleep DURATION", to give a background command time to start
+// waiting. No test depends on it for correctness, only for covering the
+// path it means to cover.
+func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: sleep DURATION")
+	}
+	d, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	time.Sleep(d)
+}
+
+// cmdSeq is "seq FILE N": it writes the lines 1 to N to FILE.
+func cmdSeq(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: seq FILE N")
+	}
+	n, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	var b strings.Builder
+	for i := 1; i <= n; i++ {
+		fmt.Fprintln(&b, i)
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(b.String()), 0o666))
+}
+
+// cmdLines is "lines FILE N": FILE (or stdout, or stderr) holds exactly N
+// lines, the last one ending in a newline.
+func cmdLines(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: lines FILE N")
+	}
+	want, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	text := ts.ReadFile(args[0])
+	if text != "" && !strings.HasSuffix(text, "\n") {
+		ts.Fatalf("%s does not end in a newline: %q", args[0], text)
+	}
+	if got := strings.Count(text, "\n"); got != want {
+		ts.Fatalf("%s has %d lines, want %d:\n%s", args[0], got, want, text)
+	}
+}
+
+// idLine is a message id as pq send prints it.
+var idLine = regexp.MustCompile(`^[0-9]{19}\.[0-9]+_[0-9a-f]{8}\.[A-Za-z0-9-]+$`)
+
+// cmdUnique is "unique FILE...": together the files (stdout included) hold
+// message ids, one a line, and no id appears twice.
+func cmdUnique(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: unique FILE...")
+	}
+	seen := map[string]string{}
+	for _, name := range args {
+		for _, line := range strings.Split(strings.TrimSuffix(ts.ReadFile(name), "\n"), "\n") {
+			if !idLine.MatchString(line) {
+				ts.Fatalf("%s: %q is not a message id", name, line)
+			}
+			if first, ok := seen[line]; ok {
+				ts.Fatalf("id %s is in both %s and %s", line, first, name)
+			}
+			seen[line] = name
+		}
+	}
+}
+
+// TestClosedStdout shows that pq recv whose reader went away before it
+// could write loses nothing: the write fails with EPIPE (not a SIGPIPE
+// death), pq exits 2 and the messages go back to the queue in their order.
+func TestClosedStdout(t *testing.T) {
+	root := t.TempDir()
+	env := append(os.Environ(), "PQ_ROOT="+root, "XDG_CONFIG_HOME="+filepath.Join(root, "xdg"), "PQ_CONFIG=")
+	run := func(stdin string, stdout *os.File, args ...string) (string, string, error) {
+		t.Helper()
+		c := exec.Command(pqBinary, args...)
+		c.Env = env
+		c.Stdin = strings.NewReader(stdin)
+		var out, errb bytes.Buffer
+		c.Stdout, c.Stderr = &out, &errb
+		if stdout != nil {
+			c.Stdout = stdout
+		}
+		err := c.Run()
+		return out.String(), errb.String(), err
+	}
+	for _, body := range []string{"first\n", "second\n", "third\n"} {
+		if _, stderr, err := run(body, nil, "send", "jobs"); err != nil {
+			t.Fatalf("send: %v\n%s", err, stderr)
+		}
+	}
+	for _, args := range [][]string{{"recv", "jobs"}, {"recv", "--all", "jobs"}, {"recv", "--lines", "-n", "2", "jobs"}} {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Close() // the reader is gone before pq writes a byte
+		_, stderr, err := run("", w, args...)
+		w.Close()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+			t.Errorf("pq %s into a closed pipe: %v, want exit status 2\nstderr: %s", strings.Join(args, " "), err, stderr)
+		}
+		if !strings.HasPrefix(stderr, "pq: error: ") || !strings.Contains(stderr, "broken pipe") || strings.Contains(stderr, "goroutine") {
+			t.Errorf("pq %s into a closed pipe: stderr %q, want one pq: error line about the broken pipe", strings.Join(args, " "), stderr)
+		}
+	}
+	entries, err := os.ReadDir(filepath.Join(root, "jobs", "cur"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 0 {
+		t.Errorf("claims left in cur/ after the failed receives: %v", entries)
+	}
+	out, stderr, err := run("", nil, "recv", "--all", "jobs")
+	if err != nil {
+		t.Fatalf("recv after the failed receives: %v\n%s", err, stderr)
+	}
+	if want := "first\nsecond\nthird\n"; out != want {
+		t.Errorf("recv after the failed receives got %q, want %q", out, want)
+	}
+}
