@@ -192,7 +192,7 @@ func (rc *receiver) flush() error {
 // may not have reached the reader.
 func (rc *receiver) putBack() {
 	for _, c := range rc.pending {
-		c.Release(false)
+		c.Release()
 	}
 	rc.pending = rc.pending[:0]
 }

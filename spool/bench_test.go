@@ -96,7 +96,7 @@ func BenchmarkOneShotClaim(b *testing.B) {
 					b.Fatal(err)
 				}
 				// Put it back so the depth stays the same.
-				if err := c.Release(false); err != nil {
+				if err := c.Release(); err != nil {
 					b.Fatal(err)
 				}
 			}

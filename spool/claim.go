@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"pq/lock"
 )
@@ -103,20 +104,31 @@ func (q *Queue) Ack(claims ...*Claim) error {
 	return first
 }
 
-// Release ends a claim without acking it: the message goes back to new/, in
-// its place by send time, to be claimed again. With failed set the delivery
-// counts as a failed attempt, which raises the count that
-// [Claim.Attempt] reports next time; without it the message returns as it
-// was, as when the body could not be handed over at all.
-func (c *Claim) Release(failed bool) error {
-	defer c.f.Close()
-	n := c.name
-	if failed {
-		n = withAttempt(n)
+// Release ends a claim without acking it and puts the message back as it
+// was, in its place by send time, to be claimed again at once: for a
+// delivery that never reached its handler, such as a body that could not be
+// written out. No attempt is counted.
+func (c *Claim) Release() error {
+	return c.putBack(c.name)
+}
+
+// Retry ends a claim whose handling failed: the message goes back with one
+// more failed attempt counted, hidden from receivers until delay has passed.
+func (c *Claim) Retry(delay time.Duration) error {
+	n := withAttempt(c.name)
+	n.Due = 0
+	if delay > 0 {
+		n.Due = now().Add(delay).UnixNano()
 	}
+	return c.putBack(n)
+}
+
+// putBack moves the claimed file back into new/ under the name n.
+func (c *Claim) putBack(n Name) error {
+	defer c.f.Close()
 	dirs := map[string]bool{}
 	if err := c.q.placeInNew(c.path, n, dirs); err != nil {
-		return fmt.Errorf("release %s: %w", n.ID, err)
+		return fmt.Errorf("put back %s: %w", n.ID, err)
 	}
 	if c.q.opts.NoSync {
 		return nil

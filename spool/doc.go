@@ -43,9 +43,12 @@
 // Ack ([Queue.Ack]): unlink cur/NAME, fsync cur/, close the descriptor.
 // Acks batch: one fsync of cur/ ends any number of claims.
 //
-// Release ([Claim.Release]) and recovery ([Queue.Recover]): rename cur/NAME
-// back into its bucket in new/, in its place by send time, raising the
-// attempt count in the name when the delivery failed. Recovery takes every
+// Release ([Claim.Release]), retry ([Claim.Retry]) and recovery
+// ([Queue.Recover]): rename cur/NAME back into a bucket in new/. Release
+// keeps the name, so the message keeps its place by send time. Retry and
+// recovery raise the attempt count in the name; a retry with a backoff also
+// records its due time there, and the message waits in the bucket of that
+// time, hidden from receivers until then. Recovery takes every
 // message in cur/ whose lock it can take: its claimer has died, since the
 // kernel drops a lock with the last descriptor of its holder.
 //

@@ -18,3 +18,6 @@ var ErrNotQueue = errors.New("not a queue directory")
 // errGone reports that a message was taken by another process between the
 // moment it was listed and the moment it was claimed.
 var errGone = errors.New("message taken by another process")
+
+// ErrNoMessage reports an ID that names no message where one was looked for.
+var ErrNoMessage = errors.New("no such message")

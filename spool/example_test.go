@@ -75,14 +75,14 @@ func ExampleBatch() {
 }
 
 // A consumer that cannot finish puts its message back for another try.
-func ExampleClaim_Release() {
+func ExampleClaim_Retry() {
 	root, _ := os.MkdirTemp("", "spool")
 	defer os.RemoveAll(root)
 	q, _ := spool.Open(root, "jobs", spool.Options{})
 	q.Send(strings.NewReader("flaky"))
 
 	c, _ := q.NewReceiver().Claim()
-	c.Release(true) // failed: counts as an attempt
+	c.Retry(0) // failed: counts as an attempt; retry at once
 
 	c, _ = q.NewReceiver().Claim()
 	fmt.Println("attempt", c.Attempt())

@@ -45,7 +45,7 @@ func syncDirs(dirs map[string]bool) error {
 // renameat2(RENAME_NOREPLACE) it links the new name and unlinks the old one,
 // which is equally safe: link never replaces.
 func renameNoReplace(oldpath, newpath string) error {
-	err := unix.Renameat2(unix.AT_FDCWD, oldpath, unix.AT_FDCWD, newpath, unix.RENAME_NOREPLACE)
+	err := renameat2NoReplace(oldpath, newpath)
 	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
 		if err = os.Link(oldpath, newpath); err != nil {
 			return err
@@ -118,12 +118,4 @@ func syncFiles(files []*os.File) error {
 	close(next)
 	wg.Wait()
 	return first
-}
-
-// poke changes the times of dir to now, which inotify reports to whoever
-// watches dir: it wakes receivers waiting on new/ when a message lands in a
-// bucket below it. Only write permission on dir is needed.
-func poke(dir string) {
-	now := []unix.Timespec{{Nsec: unix.UTIME_NOW}, {Nsec: unix.UTIME_NOW}}
-	_ = unix.UtimesNanoAt(unix.AT_FDCWD, dir, now, 0)
 }

@@ -38,13 +38,16 @@ func (id ID) Time() (time.Time, bool) {
 //
 //	1764074682123456789.4242_9f3a0c1e.host,a=2
 //
-// The key a counts the earlier deliveries that did not end in an ack. A field
-// whose value is zero is left out, so a fresh message's name is its ID.
+// The key a counts the earlier deliveries that did not end in an ack; d is
+// the time, in nanoseconds since the Unix epoch, before which the message is
+// not to be delivered (set by a retry's backoff). A field whose value is zero
+// is left out, so a fresh message's name is its ID.
 // Fields that this version of pq does not know are kept, in order, in Extra,
 // and written back unchanged, so that newer metadata survives older tools.
 type Name struct {
 	ID       ID
 	Attempts int
+	Due      int64
 	Extra    []string
 }
 
@@ -58,6 +61,10 @@ func (n Name) String() string {
 	if n.Attempts > 0 {
 		b.WriteString(",a=")
 		b.WriteString(strconv.Itoa(n.Attempts))
+	}
+	if n.Due > 0 {
+		b.WriteString(",d=")
+		b.WriteString(strconv.FormatInt(n.Due, 10))
 	}
 	for _, f := range n.Extra {
 		b.WriteByte(',')
@@ -80,17 +87,41 @@ func ParseName(s string) Name {
 		if !ok || !validKey(k) || !validValue(v) {
 			return Name{ID: ID(s)}
 		}
-		if k == "a" {
-			a, err := strconv.Atoi(v)
-			if err != nil || a < 0 || strconv.Itoa(a) != v || n.Attempts != 0 || a == 0 {
+		switch k {
+		case "a":
+			a, ok := positive(v)
+			if !ok || n.Attempts != 0 || a > 1<<31 {
 				return Name{ID: ID(s)}
 			}
-			n.Attempts = a
+			n.Attempts = int(a)
+			continue
+		case "d":
+			d, ok := positive(v)
+			if !ok || n.Due != 0 {
+				return Name{ID: ID(s)}
+			}
+			n.Due = d
 			continue
 		}
 		n.Extra = append(n.Extra, f)
 	}
 	return n
+}
+
+// positive parses a canonical decimal number above zero.
+func positive(v string) (int64, bool) {
+	d, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || d <= 0 || strconv.FormatInt(d, 10) != v {
+		return 0, false
+	}
+	return d, true
+}
+
+// readyAt returns when the message called n may be delivered: its due time,
+// else its send time; 0 for a foreign name without either.
+func (n Name) readyAt() int64 {
+	ns, _ := idNanos(string(n.ID))
+	return max(ns, n.Due)
 }
 
 func validKey(k string) bool {
@@ -149,18 +180,24 @@ func bucketEnd(rel string) (int64, bool) {
 	if len(parts) == 0 || len(parts) > bucketDepth {
 		return 0, false
 	}
-	var start, span int64
-	spans := [bucketDepth]int64{1000e9, 1e9, 1e7}
-	units := [bucketDepth]int64{1000e9, 1e9, 1e7}
+	var start int64
 	for i, p := range parts {
 		if !isBucket(p, i) {
 			return 0, false
 		}
-		v, _ := strconv.ParseInt(p, 10, 64)
-		start += v * units[i]
-		span = spans[i]
+		start += bucketStart(p, i)
 	}
-	return start + span, true
+	return start + bucketSpan[len(parts)-1], true
+}
+
+// bucketSpan is the span of time a bucket covers at each level.
+var bucketSpan = [bucketDepth]int64{1000e9, 1e9, 1e7}
+
+// bucketStart returns how far into its parent's span the bucket named s at
+// level begins, in nanoseconds.
+func bucketStart(s string, level int) int64 {
+	v, _ := strconv.ParseInt(s, 10, 64)
+	return v * bucketSpan[level]
 }
 
 // bucketDepth is the number of directory levels that bucket returns.

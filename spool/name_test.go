@@ -12,13 +12,14 @@ func TestNameRoundTrip(t *testing.T) {
 		{ID: id},
 		{ID: id, Attempts: 3},
 		{ID: id, Attempts: 1, Extra: []string{"p=5", "g=orders"}},
+		{ID: id, Attempts: 2, Due: 1795611122152629542},
 		{ID: "job-1"},
 		{ID: "job-1", Attempts: 2},
 	}
 	for _, n := range tests {
 		t.Run(n.String(), func(t *testing.T) {
 			got := ParseName(n.String())
-			if got.String() != n.String() || got.ID != n.ID || got.Attempts != n.Attempts {
+			if got.String() != n.String() || got.ID != n.ID || got.Attempts != n.Attempts || got.Due != n.Due {
 				t.Fatalf("ParseName(%q) = %+v, want %+v", n.String(), got, n)
 			}
 		})
@@ -26,7 +27,7 @@ func TestNameRoundTrip(t *testing.T) {
 }
 
 func TestParseNameTakesAnyNameWhole(t *testing.T) {
-	for _, s := range []string{"plain", "a,b", "x,a=0", "x,a=01", "x,a=1,a=2", "x,A=1", "x,a=1,", "x,,a=1"} {
+	for _, s := range []string{"plain", "a,b", "x,a=0", "x,a=01", "x,a=1,a=2", "x,A=1", "x,a=1,", "x,,a=1", "x,d=-5", "x,d=0", "x,d=1,d=2"} {
 		if got := ParseName(s); got.ID != ID(s) || got.Attempts != 0 {
 			t.Errorf("ParseName(%q) = %+v, want the whole name as ID", s, got)
 		}
@@ -36,10 +37,10 @@ func TestParseNameTakesAnyNameWhole(t *testing.T) {
 func TestIDsSortInSendOrderAndCarryTheirTime(t *testing.T) {
 	frozen := time.Now().Add(time.Hour)
 	ids.Lock()
-	saved := ids.now
+	saved, savedLast := ids.now, ids.last
 	ids.now = func() time.Time { return frozen } // a clock that stands still
 	ids.Unlock()
-	t.Cleanup(func() { ids.Lock(); ids.now = saved; ids.Unlock() })
+	t.Cleanup(func() { ids.Lock(); ids.now, ids.last = saved, savedLast; ids.Unlock() })
 
 	prev, _ := newID()
 	for range 1000 {
@@ -79,10 +80,11 @@ func FuzzName(f *testing.F) {
 	f.Add("1764074682123456789.42_9f3a0c1e.host,a=2", 0)
 	f.Add("job-1", 3)
 	f.Add("x,p=1,a=3,g=z", 1)
+	f.Add("x,a=3,d=1795611122152629542", 1)
 	f.Fuzz(func(t *testing.T, s string, attempts int) {
 		n := ParseName(s)
 		again := ParseName(n.String())
-		if again.String() != n.String() || again.ID != n.ID || again.Attempts != n.Attempts {
+		if again.String() != n.String() || again.ID != n.ID || again.Attempts != n.Attempts || again.Due != n.Due {
 			t.Fatalf("ParseName(%q) = %+v, but its String %q parses to %+v", s, n, n.String(), again)
 		}
 		if attempts < 0 || strings.Contains(s, ",") {

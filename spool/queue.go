@@ -7,9 +7,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
+
+// now is the clock; tests replace it.
+var now = time.Now
 
 // Subdirectories of a queue directory.
 const (
@@ -117,7 +121,7 @@ func (q *Queue) createWhole(root string, created map[string]bool) error {
 			return fmt.Errorf("create queue %s: %w", q.name, err)
 		}
 	}
-	err = unix.Renameat2(unix.AT_FDCWD, build, unix.AT_FDCWD, q.dir, unix.RENAME_NOREPLACE)
+	err = renameat2NoReplace(build, q.dir)
 	switch {
 	case err == nil:
 		created[root] = true
@@ -175,12 +179,13 @@ func (q *Queue) sync(dir string) error {
 }
 
 // placeInNew renames the file at from into the bucket of new/ where a
-// message called n waits, creating the bucket when it is missing. It records
+// message called n waits (the bucket of its due time, else of its send
+// time), creating the bucket when it is missing. It records
 // in dirs the directories whose entries changed. It never replaces a file.
 func (q *Queue) placeInNew(from string, n Name, dirs map[string]bool) error {
 	dir := q.new
-	if ns, ok := idNanos(string(n.ID)); ok {
-		dir = filepath.Join(q.new, bucket(ns))
+	if at := n.readyAt(); at > 0 {
+		dir = filepath.Join(q.new, bucket(at))
 	}
 	to := filepath.Join(dir, n.String())
 	// A receiver may remove an empty bucket between our mkdir and our

@@ -153,7 +153,7 @@ func TestReleaseWithoutFailureKeepsTheMessageAsItWas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Release(false); err != nil {
+	if err := c.Release(); err != nil {
 		t.Fatal(err)
 	}
 	c, err = q.NewReceiver().Claim()
@@ -228,5 +228,41 @@ func TestBucketsOfTheCurrentMomentStay(t *testing.T) {
 	ents, _ := os.ReadDir(q.new)
 	if len(ents) != 1 {
 		t.Fatalf("new/ holds %d entries, want the current bucket", len(ents))
+	}
+}
+
+// setClock makes the package's clock read t for the rest of the test.
+func setClock(t *testing.T, at time.Time) {
+	t.Helper()
+	saved := now
+	now = func() time.Time { return at }
+	t.Cleanup(func() { now = saved })
+}
+
+func TestRetryHidesTheMessageUntilItsBackoffHasPassed(t *testing.T) {
+	q := newQueue(t, Options{})
+	id, _ := q.Send(strings.NewReader("flaky"))
+	c, err := q.NewReceiver().Claim()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Retry(time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.NewReceiver().Claim(); !errors.Is(err, ErrEmpty) {
+		t.Fatalf("claim during the backoff: %v, want ErrEmpty", err)
+	}
+	later, _ := q.Send(strings.NewReader("sent after the failure"))
+	if c, err := q.NewReceiver().Claim(); err != nil || c.ID() != later {
+		t.Fatalf("claim during the backoff = %v, %v; want the later message %s", c, err, later)
+	}
+
+	setClock(t, time.Now().Add(2*time.Minute))
+	c, err = q.NewReceiver().Claim()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ID() != id || c.Attempt() != 2 {
+		t.Fatalf("after the backoff: %s attempt %d, want %s attempt 2", c.ID(), c.Attempt(), id)
 	}
 }

@@ -37,6 +37,7 @@ type Receiver struct {
 type level struct {
 	dir   string
 	depth int
+	start int64 // when the bucket's span of time begins, in nanoseconds
 	names []string
 	dirs  map[string]bool // at depth 0: which names are directories
 	i     int
@@ -120,11 +121,18 @@ func (r *Receiver) next() (string, error) {
 		path := filepath.Join(lv.dir, name)
 		switch {
 		case lv.depth == bucketDepth:
+			if ParseName(name).Due > now().UnixNano() {
+				continue // backing off
+			}
 			return path, nil
 		case lv.depth == 0 && !lv.dirs[name]:
 			return path, nil // a file renamed straight into new/
 		case isBucket(name, lv.depth):
-			sub := &level{dir: path, depth: lv.depth + 1}
+			start := lv.start + bucketStart(name, lv.depth)
+			if start > now().UnixNano() {
+				continue // not due yet: retries backing off
+			}
+			sub := &level{dir: path, depth: lv.depth + 1, start: start}
 			if err := sub.list(""); err != nil {
 				if errors.Is(err, fs.ErrNotExist) {
 					continue
@@ -210,5 +218,5 @@ func (r *Receiver) bucketPast(dir string) bool {
 		return false
 	}
 	end, ok := bucketEnd(rel)
-	return ok && time.Now().Add(-bucketGrace).UnixNano() >= end
+	return ok && now().Add(-bucketGrace).UnixNano() >= end
 }

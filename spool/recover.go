@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"pq/lock"
 )
@@ -62,6 +63,14 @@ func (q *Queue) Recover() ([]ID, error) {
 // ID, or "" when the claim is alive or already ended.
 func (q *Queue) recoverOne(base string, dirs map[string]bool) (ID, error) {
 	path := filepath.Join(q.cur, base)
+	// Look first through a read-only descriptor: its close, unlike that
+	// of a descriptor open for writing, wakes no one who watches cur/.
+	if held, err := lock.Held(path); err != nil || held {
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("recover %s: %w", path, err)
+		}
+		return "", nil
+	}
 	f, err := openMessage(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", nil
@@ -86,4 +95,27 @@ func (q *Queue) recoverOne(base string, dirs map[string]bool) (ID, error) {
 	}
 	q.log.Info("recovered a dead consumer's message", "id", n.ID, "attempts", n.Attempts)
 	return n.ID, nil
+}
+
+// CleanTmp removes the files in tmp/ that were last written more than age
+// ago: what senders that crashed in the middle of a send left behind. It
+// returns the names it removed. A live sender writes its file within
+// moments, so an age of hours cannot touch one.
+func (q *Queue) CleanTmp(age time.Duration) ([]string, error) {
+	ents, err := os.ReadDir(q.tmp)
+	if err != nil {
+		return nil, q.missing(fmt.Errorf("clean %s/tmp: %w", q.name, err))
+	}
+	cutoff := now().Add(-age)
+	var removed []string
+	for _, e := range ents {
+		fi, err := e.Info()
+		if err != nil || !fi.Mode().IsRegular() || !fi.ModTime().Before(cutoff) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(q.tmp, e.Name())); err == nil {
+			removed = append(removed, e.Name())
+		}
+	}
+	return removed, nil
 }

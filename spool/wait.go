@@ -19,13 +19,15 @@ var recoverEvery = 2 * time.Second
 // waiter wakes a Receiver when something may have arrived.
 type waiter struct {
 	w           *fsnotify.Watcher
+	closes      *closeWatch
 	lastRecover time.Time
 }
 
 // Wait blocks until a message may have become ready: a sender or recovery
 // touched new/, a poll interval passed, or ctx is done, in which case it
 // returns ctx's error. While it waits it puts back dead consumers' claims,
-// at least every two seconds. The first Wait returns at once, having set up
+// at least every two seconds, and on Linux as soon as a claim's file is
+// closed in cur/, which is what a consumer's death does. The first Wait returns at once, having set up
 // its watch, so that nothing that arrived before the watch is missed: call
 // Claim again after every Wait.
 func (r *Receiver) Wait(ctx context.Context) error {
@@ -45,6 +47,9 @@ func (r *Receiver) Wait(ctx context.Context) error {
 		if err != nil {
 			r.q.log.Warn("cannot watch the queue; polling instead", "err", err)
 		}
+		if r.w.closes, err = watchCloses(r.q.cur); err != nil {
+			r.q.log.Warn("cannot watch for dead consumers; polling instead", "err", err)
+		}
 		return nil
 	}
 	if err := r.recoverDue(); err != nil {
@@ -52,8 +57,12 @@ func (r *Receiver) Wait(ctx context.Context) error {
 	}
 	var events chan fsnotify.Event
 	var errs chan error
+	var closes chan struct{}
 	if r.w.w != nil {
 		events, errs = r.w.w.Events, r.w.w.Errors
+	}
+	if r.w.closes != nil {
+		closes = r.w.closes.C
 	}
 	poll := time.NewTimer(min(pollEvery, time.Until(r.w.lastRecover.Add(recoverEvery))))
 	defer poll.Stop()
@@ -68,6 +77,10 @@ func (r *Receiver) Wait(ctx context.Context) error {
 			r.q.log.Warn("watch error; rescanning", "err", err)
 		}
 	case <-poll.C:
+	case <-closes:
+		// A consumer closed a claim: an ack, or its death. Recovery
+		// tells which, now rather than at the next poll.
+		r.w.lastRecover = time.Time{}
 	}
 	r.drain()
 	r.stack = nil // rescan from the top
@@ -103,7 +116,13 @@ func (r *Receiver) recoverDue() error {
 
 // Close releases what the Receiver holds to wait.
 func (r *Receiver) Close() error {
-	if r.w != nil && r.w.w != nil {
+	if r.w == nil {
+		return nil
+	}
+	if r.w.closes != nil {
+		r.w.closes.Close()
+	}
+	if r.w.w != nil {
 		return r.w.w.Close()
 	}
 	return nil

@@ -1,0 +1,17 @@
+package spool
+
+import "golang.org/x/sys/unix"
+
+// renameat2NoReplace renames without replacing: fs.ErrExist (EEXIST) when
+// newpath exists.
+func renameat2NoReplace(oldpath, newpath string) error {
+	return unix.Renameat2(unix.AT_FDCWD, oldpath, unix.AT_FDCWD, newpath, unix.RENAME_NOREPLACE)
+}
+
+// poke changes the times of dir to now, which inotify reports to whoever
+// watches dir: it wakes receivers waiting on new/ when a message lands in a
+// bucket below it. Only write permission on dir is needed.
+func poke(dir string) {
+	now := []unix.Timespec{{Nsec: unix.UTIME_NOW}, {Nsec: unix.UTIME_NOW}}
+	_ = unix.UtimesNanoAt(unix.AT_FDCWD, dir, now, 0)
+}
