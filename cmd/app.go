@@ -26,6 +26,7 @@ type Stdio struct {
 type env struct {
 	Stdio
 	root string
+	cfg  Config
 }
 
 // queue opens the queue called name under the spool root.
@@ -57,6 +58,9 @@ func commands(e *env) []*cli.Command {
 		sendCommand(e),
 		recvCommand(e),
 		initCommand(e),
+		dlqCommand(e),
+		retryCommand(e),
+		recoverCommand(e),
 	}
 }
 
@@ -82,6 +86,7 @@ func newApp(e *env) *cli.App {
 			if err != nil {
 				return err
 			}
+			e.cfg = cfg
 			e.root, err = resolveRoot(c.String("root"), cfg)
 			return err
 		},

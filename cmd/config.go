@@ -4,17 +4,281 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"pq/spool"
 )
 
 // Config is the contents of pq's configuration file.
 type Config struct {
 	// Root is the spool directory that holds the queues.
-	Root string `toml:"root"`
+	Root string
+
+	// defaults is the [defaults] table, nil when the file has none.
+	defaults *workerTable
+	// queues holds the [queue.NAME] tables by NAME.
+	queues map[string]*workerTable
+}
+
+// Worker holds the settings of a worker loop for one queue.
+type Worker struct {
+	// MaxAttempts is how many times a message is tried in all, at least
+	// 1: 1 means a single attempt and no retry.
+	MaxAttempts int
+	// BackoffMin and BackoffMax bound the wait before a retry.
+	BackoffMin, BackoffMax time.Duration
+	// JobTimeout limits one attempt; 0 means no limit.
+	JobTimeout time.Duration
+	// Grace is how long running jobs may finish after SIGTERM.
+	Grace time.Duration
+	// Rate is in messages per second; 0 means unlimited.
+	Rate float64
+}
+
+// DefaultWorker returns the built-in defaults.
+func DefaultWorker() Worker {
+	return Worker{
+		MaxAttempts: 5,
+		BackoffMin:  time.Second,
+		BackoffMax:  5 * time.Minute,
+		JobTimeout:  0,
+		Grace:       30 * time.Second,
+		Rate:        0,
+	}
+}
+
+// Worker returns the settings for queue: the built-in defaults, overridden
+// by the keys that [defaults] sets, overridden by the keys that
+// [queue.NAME] sets. Flags come on top, in the caller; see Validate. The
+// configuration's values were checked when it was loaded.
+func (c Config) Worker(queue string) Worker {
+	return c.queues[queue].apply(c.defaults.apply(DefaultWorker()))
+}
+
+// Validate reports a setting out of range, for a Worker that was changed
+// after Config.Worker returned it, by flags say.
+func (w Worker) Validate() error {
+	switch {
+	case w.MaxAttempts < 1:
+		return fmt.Errorf("max_attempts must be at least 1, not %d", w.MaxAttempts)
+	case w.BackoffMin < 0, w.BackoffMax < 0, w.JobTimeout < 0, w.Grace < 0:
+		return fmt.Errorf("durations must be zero or more: backoff_min %s, backoff_max %s, job_timeout %s, grace %s",
+			w.BackoffMin, w.BackoffMax, w.JobTimeout, w.Grace)
+	case w.BackoffMax < w.BackoffMin:
+		return fmt.Errorf("backoff_max %s must be at least backoff_min %s", w.BackoffMax, w.BackoffMin)
+	case !(w.Rate >= 0) || math.IsInf(w.Rate, 0):
+		return fmt.Errorf("rate must be zero (unlimited) or a positive number of messages per second, not %g", w.Rate)
+	}
+	return nil
+}
+
+// ParseRate parses a rate limit such as "10/s", "600/m" or "1/h": a
+// positive decimal number of messages per second, minute or hour. It
+// returns messages per second; "0" and "" mean unlimited and return 0.
+func ParseRate(s string) (float64, error) {
+	if s == "" || s == "0" {
+		return 0, nil
+	}
+	bad := fmt.Errorf(`must be like "10/s", "600/m" or "1/h", or "0" for no limit, not %q`, s)
+	num, unit, _ := strings.Cut(s, "/")
+	per := map[string]float64{"s": 1, "m": 60, "h": 3600}[unit]
+	if per == 0 || !isDecimal(num) {
+		return 0, bad
+	}
+	n, err := strconv.ParseFloat(num, 64)
+	if err != nil {
+		return 0, bad
+	}
+	if n == 0 {
+		return 0, fmt.Errorf(`must be more than zero, not %q: use "0" for no limit`, s)
+	}
+	return n / per, nil
+}
+
+// isDecimal reports whether s is digits with at most one decimal point
+// between them, as in "10" or "0.5".
+func isDecimal(s string) bool {
+	whole, frac, dot := strings.Cut(s, ".")
+	digits := func(s string) bool {
+		return s != "" && strings.Trim(s, "0123456789") == ""
+	}
+	return digits(whole) && (!dot || digits(frac))
+}
+
+// Duration is a duration in the configuration file: a string such as
+// "30s" or "1m30s" (see time.ParseDuration) that is not negative. A bare
+// number such as 30 is an error rather than a count of nanoseconds.
+type Duration time.Duration
+
+// UnmarshalTOML implements toml.Unmarshaler. It accepts strings only,
+// where an encoding.TextUnmarshaler would get numbers as text too.
+func (d *Duration) UnmarshalTOML(v any) error {
+	s, ok := v.(string)
+	if !ok {
+		return fmt.Errorf(`must be a duration in quotes such as "30s" or "1m30s", not %s`, describe(v))
+	}
+	x, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf(`must be a duration such as "30s" or "1m30s", not %q`, s)
+	}
+	if x < 0 {
+		return fmt.Errorf("must be zero or more, not %q", s)
+	}
+	*d = Duration(x)
+	return nil
+}
+
+// attempts is the value of max_attempts: an integer, at least 1.
+type attempts int
+
+func (a *attempts) UnmarshalTOML(v any) error {
+	n, ok := v.(int64)
+	switch {
+	case !ok:
+		return fmt.Errorf("must be an integer, not %s", describe(v))
+	case n < 1:
+		return fmt.Errorf("must be at least 1, not %d", n)
+	case int64(int(n)) != n:
+		return fmt.Errorf("must be at most %d, not %d", math.MaxInt, n)
+	}
+	*a = attempts(n)
+	return nil
+}
+
+// rate is the value of rate: a string for ParseRate.
+type rate float64
+
+func (r *rate) UnmarshalTOML(v any) error {
+	s, ok := v.(string)
+	if !ok {
+		return fmt.Errorf(`must be a string such as "10/s", or "0" for no limit, not %s`, describe(v))
+	}
+	x, err := ParseRate(s)
+	if err != nil {
+		return err
+	}
+	*r = rate(x)
+	return nil
+}
+
+// text is a string value, such as root.
+type text string
+
+func (t *text) UnmarshalTOML(v any) error {
+	s, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("must be a string, not %s", describe(v))
+	}
+	*t = text(s)
+	return nil
+}
+
+// table checks that a value is a table; its keys are decoded one by one.
+type table struct{}
+
+func (*table) UnmarshalTOML(v any) error {
+	if _, ok := v.(map[string]any); !ok {
+		return fmt.Errorf("must be a table, not %s", describe(v))
+	}
+	return nil
+}
+
+// describe names a TOML value that has the wrong type, for an error.
+func describe(v any) string {
+	switch v := v.(type) {
+	case string:
+		return fmt.Sprintf("the string %q", v)
+	case int64:
+		return fmt.Sprintf("the integer %d", v)
+	case float64:
+		s := strconv.FormatFloat(v, 'g', -1, 64)
+		if !strings.ContainsAny(s, ".eIN") {
+			s += ".0"
+		}
+		return "the float " + s
+	case bool:
+		return fmt.Sprintf("the boolean %t", v)
+	case map[string]any:
+		return "a table"
+	case []map[string]any:
+		return "an array of tables"
+	case []any:
+		return "an array"
+	case time.Time:
+		return "a date-time"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// workerTable is a [defaults] or [queue.NAME] table. A nil field is a key
+// that the table does not set, which overrides nothing.
+type workerTable struct {
+	MaxAttempts                               *attempts
+	BackoffMin, BackoffMax, JobTimeout, Grace *Duration
+	Rate                                      *rate
+}
+
+// workerKeys lists the keys of a workerTable, for errors.
+const workerKeys = "max_attempts, backoff_min, backoff_max, job_timeout, grace and rate"
+
+// field returns a new value for the key called name, set in t, or nil if
+// there is no such key.
+func (t *workerTable) field(name string) any {
+	switch name {
+	case "max_attempts":
+		t.MaxAttempts = new(attempts)
+		return t.MaxAttempts
+	case "backoff_min":
+		t.BackoffMin = new(Duration)
+		return t.BackoffMin
+	case "backoff_max":
+		t.BackoffMax = new(Duration)
+		return t.BackoffMax
+	case "job_timeout":
+		t.JobTimeout = new(Duration)
+		return t.JobTimeout
+	case "grace":
+		t.Grace = new(Duration)
+		return t.Grace
+	case "rate":
+		t.Rate = new(rate)
+		return t.Rate
+	}
+	return nil
+}
+
+// apply returns w with the keys that t sets replaced.
+func (t *workerTable) apply(w Worker) Worker {
+	if t == nil {
+		return w
+	}
+	if t.MaxAttempts != nil {
+		w.MaxAttempts = int(*t.MaxAttempts)
+	}
+	for _, d := range []struct {
+		from *Duration
+		to   *time.Duration
+	}{
+		{t.BackoffMin, &w.BackoffMin},
+		{t.BackoffMax, &w.BackoffMax},
+		{t.JobTimeout, &w.JobTimeout},
+		{t.Grace, &w.Grace},
+	} {
+		if d.from != nil {
+			*d.to = time.Duration(*d.from)
+		}
+	}
+	if t.Rate != nil {
+		w.Rate = float64(*t.Rate)
+	}
+	return w
 }
 
 // configPath returns the configuration file to read, and whether it must
@@ -39,32 +303,232 @@ func configPath(flag string) (string, bool) {
 }
 
 // loadConfig reads the configuration file at path. A missing file is an
-// error only when required.
+// error only when required. Every error is one line that names the file,
+// and the line and the key where they are known.
 func loadConfig(path string, required bool) (Config, error) {
-	var c Config
 	if path == "" {
-		return c, nil
+		return Config{}, nil
 	}
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) && !required {
-		return c, nil
+		return Config{}, nil
 	}
 	if err != nil {
-		return c, fmt.Errorf("config: %w", err)
+		return Config{}, fmt.Errorf("config: %w", err)
 	}
-	md, err := toml.Decode(string(data), &c)
+	return parseConfig(path, string(data))
+}
+
+// configReader reads the text of the configuration file at path. It
+// decodes the file key by key, in the order of the file, into
+// toml.Primitive values first and then into types that check their
+// values, so that the first error in the file is the one reported, and
+// with the line of the key, which toml knows but does not export.
+type configReader struct {
+	path, text string
+	md         toml.MetaData
+	top        map[string]toml.Primitive
+}
+
+func parseConfig(path, text string) (Config, error) {
+	r := &configReader{path: path, text: text}
+	md, err := toml.Decode(text, &r.top)
 	if err != nil {
 		var perr toml.ParseError
-		if errors.As(err, &perr) {
-			msg := strings.TrimPrefix(perr.Message, "toml: ")
-			return c, fmt.Errorf("config %s, line %d: %s", path, perr.Position.Line, msg)
+		if !errors.As(err, &perr) {
+			return Config{}, fmt.Errorf("config %s: %s", path, strings.TrimPrefix(err.Error(), "toml: "))
 		}
-		return c, fmt.Errorf("config %s: %s", path, strings.TrimPrefix(err.Error(), "toml: "))
+		msg := strings.TrimPrefix(perr.Message, "toml: ")
+		if perr.LastKey != "" {
+			msg = perr.LastKey + ": " + msg
+		}
+		if line := r.lineOf(perr.Position); line > 0 {
+			return Config{}, fmt.Errorf("config %s, line %d: %s", path, line, msg)
+		}
+		return Config{}, fmt.Errorf("config %s: %s", path, msg)
 	}
-	if und := md.Undecoded(); len(und) > 0 {
-		return c, fmt.Errorf("config %s: unknown key %q", path, und[0].String())
+	r.md = md
+	c := Config{queues: map[string]*workerTable{}}
+	var order []string // of the queues, as in the file
+	for _, key := range md.Keys() {
+		if err := r.set(&c, key, &order); err != nil {
+			return Config{}, err
+		}
+	}
+	if err := r.checkBackoff(toml.Key{"defaults"}, c.defaults, nil); err != nil {
+		return Config{}, err
+	}
+	for _, name := range order {
+		if err := r.checkBackoff(toml.Key{"queue", name}, c.queues[name], c.defaults); err != nil {
+			return Config{}, err
+		}
 	}
 	return c, nil
+}
+
+// set checks key, one of the file's keys, and sets its value in c.
+func (r *configReader) set(c *Config, key toml.Key, order *[]string) error {
+	switch key[0] {
+	case "root":
+		var s text
+		if err := r.decode(key, key[:1], &s); err != nil {
+			return err
+		}
+		c.Root = string(s)
+		return nil
+	case "defaults":
+		if c.defaults == nil {
+			c.defaults = &workerTable{}
+		}
+		return r.setWorker(key, 1, c.defaults)
+	case "queue":
+		if len(key) == 1 {
+			return r.decode(key, key, new(table))
+		}
+		name := key[1]
+		if err := spool.ValidName(name); err != nil {
+			return r.errorf(key, "%s: %v", key[:2], err)
+		}
+		t := c.queues[name]
+		if t == nil {
+			t = &workerTable{}
+			c.queues[name] = t
+			*order = append(*order, name)
+		}
+		return r.setWorker(key, 2, t)
+	}
+	return r.errorf(key, "unknown key %s (the top level holds root, [defaults] and [queue.NAME])", quoteKey(key[:1]))
+}
+
+// setWorker sets key in t, the table that key[:i] names.
+func (r *configReader) setWorker(key toml.Key, i int, t *workerTable) error {
+	if len(key) == i {
+		return r.decode(key, key, new(table))
+	}
+	v := t.field(key[i])
+	if v == nil {
+		return r.errorf(key, "unknown key %s (a table of worker settings holds %s)", quoteKey(key[:i+1]), workerKeys)
+	}
+	// key[:i+1] is key unless it is a table, which its value will refuse.
+	return r.decode(key, key[:i+1], v)
+}
+
+// quoteKey quotes a key for an error, unless it has quoted parts already.
+func quoteKey(k toml.Key) string {
+	s := k.String()
+	if strings.Contains(s, `"`) {
+		return s
+	}
+	return `"` + s + `"`
+}
+
+// checkBackoff checks that backoff_max is at least backoff_min in the
+// table at key, t, over defaults and the built-in defaults. It blames the
+// key of the two that t sets, backoff_max if it sets both.
+func (r *configReader) checkBackoff(key toml.Key, t, defaults *workerTable) error {
+	w := t.apply(defaults.apply(DefaultWorker()))
+	if t == nil || w.BackoffMax >= w.BackoffMin {
+		return nil
+	}
+	from := func(set func(*workerTable) bool) string {
+		switch {
+		case set(t):
+			return ""
+		case defaults != nil && set(defaults):
+			return " (from [defaults])"
+		}
+		return " (the built-in default)"
+	}
+	hasMin := func(t *workerTable) bool { return t.BackoffMin != nil }
+	hasMax := func(t *workerTable) bool { return t.BackoffMax != nil }
+	at := func(name string) toml.Key { return append(key[:len(key):len(key)], name) }
+	if hasMax(t) {
+		return r.errorf(at("backoff_max"), "%s: must be at least backoff_min, %s%s, not %s",
+			at("backoff_max"), w.BackoffMin, from(hasMin), w.BackoffMax)
+	}
+	return r.errorf(at("backoff_min"), "%s: must be at most backoff_max, %s%s, not %s",
+		at("backoff_min"), w.BackoffMax, from(hasMax), w.BackoffMin)
+}
+
+// decode decodes the value of key into v, whose UnmarshalTOML checks it.
+// An error names key and the line of at, key or a key inside it: key may
+// be a table that only at, a dotted key, defines.
+func (r *configReader) decode(at, key toml.Key, v any) error {
+	p, ok := r.primitive(key)
+	if !ok {
+		return r.errorf(at, "%s: not found", key)
+	}
+	if err := r.md.PrimitiveDecode(p, v); err != nil {
+		msg := err.Error()
+		var perr toml.ParseError
+		if errors.As(err, &perr) {
+			msg = perr.Message
+		}
+		return r.errorf(at, "%s: %s", key, strings.TrimPrefix(msg, "toml: "))
+	}
+	return nil
+}
+
+// primitive returns the undecoded value of key.
+func (r *configReader) primitive(key toml.Key) (toml.Primitive, bool) {
+	m := r.top
+	for i, k := range key {
+		p, ok := m[k]
+		if !ok {
+			break
+		}
+		if i == len(key)-1 {
+			return p, true
+		}
+		m = nil
+		if r.md.PrimitiveDecode(p, &m) != nil {
+			break
+		}
+	}
+	return toml.Primitive{}, false
+}
+
+// errorf returns an error that names the file and the line of key.
+func (r *configReader) errorf(key toml.Key, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	if line := r.line(key); line > 0 {
+		return fmt.Errorf("config %s, line %d: %s", r.path, line, msg)
+	}
+	return fmt.Errorf("config %s: %s", r.path, msg)
+}
+
+// errHere is the error of locator.
+var errHere = errors.New("here")
+
+// locator refuses every value, for toml to say where the value is.
+type locator struct{}
+
+func (*locator) UnmarshalTOML(any) error { return errHere }
+
+// line returns the line where key is defined, or 0 if that is not known.
+func (r *configReader) line(key toml.Key) int {
+	p, ok := r.primitive(key)
+	if !ok {
+		return 0
+	}
+	var perr toml.ParseError
+	if !errors.As(r.md.PrimitiveDecode(p, new(locator)), &perr) {
+		return 0
+	}
+	return r.lineOf(perr.Position)
+}
+
+// lineOf returns the line of a position that toml gives. It counts from
+// the start of the position, since toml's line is the one where a
+// multi-line string ends, and the next one for an unexpected newline.
+func (r *configReader) lineOf(p toml.Position) int {
+	if p.Line < 1 {
+		return 0
+	}
+	if p.Start >= 0 && p.Start < len(r.text) {
+		return 1 + strings.Count(r.text[:p.Start], "\n")
+	}
+	return p.Line
 }
 
 // resolveRoot picks the spool root: the --root flag, else $PQ_ROOT, else the

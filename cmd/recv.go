@@ -23,15 +23,21 @@ type recvOptions struct {
 	wait    bool
 	timeout time.Duration
 	sep     []byte
+	exec    *execOptions
 }
 
 func recvCommand(e *env) *cli.Command {
 	return &cli.Command{
-		Name:      "recv",
-		Usage:     "receive messages from a queue",
-		UsageText: "pq recv [-n N|--all] [--wait] [--timeout DUR] [--lines|-0] QUEUE",
+		Name:  "recv",
+		Usage: "receive messages from a queue",
+		UsageText: "pq recv [-n N|--all] [--wait] [--timeout DUR] [--lines|-0] QUEUE\n" +
+			"pq recv --exec CMD [-j N] [--wait] [--job-timeout DUR] [--grace DUR] [--rate N/s] [--max-attempts N] QUEUE",
 		Description: "Claims the oldest ready message, writes its body to stdout and acks it.\n" +
-			"Exits 1 when there was nothing to receive.",
+			"Exits 1 when there was nothing to receive.\n\n" +
+			"With --exec, runs CMD (with /bin/sh -c) once per message, the body on its stdin,\n" +
+			"and settles the message by CMD's exit status: 0 acks it, 100 dead-letters it,\n" +
+			"126 and 127 (CMD cannot run) put it back and stop the worker, and anything\n" +
+			"else retries it after a backoff until max_attempts, then dead-letters it.",
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "n", Value: 1, Usage: "receive up to `N` messages"},
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "receive until the queue is empty"},
@@ -39,6 +45,12 @@ func recvCommand(e *env) *cli.Command {
 			&cli.DurationFlag{Name: "timeout", Aliases: []string{"t"}, Usage: "give up waiting after `DUR` (with --wait)"},
 			&cli.BoolFlag{Name: "lines", Aliases: []string{"l"}, Usage: "end each body with a newline"},
 			&cli.BoolFlag{Name: "0", Usage: "end each body with a NUL byte"},
+			&cli.StringFlag{Name: "exec", Aliases: []string{"e"}, Usage: "run `CMD` once per message, the body on its stdin"},
+			&cli.IntFlag{Name: "j", Value: 1, Usage: "with --exec, run up to `N` commands at once"},
+			&cli.DurationFlag{Name: "job-timeout", Usage: "with --exec, stop a command that runs longer than `DUR` (a failed attempt)"},
+			&cli.DurationFlag{Name: "grace", Usage: "with --exec, on SIGINT or SIGTERM let commands finish for up to `DUR`"},
+			&cli.StringFlag{Name: "rate", Usage: "with --exec, start at most `N/s` commands (or N/m, N/h)"},
+			&cli.IntFlag{Name: "max-attempts", Usage: "with --exec, dead-letter a message after `N` failed attempts"},
 		},
 		Action: func(c *cli.Context) error {
 			name, err := oneQueue(c)
@@ -49,9 +61,53 @@ func recvCommand(e *env) *cli.Command {
 			if err := o.check(c); err != nil {
 				return err
 			}
+			if c.IsSet("exec") {
+				x, err := execFlags(c, e, name)
+				if err != nil {
+					return err
+				}
+				o.exec = &x
+			}
 			return runRecv(c.Context, e, o)
 		},
 	}
+}
+
+// execFlags reads the worker's settings: the queue's configuration, then
+// the flags that override it.
+func execFlags(c *cli.Context, e *env, queue string) (execOptions, error) {
+	o := execOptions{queue: queue, command: c.String("exec"), jobs: c.Int("j"), wait: c.Bool("wait"), Worker: e.cfg.Worker(queue)}
+	for _, f := range []string{"n", "all", "lines", "0"} {
+		if c.IsSet(f) {
+			return o, usagef("recv: --%s does not go with --exec", f)
+		}
+	}
+	if o.command == "" {
+		return o, usagef("recv: --exec needs a command")
+	}
+	if o.jobs < 1 {
+		return o, usagef("recv: -j must be at least 1, not %d", o.jobs)
+	}
+	if c.IsSet("job-timeout") {
+		o.JobTimeout = c.Duration("job-timeout")
+	}
+	if c.IsSet("grace") {
+		o.Grace = c.Duration("grace")
+	}
+	if c.IsSet("max-attempts") {
+		o.MaxAttempts = c.Int("max-attempts")
+	}
+	if c.IsSet("rate") {
+		r, err := ParseRate(c.String("rate"))
+		if err != nil {
+			return o, usagef("recv: --rate: %v", err)
+		}
+		o.Rate = r
+	}
+	if err := o.Worker.Validate(); err != nil {
+		return o, usagef("recv: %v", err)
+	}
+	return o, nil
 }
 
 // check validates the flag combination and fills in derived options.
@@ -67,6 +123,13 @@ func (o *recvOptions) check(c *cli.Context) error {
 		return usagef("recv: --timeout must not be negative")
 	case c.IsSet("timeout") && !o.wait:
 		return withHint(usagef("recv: --timeout needs --wait"), "pq recv --wait --timeout %s %s", o.timeout, o.queue)
+	}
+	if !c.IsSet("exec") {
+		for _, f := range []string{"j", "job-timeout", "grace", "rate", "max-attempts"} {
+			if c.IsSet(f) {
+				return usagef("recv: --%s needs --exec", f)
+			}
+		}
 	}
 	if c.Bool("all") {
 		o.count = 0
@@ -110,6 +173,9 @@ func runRecv(ctx context.Context, e *env, o recvOptions) error {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, o.timeout)
 		defer cancel()
+	}
+	if o.exec != nil {
+		return runExec(ctx, e, q, *o.exec)
 	}
 	r := q.NewReceiver()
 	defer r.Close()

@@ -1,0 +1,199 @@
+package cmd
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"pq/spool"
+)
+
+// run runs the command on one claimed message and settles the claim by the
+// command's exit status.
+func (w *worker) run(j *job) {
+	tail := &tailWriter{max: 10}
+	cmd := exec.Command("/bin/sh", "-c", w.o.command)
+	// The body is the claim's own locked descriptor: the command, and
+	// anything it leaves running, holds the claim for as long as it keeps
+	// stdin open, even if this worker dies.
+	cmd.Stdin = j.c.File()
+	cmd.Stdout = w.e.Out
+	cmd.Stderr = io.MultiWriter(lockedWriter(w.e.Err), tail)
+	cmd.Env = w.env(j.c)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+
+	w.mu.Lock()
+	interrupted := j.interrupted
+	if !interrupted {
+		j.cmd = cmd
+	}
+	w.mu.Unlock()
+	if interrupted {
+		w.settle(j, outcome{}, tail)
+		return
+	}
+	var res outcome
+	if err := cmd.Start(); err != nil {
+		res = outcome{status: jobCannotRun, cause: err.Error()}
+	} else {
+		res = w.wait(cmd)
+	}
+	w.settle(j, res, tail)
+}
+
+// outcome is how a job ended.
+type outcome struct {
+	status   int // exit status, or -1 for a signal or a timeout
+	cause    string
+	timedOut bool
+}
+
+// wait waits for the job, stopping its process group when it runs past
+// --job-timeout.
+func (w *worker) wait(cmd *exec.Cmd) outcome {
+	var timedOut bool
+	var mu sync.Mutex
+	if w.o.JobTimeout > 0 {
+		t := time.AfterFunc(w.o.JobTimeout, func() {
+			mu.Lock()
+			timedOut = true
+			mu.Unlock()
+			stopGroup(cmd.Process.Pid)
+		})
+		defer t.Stop()
+	}
+	err := cmd.Wait()
+	// Whatever the command left behind in its group goes with it.
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	mu.Lock()
+	defer mu.Unlock()
+	if timedOut {
+		return outcome{status: -1, cause: fmt.Sprintf("timed out after %s", w.o.JobTimeout), timedOut: true}
+	}
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		return outcome{status: -1, cause: err.Error()}
+	}
+	st := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if st.Signaled() {
+		return outcome{status: -1, cause: "killed by signal " + signalName(st.Signal())}
+	}
+	return outcome{status: st.ExitStatus(), cause: fmt.Sprintf("exit status %d", st.ExitStatus())}
+}
+
+// settle acks, retries or dead-letters a finished job's claim.
+func (w *worker) settle(j *job, res outcome, tail *tailWriter) {
+	c := j.c
+	w.mu.Lock()
+	interrupted := j.interrupted
+	w.mu.Unlock()
+	var err error
+	switch {
+	case interrupted:
+		err = c.Release()
+	case res.status == 0:
+		w.acks <- c
+		return
+	case res.status == jobCannotRun || res.status == jobNotFound:
+		// Stop claiming before the message is back in the queue.
+		w.setFatal(withHint(fmt.Errorf("queue %s: the command cannot run (%s): %s", w.q.Name(), res.cause, lastLine(tail.String())),
+			"the message was put back untouched; fix the command and start the worker again"))
+		err = c.Release()
+	case res.status == jobPermanent:
+		err = c.DeadLetter(spool.Reason{Cause: res.cause + " (permanent failure)", Stderr: tail.String()})
+		w.logf("%s: %s (permanent failure): dead-lettered", c.ID(), res.cause)
+	case c.Attempt() >= w.o.MaxAttempts:
+		err = c.DeadLetter(spool.Reason{Cause: res.cause, Stderr: tail.String()})
+		w.logf("%s: %s on attempt %d of %d: dead-lettered", c.ID(), res.cause, c.Attempt(), w.o.MaxAttempts)
+	default:
+		delay := w.o.backoff(c.Attempt())
+		err = c.Retry(delay)
+		w.logf("%s: %s on attempt %d of %d: retry in %s", c.ID(), res.cause, c.Attempt(), w.o.MaxAttempts, delay)
+	}
+	if err != nil {
+		w.setFatal(err)
+	}
+}
+
+// backoff is the delay before the retry that follows failed attempt n:
+// backoff_min doubled for each earlier failure, at most backoff_max.
+func (o *execOptions) backoff(n int) time.Duration {
+	d := o.BackoffMin
+	for i := 1; i < n && d < o.BackoffMax; i++ {
+		d *= 2
+	}
+	return min(d, o.BackoffMax)
+}
+
+// signalName names a signal as kill -l does.
+func signalName(s syscall.Signal) string {
+	names := map[syscall.Signal]string{
+		syscall.SIGHUP: "HUP", syscall.SIGINT: "INT", syscall.SIGQUIT: "QUIT", syscall.SIGABRT: "ABRT",
+		syscall.SIGKILL: "KILL", syscall.SIGSEGV: "SEGV", syscall.SIGPIPE: "PIPE", syscall.SIGTERM: "TERM",
+		syscall.SIGBUS: "BUS", syscall.SIGFPE: "FPE", syscall.SIGILL: "ILL", syscall.SIGUSR1: "USR1", syscall.SIGUSR2: "USR2",
+	}
+	if n, ok := names[s]; ok {
+		return n
+	}
+	return fmt.Sprint(int(s))
+}
+
+// tailWriter keeps the last max lines written to it.
+type tailWriter struct {
+	mu    sync.Mutex
+	max   int
+	lines [][]byte
+	part  []byte
+}
+
+func (t *tailWriter) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, b := range p {
+		if len(t.part) < 4096 {
+			t.part = append(t.part, b)
+		}
+		if b == '\n' {
+			t.lines = append(t.lines, t.part)
+			t.part = nil
+			if len(t.lines) > t.max {
+				t.lines = t.lines[1:]
+			}
+		}
+	}
+	return len(p), nil
+}
+
+// String returns the kept lines.
+func (t *tailWriter) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(bytes.Join(append(t.lines, t.part), nil))
+}
+
+// lastLine returns the last non-empty line of s.
+func lastLine(s string) string {
+	lines := bytes.Split(bytes.TrimRight([]byte(s), "\n"), []byte("\n"))
+	return string(lines[len(lines)-1])
+}
+
+// stderrMu serializes writes to a shared stderr from concurrent jobs.
+var stderrMu sync.Mutex
+
+// lockedWriter writes to w under stderrMu.
+func lockedWriter(w io.Writer) io.Writer {
+	return writerFunc(func(p []byte) (int, error) {
+		stderrMu.Lock()
+		defer stderrMu.Unlock()
+		return w.Write(p)
+	})
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -1,0 +1,67 @@
+package cmd
+
+import (
+	"bufio"
+	"fmt"
+	"time"
+
+	"github.com/urfave/cli/v2"
+)
+
+// tmpMaxAge is how old a file in tmp/ must be for pq recover to remove it. A
+// live sender finishes its file within moments; one this old was left by a
+// sender that crashed.
+const tmpMaxAge = 36 * time.Hour
+
+// recoverOptions are the arguments of pq recover.
+type recoverOptions struct {
+	queue string
+}
+
+func recoverCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "recover",
+		Usage:     "put dead claims back and clean up after crashed senders",
+		UsageText: "pq recover QUEUE",
+		Description: "Puts every message claimed by a receiver that has died back into the queue,\n" +
+			"in its place by send time with one more attempt counted, and removes the files\n" +
+			"that crashed senders left in tmp/ more than 36 hours ago. Prints one line per\n" +
+			"action, 'recovered ID' or 'removed tmp/NAME', and nothing when there was\n" +
+			"nothing to do. Every pq recv recovers dead claims by itself; this is for a\n" +
+			"queue nobody is receiving from, or for cron.",
+		Action: func(c *cli.Context) error {
+			name, err := oneQueue(c)
+			if err != nil {
+				return err
+			}
+			return runRecover(e, recoverOptions{queue: name})
+		},
+	}
+}
+
+func runRecover(e *env, o recoverOptions) error {
+	q, err := e.queue(o.queue)
+	if err != nil {
+		return err
+	}
+	if err := q.Check(); err != nil {
+		return err
+	}
+	out := bufio.NewWriter(e.Out)
+	// Print what was done even when a later step fails.
+	ids, err := q.Recover()
+	for _, id := range ids {
+		fmt.Fprintf(out, "recovered %s\n", id)
+	}
+	if err == nil {
+		var removed []string
+		removed, err = q.CleanTmp(tmpMaxAge)
+		for _, name := range removed {
+			fmt.Fprintf(out, "removed tmp/%s\n", name)
+		}
+	}
+	if ferr := out.Flush(); err == nil && ferr != nil {
+		err = fmt.Errorf("write to stdout: %w", ferr)
+	}
+	return err
+}
