@@ -34,6 +34,18 @@ func (e *env) queue(name string) (*spool.Queue, error) {
 	return spool.Open(e.root, name, spool.Options{})
 }
 
+// existingQueue opens the queue called name and checks that it exists.
+func (e *env) existingQueue(name string) (*spool.Queue, error) {
+	q, err := e.queue(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := q.Check(); err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
 // Main runs pq with the command line args (args[0] is the program name)
 // and returns the exit status.
 func Main(args []string, stdio Stdio) int {

@@ -41,11 +41,8 @@ func dlqCommand(e *env) *cli.Command {
 }
 
 func runDLQ(e *env, o dlqOptions) error {
-	q, err := e.queue(o.queue)
+	q, err := e.existingQueue(o.queue)
 	if err != nil {
-		return err
-	}
-	if err := q.Check(); err != nil {
 		return err
 	}
 	dead, err := q.DeadLetters()

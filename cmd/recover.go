@@ -40,11 +40,8 @@ func recoverCommand(e *env) *cli.Command {
 }
 
 func runRecover(e *env, o recoverOptions) error {
-	q, err := e.queue(o.queue)
+	q, err := e.existingQueue(o.queue)
 	if err != nil {
-		return err
-	}
-	if err := q.Check(); err != nil {
 		return err
 	}
 	out := bufio.NewWriter(e.Out)

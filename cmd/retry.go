@@ -53,11 +53,8 @@ func retryCommand(e *env) *cli.Command {
 }
 
 func runRetry(e *env, o retryOptions) error {
-	q, err := e.queue(o.queue)
+	q, err := e.existingQueue(o.queue)
 	if err != nil {
-		return err
-	}
-	if err := q.Check(); err != nil {
 		return err
 	}
 	moved, err := q.Redrive(o.ids...)
