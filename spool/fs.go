@@ -1,11 +1,14 @@
 package spool
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -31,8 +34,19 @@ func syncDir(dir string) error {
 // syncDirs syncs every directory in dirs. A directory that is gone is
 // skipped: a receiver removes a bucket only once it has drained it, so the
 // entries that the sync was to make durable were already consumed.
+//
+// The deepest directories go first: on a journaling filesystem the first
+// fsync commits every pending change, and the syncs of the parents, whose
+// new entries it already carried, then cost next to nothing.
 func syncDirs(dirs map[string]bool) error {
+	list := make([]string, 0, len(dirs))
 	for d := range dirs {
+		list = append(list, d)
+	}
+	slices.SortFunc(list, func(a, b string) int {
+		return cmp.Compare(strings.Count(b, string(filepath.Separator)), strings.Count(a, string(filepath.Separator)))
+	})
+	for _, d := range list {
 		if err := syncDir(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
