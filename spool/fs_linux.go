@@ -1,6 +1,11 @@
 package spool
 
-import "golang.org/x/sys/unix"
+import (
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
 
 // renameat2NoReplace renames without replacing: fs.ErrExist (EEXIST) when
 // newpath exists.
@@ -14,4 +19,19 @@ func renameat2NoReplace(oldpath, newpath string) error {
 func poke(dir string) {
 	now := []unix.Timespec{{Nsec: unix.UTIME_NOW}, {Nsec: unix.UTIME_NOW}}
 	_ = unix.UtimesNanoAt(unix.AT_FDCWD, dir, now, 0)
+}
+
+// syncFS makes everything written to the filesystem that holds dir durable,
+// data and metadata, with syncfs(2). Since Linux 5.8 it reports writeback
+// errors of the filesystem, as fsync does for a file.
+func syncFS(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("syncfs %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := unix.Syncfs(int(d.Fd())); err != nil {
+		return fmt.Errorf("syncfs %s: %w", dir, err)
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package spool
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -264,5 +265,30 @@ func TestRetryHidesTheMessageUntilItsBackoffHasPassed(t *testing.T) {
 	}
 	if c.ID() != id || c.Attempt() != 2 {
 		t.Fatalf("after the backoff: %s attempt %d, want %s attempt 2", c.ID(), c.Attempt(), id)
+	}
+}
+
+func TestBatchesSmallAndLargeAreDelivered(t *testing.T) {
+	// Small batches fsync each file; from bulkSync on, a batch uses syncfs.
+	for _, n := range []int{3, bulkSync, 3 * bulkSync} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			q := newQueue(t, Options{})
+			b := q.NewBatch()
+			for i := range n {
+				if _, err := b.Add(strings.NewReader(fmt.Sprint(i))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := b.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			assertEmptyDir(t, q.tmp)
+			r := q.NewReceiver()
+			for i := range n {
+				if got := receiveBody(t, r); got != fmt.Sprint(i) {
+					t.Fatalf("message %d: got %q", i, got)
+				}
+			}
+		})
 	}
 }

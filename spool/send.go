@@ -70,21 +70,28 @@ func (b *Batch) Add(body io.Reader) (ID, error) {
 	return id, nil
 }
 
+// bulkSync is the size from which a batch is made durable with syncfs(2),
+// one call for the whole filesystem, instead of an fsync per file and per
+// directory: for large batches it is several times faster, though it also
+// flushes what other programs wrote to the same filesystem.
+var bulkSync = 64
+
 // Commit makes every added message durable and visible: fsync each file
 // (several at once), close it, rename it into its bucket under new/ and
-// fsync each directory that changed. When Commit fails, some messages may
-// have been delivered; the rest are removed from tmp/.
+// fsync each directory that changed. A batch of bulkSync messages or more
+// replaces those fsyncs with two syncfs calls, one before the renames and
+// one after, in the same order. When Commit fails, some messages may have
+// been delivered; the rest are removed from tmp/.
 func (b *Batch) Commit() error {
 	if len(b.pending) == 0 {
 		return nil
 	}
 	defer b.Abort()
+	bulk := false
 	if !b.q.opts.NoSync {
-		files := make([]*os.File, len(b.pending))
-		for i, p := range b.pending {
-			files[i] = p.f
-		}
-		if err := syncFiles(files); err != nil {
+		var err error
+		bulk, err = b.syncData()
+		if err != nil {
 			return fmt.Errorf("send to %s: %w", b.q.name, err)
 		}
 	}
@@ -104,12 +111,35 @@ func (b *Batch) Commit() error {
 		p.path = ""
 	}
 	if !b.q.opts.NoSync {
-		if err := syncDirs(dirs); err != nil {
+		err := syncDirs(dirs)
+		if bulk {
+			err = syncFS(b.q.new)
+		}
+		if err != nil {
 			return fmt.Errorf("send to %s: %w", b.q.name, err)
 		}
 	}
 	poke(b.q.new)
 	return nil
+}
+
+// syncData makes the bodies of the batch durable, and reports whether it
+// did so with syncfs, in which case the directories are synced that way too.
+func (b *Batch) syncData() (bool, error) {
+	if len(b.pending) >= bulkSync {
+		err := syncFS(b.q.tmp)
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, errors.ErrUnsupported) {
+			return false, err
+		}
+	}
+	files := make([]*os.File, len(b.pending))
+	for i, p := range b.pending {
+		files[i] = p.f
+	}
+	return false, syncFiles(files)
 }
 
 // Abort drops every message added since the last Commit, removing its file
