@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -99,7 +100,13 @@ func newApp(e *env) *cli.App {
 				return err
 			}
 			e.cfg = cfg
-			e.root, err = resolveRoot(c.String("root"), cfg)
+			root, err := resolveRoot(c.String("root"), cfg)
+			if err != nil {
+				return err
+			}
+			// Absolute, so that paths handed to commands (PQ_FILE)
+			// work from any directory.
+			e.root, err = filepath.Abs(root)
 			return err
 		},
 		Action: func(c *cli.Context) error {

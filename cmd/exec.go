@@ -111,15 +111,22 @@ func (w *worker) loop(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		}
+		// A job that could not run may have stopped the worker while
+		// we waited for its slot.
+		if w.stopped() {
+			<-slots
+			return nil
+		}
 		if err := w.pace(ctx, &next); err != nil {
 			<-slots
 			return nil
 		}
+		busy := w.count()
 		c, err := r.Claim()
 		switch {
 		case errors.Is(err, spool.ErrEmpty):
 			<-slots
-			if !w.idle(ctx, r) {
+			if !w.idle(ctx, r, busy) {
 				return nil
 			}
 			continue
@@ -146,14 +153,18 @@ func (w *worker) loop(ctx context.Context) error {
 }
 
 // idle waits after finding the queue empty and reports whether to go on:
-// without --wait the worker ends once its running jobs are done and nothing
-// they put back is ready.
-func (w *worker) idle(ctx context.Context, r *spool.Receiver) bool {
+// without --wait the worker ends once it found the queue empty with no job
+// running (busy is how many ran when it looked), since a running job may
+// put its message back.
+func (w *worker) idle(ctx context.Context, r *spool.Receiver, busy int) bool {
 	if w.o.wait {
 		return r.Wait(ctx) == nil
 	}
-	if w.count() == 0 {
+	if busy == 0 {
 		return false
+	}
+	if w.count() == 0 {
+		return true // look once more, now that all are done
 	}
 	select {
 	case <-w.done:
@@ -199,6 +210,11 @@ func (w *worker) stopped() bool {
 func (w *worker) drain(sigs chan os.Signal, shutdown bool) {
 	var graceC <-chan time.Time
 	if shutdown {
+		// The signal that started the shutdown reached sigs too.
+		select {
+		case <-sigs:
+		default:
+		}
 		t := time.NewTimer(w.o.Grace)
 		defer t.Stop()
 		graceC = t.C

@@ -27,21 +27,23 @@ func (w *worker) run(j *job) {
 	cmd.Env = w.env(j.c)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 
+	// Start under the lock, so that a shutdown either finds the job
+	// started and stops it, or stops it from starting.
 	w.mu.Lock()
-	interrupted := j.interrupted
-	if !interrupted {
-		j.cmd = cmd
+	var err error
+	if !j.interrupted {
+		if err = cmd.Start(); err == nil {
+			j.cmd = cmd
+		}
 	}
+	started := j.cmd != nil
 	w.mu.Unlock()
-	if interrupted {
-		w.settle(j, outcome{}, tail)
-		return
-	}
 	var res outcome
-	if err := cmd.Start(); err != nil {
-		res = outcome{status: jobCannotRun, cause: err.Error()}
-	} else {
+	switch {
+	case started:
 		res = w.wait(cmd)
+	case err != nil:
+		res = outcome{status: jobCannotRun, cause: err.Error()}
 	}
 	w.settle(j, res, tail)
 }
@@ -101,7 +103,11 @@ func (w *worker) settle(j *job, res outcome, tail *tailWriter) {
 		return
 	case res.status == jobCannotRun || res.status == jobNotFound:
 		// Stop claiming before the message is back in the queue.
-		w.setFatal(withHint(fmt.Errorf("queue %s: the command cannot run (%s): %s", w.q.Name(), res.cause, lastLine(tail.String())),
+		why := fmt.Sprintf("queue %s: the command cannot run (%s)", w.q.Name(), res.cause)
+		if line := lastLine(tail.String()); line != "" {
+			why += ": " + line
+		}
+		w.setFatal(withHint(errors.New(why),
 			"the message was put back untouched; fix the command and start the worker again"))
 		err = c.Release()
 	case res.status == jobPermanent:

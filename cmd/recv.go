@@ -79,7 +79,7 @@ func execFlags(c *cli.Context, e *env, queue string) (execOptions, error) {
 	o := execOptions{queue: queue, command: c.String("exec"), jobs: c.Int("j"), wait: c.Bool("wait"), Worker: e.cfg.Worker(queue)}
 	for _, f := range []string{"n", "all", "lines", "0"} {
 		if c.IsSet(f) {
-			return o, usagef("recv: --%s does not go with --exec", f)
+			return o, usagef("recv: %s does not go with --exec", flagName(f))
 		}
 	}
 	if o.command == "" {
@@ -127,7 +127,7 @@ func (o *recvOptions) check(c *cli.Context) error {
 	if !c.IsSet("exec") {
 		for _, f := range []string{"j", "job-timeout", "grace", "rate", "max-attempts"} {
 			if c.IsSet(f) {
-				return usagef("recv: --%s needs --exec", f)
+				return usagef("recv: %s needs --exec", flagName(f))
 			}
 		}
 	}
@@ -261,4 +261,12 @@ func (rc *receiver) putBack() {
 		c.Release()
 	}
 	rc.pending = rc.pending[:0]
+}
+
+// flagName spells a flag as a user types it: -j, --grace.
+func flagName(name string) string {
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
 }
