@@ -17,7 +17,7 @@ mkdir -p "$work/bin"
 
 # build NAME PACKAGE builds a Go package of the repository into $work/bin.
 build() {
-	(cd "$repo" && go build -o "$work/bin/$1" "$2")
+	(cd "$repo" && go build -tags urfave_cli_no_docs -o "$work/bin/$1" "$2")
 }
 
 # stamp sets $T to the current time in microseconds, without a fork where

@@ -54,8 +54,7 @@ func Main(args []string, stdio Stdio) int {
 	// a message being received goes back to its queue, instead of the
 	// default SIGPIPE death.
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx := context.Background()
 	e := &env{Stdio: stdio}
 	app := newApp(e)
 	args, err := reorder(app, args)
@@ -63,6 +62,13 @@ func Main(args []string, stdio Stdio) int {
 		return report(stdio.Err, err)
 	}
 	return report(stdio.Err, app.RunContext(ctx, args))
+}
+
+// withSignals returns a context cancelled by SIGINT or SIGTERM, for the
+// commands that stop cleanly on them; the others keep the default, which
+// costs nothing at start.
+func withSignals(ctx context.Context) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 }
 
 // commands builds every command around e.

@@ -154,6 +154,8 @@ type receiver struct {
 }
 
 func runRecv(ctx context.Context, e *env, o recvOptions) error {
+	ctx, stop := withSignals(ctx)
+	defer stop()
 	q, err := e.queue(o.queue)
 	if err != nil {
 		return err
