@@ -32,7 +32,8 @@
 // fsync it, close it, rename it into its bucket in new/ without replacing
 // anything (renameat2 RENAME_NOREPLACE, or link and unlink), fsync the
 // bucket, and only then report the ID. A batch fsyncs its files together
-// and each directory once.
+// and each directory once; a large batch does both with syncfs(2) instead,
+// once before its renames and once after.
 //
 // Claim ([Receiver.Claim]): open new/.../NAME, take a non-blocking flock on
 // it, and rename it to cur/NAME. Of two receivers racing for one message,
