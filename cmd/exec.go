@@ -250,11 +250,19 @@ func stopGroup(pid int) {
 	time.AfterFunc(killGrace, func() { syscall.Kill(-pid, syscall.SIGKILL) })
 }
 
-// acker acks finished claims, as many as have piled up with one fsync.
+// ackWindow is how long the acker gathers finished claims before it acks
+// them with one fsync. An ack that waits is no risk: until it is durable, a
+// crash can only deliver the message again.
+var ackWindow = 10 * time.Millisecond
+
+// acker acks finished claims in groups: the first one opens a window of
+// ackWindow, and everything that finished by its end, up to ackBatch, is
+// acked with one fsync of cur/.
 func (w *worker) acker() {
 	var first error
 	for c := range w.acks {
 		batch := []*spool.Claim{c}
+		window := time.NewTimer(ackWindow)
 	more:
 		for len(batch) < ackBatch {
 			select {
@@ -263,10 +271,11 @@ func (w *worker) acker() {
 					break more
 				}
 				batch = append(batch, c)
-			default:
+			case <-window.C:
 				break more
 			}
 		}
+		window.Stop()
 		if err := w.q.Ack(batch...); err != nil && first == nil {
 			first = err
 		}
