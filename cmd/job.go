@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"pq/spool"
 )
@@ -23,14 +26,18 @@ func (w *worker) run(j *job) {
 	// stdin open, even if this worker dies.
 	cmd.Stdin = j.c.File()
 	cmd.Stdout = w.e.Out
-	cmd.Stderr = io.MultiWriter(lockedWriter(w.e.Err), tail)
+	stderr, err := newStderrPipe(io.MultiWriter(lockedWriter(w.e.Err), tail))
+	if err != nil {
+		w.settle(j, outcome{status: jobCannotRun, cause: err.Error()}, tail)
+		return
+	}
+	cmd.Stderr = stderr.w
 	cmd.Env = w.env(j.c)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 
 	// Start under the lock, so that a shutdown either finds the job
 	// started and stops it, or stops it from starting.
 	w.mu.Lock()
-	var err error
 	if !j.interrupted {
 		if err = cmd.Start(); err == nil {
 			j.cmd = cmd
@@ -38,6 +45,7 @@ func (w *worker) run(j *job) {
 	}
 	started := j.cmd != nil
 	w.mu.Unlock()
+	stderr.started()
 	var res outcome
 	switch {
 	case started:
@@ -45,6 +53,7 @@ func (w *worker) run(j *job) {
 	case err != nil:
 		res = outcome{status: jobCannotRun, cause: err.Error()}
 	}
+	stderr.wait() // the whole tail, before it is recorded
 	w.settle(j, res, tail)
 }
 
@@ -203,3 +212,54 @@ func lockedWriter(w io.Writer) io.Writer {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// stderrPipe carries a job's stderr to pq's stderr and to the tail kept for
+// a dead letter. Its descriptors are plain blocking ones: the child gets the
+// write end itself, and one goroutine blocked in read forwards what comes,
+// which costs less per job than a pipe registered with the runtime's poller.
+type stderrPipe struct {
+	r, w *os.File
+	to   io.Writer
+	done chan struct{}
+}
+
+// newStderrPipe makes a pipe whose output goes to to.
+func newStderrPipe(to io.Writer) (*stderrPipe, error) {
+	var fds [2]int
+	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
+		return nil, fmt.Errorf("stderr pipe: %w", err)
+	}
+	return &stderrPipe{
+		r:    os.NewFile(uintptr(fds[0]), "|stderr"),
+		w:    os.NewFile(uintptr(fds[1]), "stderr|"),
+		to:   to,
+		done: make(chan struct{}),
+	}, nil
+}
+
+// started closes the parent's write end, once the child has its copy or
+// failed to start, and starts forwarding.
+func (p *stderrPipe) started() {
+	p.w.Close()
+	go func() {
+		defer close(p.done)
+		defer p.r.Close()
+		io.Copy(p.to, p.r)
+	}()
+}
+
+// stderrLinger bounds how long a finished job's stderr is still read: a
+// process that escaped the job's process group may hold it open forever.
+var stderrLinger = 2 * time.Second
+
+// wait returns when every process that held the write end has closed it,
+// the job and whatever it left in its group, which the job's end kills; or
+// after stderrLinger, leaving the forwarding to finish on its own.
+func (p *stderrPipe) wait() {
+	t := time.NewTimer(stderrLinger)
+	defer t.Stop()
+	select {
+	case <-p.done:
+	case <-t.C:
+	}
+}
