@@ -208,13 +208,8 @@ func (p *proc) kill(t *testing.T) {
 // code, failing the test when the code is not among codes.
 func (s *spoolEnv) run(t *testing.T, stdin []byte, codes []int, args ...string) []byte {
 	t.Helper()
-	cmd := s.command(args...)
-	var out bytes.Buffer
-	cmd.Stdin = bytes.NewReader(stdin)
-	cmd.Stdout = &out
-	p := start(t, "pq "+strings.Join(args, " "), cmd)
-	p.expectExit(t, codes...)
-	return out.Bytes()
+	out, _ := s.runPQ(t, string(stdin), codes, args...)
+	return []byte(out)
 }
 
 // pipe returns an os.Pipe whose ends are closed when the test ends, at the
