@@ -13,6 +13,7 @@ package cmd_test
 // statuses, dead letters, configuration and flags.
 //
 // The file is Linux only: it reads /proc and uses inotify.
+
 import (
 	"fmt"
 	"os"
