@@ -1,0 +1,76 @@
+package spool
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Stats counts a queue's messages by state.
+type Stats struct {
+	// Ready messages can be claimed now.
+	Ready int
+	// Delayed messages are backing off after a failure, or otherwise
+	// due later.
+	Delayed int
+	// Claimed messages are held by a consumer, live or dead.
+	Claimed int
+	// Dead messages are in the dead-letter queue.
+	Dead int
+}
+
+// Stat counts the queue's messages. It walks new/, so its cost grows with
+// the depth of the queue; it takes no locks and changes nothing, and its
+// counts are a snapshot that senders and receivers may change at once.
+func (q *Queue) Stat() (Stats, error) {
+	var s Stats
+	nowNs := now().UnixNano()
+	err := filepath.WalkDir(q.new, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && path != q.new {
+				return nil // a bucket drained and removed meanwhile
+			}
+			return err
+		}
+		if !d.Type().IsRegular() || strings.HasPrefix(d.Name(), ".") {
+			return nil
+		}
+		if ParseName(d.Name()).readyAt() > nowNs {
+			s.Delayed++
+		} else {
+			s.Ready++
+		}
+		return nil
+	})
+	if err != nil {
+		return s, q.missing(fmt.Errorf("stat %s: %w", q.name, err))
+	}
+	if s.Claimed, err = countFiles(q.cur, ""); err != nil {
+		return s, fmt.Errorf("stat %s: %w", q.name, err)
+	}
+	if s.Dead, err = countFiles(q.dlq, reasonSuffix); err != nil {
+		return s, fmt.Errorf("stat %s: %w", q.name, err)
+	}
+	return s, nil
+}
+
+// countFiles counts the regular files in dir that are not hidden and do not
+// end in skip (when skip is not empty).
+func countFiles(dir, skip string) (int, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range ents {
+		name := e.Name()
+		if !e.Type().IsRegular() || strings.HasPrefix(name, ".") || skip != "" && strings.HasSuffix(name, skip) {
+			continue
+		}
+		n++
+	}
+	return n, nil
+}
