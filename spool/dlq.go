@@ -53,12 +53,14 @@ func (c *Claim) DeadLetter(reason Reason) error {
 	if reason.Time.IsZero() {
 		reason.Time = now()
 	}
-	if err := c.q.writeReason(n.ID, reason); err != nil {
-		return err
-	}
+	// The message first, then its reason: a crash in between leaves a
+	// dead letter without its record, never a record without its letter.
 	to := filepath.Join(c.q.dlq, n.String())
 	if err := renameNoReplace(c.path, to); err != nil {
 		return fmt.Errorf("dead-letter %s: %w", n.ID, err)
+	}
+	if err := c.q.writeReason(n.ID, reason); err != nil {
+		return err
 	}
 	if err := c.q.sync(c.q.dlq); err != nil {
 		return fmt.Errorf("dead-letter %s: %w", n.ID, err)
@@ -192,10 +194,12 @@ func (q *Queue) Redrive(ids ...ID) ([]ID, error) {
 	dirs := map[string]bool{}
 	for _, d := range dead {
 		n := Name{ID: d.Name.ID, Extra: d.Name.Extra}
+		// The record goes first, so that a crash leaves no record
+		// behind without its letter.
+		os.Remove(filepath.Join(q.dlq, string(n.ID)+reasonSuffix))
 		if err := q.placeInNew(d.Path, n, dirs); err != nil {
 			return moved, fmt.Errorf("redrive %s: %w", n.ID, err)
 		}
-		os.Remove(filepath.Join(q.dlq, string(n.ID)+reasonSuffix))
 		moved = append(moved, n.ID)
 	}
 	if len(moved) > 0 && !q.opts.NoSync {
