@@ -6,7 +6,6 @@ package cmd_test
 // without its command, past --job-timeout, and when its command cannot run.
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,7 +13,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -255,45 +253,12 @@ func TestWorkerKilledCommandOrphaned(t *testing.T) {
 // test ends.
 func watchOpens(t *testing.T, dir string) <-chan string {
 	t.Helper()
-	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := unix.InotifyAddWatch(fd, dir, unix.IN_OPEN); err != nil {
-		unix.Close(fd)
-		t.Fatal(err)
-	}
-	// Non-blocking, through the runtime's poller, so that Close ends the
-	// reader.
-	file := os.NewFile(uintptr(fd), "inotify:"+dir)
 	ch := make(chan string, 64)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 64*(unix.SizeofInotifyEvent+unix.NAME_MAX+1))
-		for {
-			n, err := file.Read(buf)
-			if err != nil {
-				return
-			}
-			for off := 0; off+unix.SizeofInotifyEvent <= n; {
-				ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
-				nameBytes := buf[off+unix.SizeofInotifyEvent : off+unix.SizeofInotifyEvent+int(ev.Len)]
-				off += unix.SizeofInotifyEvent + int(ev.Len)
-				name := string(bytes.TrimRight(nameBytes, "\x00"))
-				if name == "" {
-					continue // the directory itself
-				}
-				select {
-				case ch <- name:
-				default: // nobody is listening any more
-				}
-			}
+	watchDir(t, dir, unix.IN_OPEN, func(_ uint32, name string) {
+		select {
+		case ch <- name:
+		default: // nobody is listening any more
 		}
-	}()
-	t.Cleanup(func() {
-		file.Close()
-		<-done
 	})
 	return ch
 }
