@@ -121,7 +121,7 @@ func (r *Receiver) next() (string, error) {
 		path := filepath.Join(lv.dir, name)
 		switch {
 		case lv.depth == bucketDepth:
-			if ParseName(name).Due > now().UnixNano() {
+			if strings.Contains(name, ",d=") && ParseName(name).Due > now().UnixNano() {
 				continue // backing off
 			}
 			return path, nil
