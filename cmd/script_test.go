@@ -116,13 +116,13 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"mkbin":  cmdMkbin,
-			"writef": cmdWritef,
-			"lines":  cmdLines,
-			"unique": cmdUnique,
-			"expand": cmdExpand,
-			"sleep":  cmdSleep,
-			"seq":    cmdSeq,
+			"mkbin":   cmdMkbin,
+			"writef":  cmdWritef,
+			"lines":   cmdLines,
+			"unique":  cmdUnique,
+			"expand":  cmdExpand,
+			"waiting": cmdWaiting,
+			"seq":     cmdSeq,
 		},
 	})
 }
@@ -174,16 +174,40 @@ func cmdExpand(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// cmdSleep is "sleep DURATION", to give a background command time to start
-// waiting. No test depends on it for correctness, only for covering the
-// path it means to cover.
-func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 1 {
-		ts.Fatalf("usage: sleep DURATION")
+// cmdWaiting is "waiting DIR [N]": it returns once N processes (1 by
+// default) watch DIR with inotify, as a waiting pq recv watches its queue's
+// new/ once it found it empty, and fails after a minute.
+func cmdWaiting(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: waiting DIR [N]")
 	}
-	d, err := time.ParseDuration(args[0])
-	ts.Check(err)
-	time.Sleep(d)
+	want := 1
+	if len(args) == 2 {
+		n, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		want = n
+	}
+	dir := ts.MkAbs(args[0])
+	deadline := time.Now().Add(time.Minute)
+	for watchers(dir) < want {
+		if time.Now().After(deadline) {
+			ts.Fatalf("fewer than %d processes came to watch %s", want, dir)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// watchers counts the processes that watch dir with inotify.
+func watchers(dir string) int {
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	n := 0
+	for _, p := range procs {
+		pid, err := strconv.Atoi(filepath.Base(p))
+		if err == nil && hasInotifyWatchOn(pid, dir) {
+			n++
+		}
+	}
+	return n
 }
 
 // cmdSeq is "seq FILE N": it writes the lines 1 to N to FILE.
