@@ -105,6 +105,9 @@ func (s *spoolEnv) scanQueue(t *testing.T, q string, index map[string]int) queue
 	for _, rel := range files(t, s.dir(q, "new")) {
 		add("new", rel, sc.new)
 	}
+	for _, rel := range files(t, s.dir(q, ".due")) {
+		add(".due", rel, sc.new)
+	}
 	for _, n := range names(t, s.dir(q, "cur")) {
 		add("cur", n, sc.cur)
 	}
@@ -419,12 +422,12 @@ func TestKilledWorkersNeverLoseOrDuplicateMessages(t *testing.T) {
 	deadline := time.Now().Add(waitLimit)
 	for runs := 1; ; runs++ {
 		s.runPQ(t, "", []int{0}, workerArgs...)
-		if len(files(t, s.dir(q, "new"))) == 0 {
+		if len(s.waiting(t, q)) == 0 {
 			t.Logf("drained by %d more worker runs", runs)
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("new/ still holds %d messages after %d worker runs", len(files(t, s.dir(q, "new"))), runs)
+			t.Fatalf("new/ still holds %d messages after %d worker runs", len(s.waiting(t, q)), runs)
 		}
 	}
 	sc := s.scanQueue(t, q, index)
@@ -483,7 +486,7 @@ func TestKilledWorkersNeverLoseOrDuplicateMessages(t *testing.T) {
 		t.Errorf("the retried dead letters came back as %d bodies (fragment %q), want %d in send order; first %q",
 			len(got), frag, len(want), head(got, 3))
 	}
-	if f := files(t, s.dir(q, "new")); len(f) > 0 {
+	if f := s.waiting(t, q); len(f) > 0 {
 		t.Errorf("new/ still holds %q", head(f, 5))
 	}
 }

@@ -268,6 +268,19 @@ func files(t *testing.T, dir string) []string {
 	return out
 }
 
+// waiting returns the paths, relative to q's directory, of the messages
+// waiting in q: ready in new/ or delayed in .due/.
+func (s *spoolEnv) waiting(t *testing.T, q string) []string {
+	t.Helper()
+	var out []string
+	for _, sub := range []string{"new", ".due"} {
+		for _, rel := range files(t, s.dir(q, sub)) {
+			out = append(out, filepath.Join(sub, rel))
+		}
+	}
+	return out
+}
+
 // assertDrained fails unless queue q holds nothing: tmp/ and cur/ empty and
 // no file left anywhere under new/.
 func (s *spoolEnv) assertDrained(t *testing.T, q string) {
@@ -278,7 +291,7 @@ func (s *spoolEnv) assertDrained(t *testing.T, q string) {
 	if n := names(t, s.dir(q, "cur")); len(n) > 0 {
 		t.Errorf("cur/ of %s is not empty: %d entries, first %q", q, len(n), n[0])
 	}
-	if f := files(t, s.dir(q, "new")); len(f) > 0 {
+	if f := s.waiting(t, q); len(f) > 0 {
 		t.Errorf("new/ of %s still holds %d files, first %q", q, len(f), f[0])
 	}
 }

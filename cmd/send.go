@@ -52,7 +52,6 @@ func sendCommand(e *env) *cli.Command {
 type sender struct {
 	q        *spool.Queue
 	batch    *spool.Batch
-	ids      []spool.ID
 	out      *bufio.Writer
 	inRecord bool // a message is being written: commit after it
 	idle     bool // input ran dry while a message was being written
@@ -65,7 +64,7 @@ func runSend(e *env, o sendOptions) error {
 		return err
 	}
 	s := &sender{q: q, batch: q.NewBatch(), out: bufio.NewWriter(e.Out)}
-	defer s.batch.Abort()
+	defer s.batch.Close()
 	if o.lines || o.nul {
 		err = s.sendRecords(e, o)
 	} else {
@@ -84,7 +83,7 @@ func runSend(e *env, o sendOptions) error {
 // or the input ran dry.
 func (s *sender) add(body io.Reader) error {
 	s.inRecord = true
-	id, err := s.batch.Add(body)
+	err := s.batch.Add(body)
 	s.inRecord = false
 	if err != nil {
 		return err
@@ -92,7 +91,6 @@ func (s *sender) add(body io.Reader) error {
 	if s.err != nil {
 		return s.err
 	}
-	s.ids = append(s.ids, id)
 	if s.idle || s.batch.Len() >= maxBatch {
 		s.idle = false
 		return s.commit()
@@ -105,14 +103,14 @@ func (s *sender) commit() error {
 	if s.batch.Len() == 0 {
 		return nil
 	}
-	if err := s.batch.Commit(); err != nil {
-		return err
+	ids, err := s.batch.Commit()
+	if err != nil {
+		return withHint(err, "messages of the batch that failed may be in the queue all the same; only the ids printed are sure to be")
 	}
-	for _, id := range s.ids {
+	for _, id := range ids {
 		s.out.WriteString(string(id))
 		s.out.WriteByte('\n')
 	}
-	s.ids = s.ids[:0]
 	if err := s.out.Flush(); err != nil {
 		return fmt.Errorf("write ids: %w", err)
 	}

@@ -219,11 +219,11 @@ func TestWorkerBackoffDoublesUpToMax(t *testing.T) {
 		t.Run(fmt.Sprintf("attempt %d", n), func(t *testing.T) {
 			id := s.send(t, q, "payload")
 			if n > 1 {
-				rel := files(t, s.dir(q, "new"))
+				rel := s.waiting(t, q)
 				if len(rel) != 1 {
-					t.Fatalf("new/ holds %q, want the one message", rel)
+					t.Fatalf("the queue holds %q, want the one message", rel)
 				}
-				from := filepath.Join(s.dir(q, "new"), rel[0])
+				from := filepath.Join(s.root, q, rel[0])
 				to := filepath.Join(filepath.Dir(from), fmt.Sprintf("%s,a=%d", id, n-1))
 				if err := os.Rename(from, to); err != nil {
 					t.Fatal(err)
@@ -249,7 +249,7 @@ func TestWorkerBackoffDoublesUpToMax(t *testing.T) {
 			if d := time.Duration(name.Due - failed); d < want || d >= want+5*time.Second {
 				t.Errorf("after failing attempt %d the message is due %v after the failure, want %v", n, d, want)
 			}
-			if err := os.Remove(filepath.Join(s.dir(q, "new"), files(t, s.dir(q, "new"))[0])); err != nil {
+			if err := os.Remove(filepath.Join(s.root, q, s.waiting(t, q)[0])); err != nil {
 				t.Fatal(err)
 			}
 		})

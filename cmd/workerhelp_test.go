@@ -223,11 +223,12 @@ func (s *spoolEnv) send(t *testing.T, q, body string) string {
 	return id
 }
 
-// queued returns the names of the message files under q's new/.
+// queued returns the names of the message files waiting in q, ready or
+// delayed.
 func (s *spoolEnv) queued(t *testing.T, q string) []string {
 	t.Helper()
 	var out []string
-	for _, rel := range files(t, s.dir(q, "new")) {
+	for _, rel := range s.waiting(t, q) {
 		out = append(out, filepath.Base(rel))
 	}
 	slices.Sort(out)

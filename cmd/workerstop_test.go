@@ -161,7 +161,7 @@ func finishCrashPair(t *testing.T, s *spoolEnv, T, q, id, body string, b *worker
 		t.Fatal(err)
 	}
 	waitUntil(t, "B to ack the message", func() bool {
-		return exists(filepath.Join(T, "body.B.2")) && len(names(t, s.dir(q, "cur"))) == 0 && len(files(t, s.dir(q, "new"))) == 0
+		return exists(filepath.Join(T, "body.B.2")) && len(names(t, s.dir(q, "cur"))) == 0 && len(s.waiting(t, q)) == 0
 	}, b.proc)
 	if got := readFile(t, filepath.Join(T, "body.B.2")); got != body {
 		t.Errorf("B's command read %q, want %q", got, body)

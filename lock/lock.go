@@ -44,15 +44,29 @@ func TryFile(f *os.File) error {
 	return nil
 }
 
+// ErrNotFile reports a path that names something other than a regular
+// file, such as a named pipe or a symbolic link, which Held does not open.
+var ErrNotFile = errors.New("not a regular file")
+
 // Held reports whether some open file description other than the caller's
 // holds a lock on the file at path. It takes and drops a shared lock through
-// a descriptor of its own; a file that does not exist is not held.
+// a descriptor of its own; a file that does not exist is not held. The open
+// never blocks and never follows a symbolic link: anything but a regular
+// file is an error matching ErrNotFile.
 func Held(path string) (bool, error) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENXIO) {
+		return false, fmt.Errorf("lock %s: %w", path, ErrNotFile)
+	}
 	if err != nil {
 		return false, err
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return false, fmt.Errorf("lock %s: %w", path, err)
+	} else if !fi.Mode().IsRegular() {
+		return false, fmt.Errorf("lock %s: %w", path, ErrNotFile)
+	}
 	err = flockRetry(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB)
 	if errors.Is(err, unix.EWOULDBLOCK) {
 		return true, nil

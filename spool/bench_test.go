@@ -16,11 +16,11 @@ func fill(b testing.TB, q *Queue, n int) {
 	b.Helper()
 	batch := q.NewBatch()
 	for i := range n {
-		if _, err := batch.Add(strings.NewReader(body100)); err != nil {
+		if err := batch.Add(strings.NewReader(body100)); err != nil {
 			b.Fatal(err)
 		}
 		if batch.Len() == 1000 || i == n-1 {
-			if err := batch.Commit(); err != nil {
+			if _, err := batch.Commit(); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -40,7 +40,7 @@ func BenchmarkSend(b *testing.B) {
 				for i := range b.N {
 					batch.Add(strings.NewReader(body100))
 					if batch.Len() == size || i == b.N-1 {
-						if err := batch.Commit(); err != nil {
+						if _, err := batch.Commit(); err != nil {
 							b.Fatal(err)
 						}
 					}

@@ -41,12 +41,20 @@ func (c *Claim) File() *os.File { return c.f }
 func (c *Claim) Body() io.Reader { return io.NewSectionReader(c.f, 0, 1<<62) }
 
 // claimFile tries to claim the message at path, a file under new/. It returns
-// errGone when another consumer holds or took it first.
+// errGone when another consumer holds or took it first, or when the name no
+// longer refers to the file it opened.
+//
+// The file that ends up in cur/ must be the one that was locked: a program
+// may rename another file over a name in new/ at any moment (pq's own
+// renames never replace a file, and are made only by a lock's holder). So
+// the name is checked against the locked descriptor before the rename,
+// and the new name in cur/ after it; a file that turns out to be another
+// goes back to new/ untouched.
 func (q *Queue) claimFile(path string) (*Claim, error) {
-	f, err := openMessage(path)
+	f, st, err := openMessage(path)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, errGone
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotRegular) {
+			return nil, errGone // gone, or replaced by a stray the walk will meet
 		}
 		return nil, fmt.Errorf("claim %s: %w", path, err)
 	}
@@ -57,9 +65,19 @@ func (q *Queue) claimFile(path string) (*Claim, error) {
 		}
 		return nil, fmt.Errorf("claim %s: %w", path, err)
 	}
+	if !namesFile(path, st) {
+		f.Close()
+		return nil, errGone
+	}
 	base := filepath.Base(path)
 	to := filepath.Join(q.cur, base)
-	if err := renameNoReplace(path, to); err != nil {
+	err = renameNoReplace(path, to)
+	if errors.Is(err, fs.ErrExist) && namesFile(to, st) {
+		// A second name of this very file, left in cur/ by a crash of the
+		// link-and-unlink fallback: we hold the lock, so it is stale.
+		err = os.Remove(path)
+	}
+	if err != nil {
 		f.Close()
 		// Gone: claimed and acked by a consumer that held the lock
 		// before us. Exists: a foreign name reused while its namesake
@@ -69,18 +87,62 @@ func (q *Queue) claimFile(path string) (*Claim, error) {
 		}
 		return nil, fmt.Errorf("claim %s: %w", path, err)
 	}
-	return &Claim{q: q, name: ParseName(base), f: f, path: to}, nil
+	if !namesFile(to, st) {
+		// Another file was renamed over path between our check and our
+		// rename: it is not ours, and goes back as it was.
+		f.Close()
+		if err := renameNoReplace(to, path); err != nil {
+			q.log.Warn("cannot put back a file renamed over a message being claimed; recovery will", "name", base, "err", err)
+		}
+		return nil, errGone
+	}
+	c := &Claim{q: q, name: ParseName(base), f: f, path: to}
+	if st.Nlink > 1 {
+		q.dropStaleNames(c, st)
+	}
+	return c, nil
 }
 
-// openMessage opens a message file for reading and locking. NFSv4 needs a
-// descriptor open for writing to lock, so that is tried first. O_NONBLOCK
-// keeps a named pipe dropped into new/ from blocking the open.
-func openMessage(path string) (*os.File, error) {
+// errNotRegular reports a path that names something other than a regular
+// file.
+var errNotRegular = errors.New("not a regular file")
+
+// openMessage opens a message file for reading and locking, and returns
+// what fstat says of it. NFSv4 needs a descriptor open for writing to lock,
+// so that is tried first. The open never blocks and never follows a
+// symbolic link, so that a named pipe or a link dropped where a message
+// should be cannot hang or fool pq; anything but a regular file is refused
+// with errNotRegular.
+func openMessage(path string) (*os.File, *syscall.Stat_t, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
 	if errors.Is(err, fs.ErrPermission) {
 		f, err = os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
 	}
-	return f, err
+	if errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.ENXIO) || errors.Is(err, syscall.EISDIR) {
+		return nil, nil, fmt.Errorf("open %s: %w", path, errNotRegular)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("stat %s: %w", path, err)
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		f.Close()
+		return nil, nil, fmt.Errorf("open %s: %w", path, errNotRegular)
+	}
+	return f, &st, nil
+}
+
+// namesFile reports whether path names the file that st describes.
+func namesFile(path string, st *syscall.Stat_t) bool {
+	var ps syscall.Stat_t
+	if err := syscall.Lstat(path, &ps); err != nil {
+		return false
+	}
+	return ps.Dev == st.Dev && ps.Ino == st.Ino
 }
 
 // Ack ends claims whose messages were handled: it removes their files from
@@ -91,6 +153,9 @@ func (q *Queue) Ack(claims ...*Claim) error {
 	for _, c := range claims {
 		if err := os.Remove(c.path); err != nil && first == nil {
 			first = fmt.Errorf("ack %s: %w", c.name.ID, err)
+		}
+		if c.name.Meta {
+			q.removeMeta(c.name.ID)
 		}
 	}
 	if len(claims) > 0 {
@@ -127,14 +192,18 @@ func (c *Claim) Retry(delay time.Duration) error {
 func (c *Claim) putBack(n Name) error {
 	defer c.f.Close()
 	dirs := map[string]bool{}
-	if err := c.q.placeInNew(c.path, n, dirs); err != nil {
+	if err := c.q.placeBack(c.path, n, dirs); err != nil {
 		return fmt.Errorf("put back %s: %w", n.ID, err)
 	}
 	if c.q.opts.NoSync {
 		return nil
 	}
 	dirs[c.q.cur] = true
-	return syncDirs(dirs)
+	if err := syncDirs(dirs); err != nil {
+		return fmt.Errorf("put back %s: %w", n.ID, err)
+	}
+	poke(c.q.new)
+	return nil
 }
 
 // withAttempt returns n with one more failed attempt, unless the longer name

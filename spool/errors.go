@@ -21,3 +21,7 @@ var errGone = errors.New("message taken by another process")
 
 // ErrNoMessage reports an ID that names no message where one was looked for.
 var ErrNoMessage = errors.New("no such message")
+
+// ErrFormat reports a queue whose on-disk format this pq does not know,
+// such as one written by a newer pq.
+var ErrFormat = errors.New("unknown queue format")

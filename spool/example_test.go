@@ -50,11 +50,11 @@ func ExampleBatch() {
 
 	b := q.NewBatch()
 	for _, to := range []string{"ann", "bob", "cy"} {
-		if _, err := b.Add(strings.NewReader("to: " + to)); err != nil {
+		if err := b.Add(strings.NewReader("to: " + to)); err != nil {
 			log.Fatal(err)
 		}
 	}
-	if err := b.Commit(); err != nil {
+	if _, err := b.Commit(); err != nil {
 		log.Fatal(err)
 	}
 

@@ -21,17 +21,16 @@ func poke(dir string) {
 	_ = unix.UtimesNanoAt(unix.AT_FDCWD, dir, now, 0)
 }
 
-// syncFS makes everything written to the filesystem that holds dir durable,
-// data and metadata, with syncfs(2). Since Linux 5.8 it reports writeback
-// errors of the filesystem, as fsync does for a file.
-func syncFS(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("syncfs %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := unix.Syncfs(int(d.Fd())); err != nil {
-		return fmt.Errorf("syncfs %s: %w", dir, err)
+// syncFS makes everything written to the filesystem that holds the open
+// file d durable, data and metadata, with syncfs(2). Since Linux 5.8 it
+// reports the write-back errors of the filesystem that happened since d
+// was opened, or since the last call on d reported one.
+func syncFS(d *os.File) error {
+	if err := syncfsCall(int(d.Fd())); err != nil {
+		return fmt.Errorf("syncfs %s: %w", d.Name(), err)
 	}
 	return nil
 }
+
+// syncfsCall is syncfs(2); tests replace it to inject errors.
+var syncfsCall = unix.Syncfs

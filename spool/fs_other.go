@@ -21,4 +21,4 @@ func poke(dir string) {
 }
 
 // syncFS is not available here: callers fsync each file and directory.
-func syncFS(string) error { return errors.ErrUnsupported }
+func syncFS(*os.File) error { return errors.ErrUnsupported }

@@ -40,14 +40,16 @@ func (id ID) Time() (time.Time, bool) {
 //
 // The key a counts the earlier deliveries that did not end in an ack; d is
 // the time, in nanoseconds since the Unix epoch, before which the message is
-// not to be delivered (set by a retry's backoff). A field whose value is zero
-// is left out, so a fresh message's name is its ID.
+// not to be delivered (set by a retry's backoff); m=1 says that the message
+// has a metadata file, .meta/ID in the queue directory. A field whose value
+// is zero is left out, so a fresh message's name is its ID.
 // Fields that this version of pq does not know are kept, in order, in Extra,
 // and written back unchanged, so that newer metadata survives older tools.
 type Name struct {
 	ID       ID
 	Attempts int
 	Due      int64
+	Meta     bool
 	Extra    []string
 }
 
@@ -65,6 +67,9 @@ func (n Name) String() string {
 	if n.Due > 0 {
 		b.WriteString(",d=")
 		b.WriteString(strconv.FormatInt(n.Due, 10))
+	}
+	if n.Meta {
+		b.WriteString(",m=1")
 	}
 	for _, f := range n.Extra {
 		b.WriteByte(',')
@@ -102,6 +107,12 @@ func ParseName(s string) Name {
 			}
 			n.Due = d
 			continue
+		case "m":
+			if v != "1" || n.Meta {
+				return Name{ID: ID(s)}
+			}
+			n.Meta = true
+			continue
 		}
 		n.Extra = append(n.Extra, f)
 	}
@@ -115,13 +126,6 @@ func positive(v string) (int64, bool) {
 		return 0, false
 	}
 	return d, true
-}
-
-// readyAt returns when the message called n may be delivered: its due time,
-// else its send time; 0 for a foreign name without either.
-func (n Name) readyAt() int64 {
-	ns, _ := idNanos(string(n.ID))
-	return max(ns, n.Due)
 }
 
 func validKey(k string) bool {
@@ -285,4 +289,66 @@ func ValidName(name string) error {
 		}
 	}
 	return nil
+}
+
+// maxWellFormed bounds the name of a message that pq takes as it is: longer
+// names are renamed on first touch, so that the fields a retry adds always
+// fit in a directory entry.
+const maxWellFormed = 200
+
+// wellFormed reports whether base is a message name that pq can use as it
+// is: an ID made by pq, then well-formed fields, each key once, all within
+// maxWellFormed bytes. Any other file found in new/ is renamed to a fresh
+// ID the first time pq touches it, its original name kept in its metadata.
+func wellFormed(base string) bool {
+	if len(base) > maxWellFormed || !isPQID(base) {
+		return false
+	}
+	if !strings.Contains(base, ",") {
+		return true
+	}
+	n := ParseName(base)
+	return strings.Contains(string(n.ID), ".") && !strings.Contains(string(n.ID), ",")
+}
+
+// isPQID reports whether s starts with an ID made by pq: 19 digits of send
+// time, '.', a process id, '_', 8 hex digits, '.', and a host name of
+// [A-Za-z0-9-], up to the first comma.
+func isPQID(s string) bool {
+	if _, ok := idNanos(s); !ok {
+		return false
+	}
+	s, _, _ = strings.Cut(s[20:], ",")
+	pid, rest, ok := strings.Cut(s, "_")
+	if !ok || pid == "" || len(pid) > 10 || !allBytes(pid, isDigit) {
+		return false
+	}
+	hex, host, ok := strings.Cut(rest, ".")
+	return ok && len(hex) == 8 && allBytes(hex, isHex) && host != "" && len(host) <= 64 &&
+		allBytes(host, func(c byte) bool { return isDigit(c) || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' })
+}
+
+func allBytes(s string, ok func(byte) bool) bool {
+	for i := 0; i < len(s); i++ {
+		if !ok(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isHex(c byte) bool { return isDigit(c) || c >= 'a' && c <= 'f' }
+
+// formatID makes the ID of a message sent at ns by this process.
+func formatID(ns int64) ID {
+	ids.Lock()
+	if ids.host == "" {
+		ids.host = cleanHost()
+		ids.pid = os.Getpid()
+	}
+	host, pid := ids.host, ids.pid
+	ids.Unlock()
+	return ID(fmt.Sprintf("%019d.%d_%08x.%s", ns, pid, rand.Uint32(), host))
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -21,6 +22,13 @@ const (
 	dirNew = "new"
 	dirCur = "cur"
 	dirDLQ = "dlq"
+	// dirDue holds delayed messages in buckets of their due time, out of
+	// receivers' way until then.
+	dirDue = ".due"
+	// dirMeta holds the metadata files of messages whose names say m=1.
+	dirMeta = ".meta"
+	// dirStray holds what was found where no message can be, moved aside.
+	dirStray = ".quarantine"
 )
 
 // Options tune a Queue. The zero value is the safe default.
@@ -43,8 +51,12 @@ type Queue struct {
 	new  string
 	cur  string
 	dlq  string
+	due  string
 	opts Options
 	log  *slog.Logger
+
+	mu     sync.Mutex
+	warned map[string]bool // what warnOnce reported
 }
 
 // Open returns the queue called name under root. It checks the name but does
@@ -65,6 +77,7 @@ func Open(root, name string, opts Options) (*Queue, error) {
 		new:  filepath.Join(dir, dirNew),
 		cur:  filepath.Join(dir, dirCur),
 		dlq:  filepath.Join(dir, dirDLQ),
+		due:  filepath.Join(dir, dirDue),
 		opts: opts,
 		log:  log.With("queue", name),
 	}, nil
@@ -176,42 +189,4 @@ func (q *Queue) sync(dir string) error {
 		return nil
 	}
 	return syncDir(dir)
-}
-
-// placeInNew renames the file at from into the bucket of new/ where a
-// message called n waits (the bucket of its due time, else of its send
-// time), creating the bucket when it is missing. It records
-// in dirs the directories whose entries changed. It never replaces a file.
-func (q *Queue) placeInNew(from string, n Name, dirs map[string]bool) error {
-	dir := q.new
-	if at := n.readyAt(); at > 0 {
-		dir = filepath.Join(q.new, bucket(at))
-	}
-	to := filepath.Join(dir, n.String())
-	// A receiver may remove an empty bucket between our mkdir and our
-	// rename; then we make it again.
-	for range 100 {
-		err := renameNoReplace(from, to)
-		if !errors.Is(err, fs.ErrNotExist) || dir == q.new {
-			if err != nil {
-				return err
-			}
-			dirs[dir] = true
-			return nil
-		}
-		if _, serr := os.Lstat(from); serr != nil {
-			return err
-		}
-		// A parent may vanish the same way while we make it.
-		if err := mkdirs(q.dir, dir, dirs); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-		if dirs[q.dir] {
-			// new/ itself was missing: complete the queue.
-			if err := q.Create(); err != nil {
-				return err
-			}
-		}
-	}
-	return fmt.Errorf("place %s: bucket %s keeps vanishing", n.ID, dir)
 }

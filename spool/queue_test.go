@@ -190,7 +190,7 @@ func TestDrainedBucketsAreRemoved(t *testing.T) {
 	for range 50 {
 		b.Add(strings.NewReader("x"))
 	}
-	if err := b.Commit(); err != nil {
+	if _, err := b.Commit(); err != nil {
 		t.Fatal(err)
 	}
 	r := q.NewReceiver()
@@ -275,11 +275,11 @@ func TestBatchesSmallAndLargeAreDelivered(t *testing.T) {
 			q := newQueue(t, Options{})
 			b := q.NewBatch()
 			for i := range n {
-				if _, err := b.Add(strings.NewReader(fmt.Sprint(i))); err != nil {
+				if err := b.Add(strings.NewReader(fmt.Sprint(i))); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if err := b.Commit(); err != nil {
+			if _, err := b.Commit(); err != nil {
 				t.Fatal(err)
 			}
 			assertEmptyDir(t, q.tmp)

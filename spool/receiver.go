@@ -3,22 +3,16 @@ package spool
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 )
 
-// readdirChunk is how many names a directory read asks for at a time. Tests
-// vary it.
-var readdirChunk = 1024
-
 // rewalkAfter is how long a Receiver follows its cached listings before it
 // lists new/ afresh, to see messages that landed behind it: claims put back
-// by recovery, and senders whose clocks run late.
+// by recovery or release, and retries whose backoff ended.
 var rewalkAfter = time.Second
 
 // Receiver claims a queue's messages oldest first. It walks the buckets of
@@ -28,18 +22,21 @@ var rewalkAfter = time.Second
 // share one under a mutex.
 type Receiver struct {
 	q       *Queue
+	ls      lister
 	stack   []*level
 	started time.Time
+	nextDue int64 // when the earliest delayed message is due; 0: none seen
+	checked bool  // the queue's format was checked
+	moved   bool  // the walk gave files their places: walk again once done
 	w       *waiter
 }
 
 // level is one directory of the walk: new/ itself (depth 0) or a bucket.
 type level struct {
 	dir   string
+	rel   string // dir relative to the queue directory
 	depth int
-	start int64 // when the bucket's span of time begins, in nanoseconds
-	names []string
-	dirs  map[string]bool // at depth 0: which names are directories
+	ents  []entry
 	i     int
 }
 
@@ -50,7 +47,8 @@ func (q *Queue) NewReceiver() *Receiver { return &Receiver{q: q} }
 // else. It returns ErrEmpty when there is none.
 func (r *Receiver) Claim() (*Claim, error) {
 	for {
-		cached := r.stack != nil && time.Since(r.started) < rewalkAfter
+		cached := r.stack != nil && time.Since(r.started) < rewalkAfter &&
+			(r.nextDue == 0 || now().UnixNano() < r.nextDue)
 		if !cached {
 			if err := r.rewind(); err != nil {
 				return nil, err
@@ -77,132 +75,134 @@ func (r *Receiver) Claim() (*Claim, error) {
 	}
 }
 
-// rewind starts a fresh walk at the top of new/.
+// rewind starts a fresh walk at the top of new/, having first moved the
+// delayed messages that are due into it.
 func (r *Receiver) rewind() error {
+	if !r.checked {
+		if err := r.q.checkFormat(); err != nil {
+			return err
+		}
+		r.checked = true
+	}
 	r.started = time.Now()
+	if err := r.promote(); err != nil {
+		return err
+	}
+	return r.top()
+}
+
+// top starts the walk of new/ at its top.
+func (r *Receiver) top() error {
 	r.stack = r.stack[:0]
-	top := &level{dir: r.q.new}
-	if err := top.list(""); err != nil {
+	top := &level{dir: r.q.new, rel: dirNew}
+	if err := r.list(top, ""); err != nil {
 		return r.q.missing(fmt.Errorf("receive from %s: %w", r.q.name, err))
 	}
 	r.stack = append(r.stack, top)
 	return nil
 }
 
+// list reads lv's directory, keeping the names after after.
+func (r *Receiver) list(lv *level, after string) error {
+	ents, err := r.ls.list(lv.dir, after)
+	lv.ents, lv.i = ents, 0
+	return err
+}
+
 // next returns the path of the next message file in walk order, or "" when
-// the walk has seen everything.
+// the walk has seen everything. What is no message on the way is dealt
+// with: a stray is moved aside, a file out of place or under a name that pq
+// cannot use is given its place.
 func (r *Receiver) next() (string, error) {
 	for len(r.stack) > 0 {
 		lv := r.stack[len(r.stack)-1]
-		if lv.i == len(lv.names) {
-			// Look once more for names that arrived behind us,
-			// such as messages sent into the newest bucket.
-			last := ""
-			if lv.i > 0 {
-				last = lv.names[lv.i-1]
-			}
-			if err := lv.list(last); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return "", fmt.Errorf("receive from %s: %w", r.q.name, err)
-			}
-			if len(lv.names) > 0 {
-				continue
-			}
-			r.stack = r.stack[:len(r.stack)-1]
-			if lv.depth > 0 && r.bucketPast(lv.dir) {
-				// Drained buckets go, so that a queue that was
-				// once deep lists as fast as a new one. A bucket
-				// that is not empty stays: rmdir refuses it.
-				os.Remove(lv.dir)
+		if lv.i == len(lv.ents) && r.moved {
+			// What the walk moved went to the end of the queue or to
+			// its place by send time, maybe behind the walk.
+			r.moved = false
+			if err := r.top(); err != nil {
+				return "", err
 			}
 			continue
 		}
-		name := lv.names[lv.i]
+		if lv.i == len(lv.ents) {
+			done, err := r.finish(lv)
+			if err != nil {
+				return "", err
+			}
+			if done {
+				r.stack = r.stack[:len(r.stack)-1]
+			}
+			continue
+		}
+		e := lv.ents[lv.i]
 		lv.i++
-		path := filepath.Join(lv.dir, name)
-		switch {
-		case lv.depth == bucketDepth:
-			if strings.Contains(name, ",d=") && ParseName(name).Due > now().UnixNano() {
-				continue // backing off
-			}
-			return path, nil
-		case lv.depth == 0 && !lv.dirs[name]:
-			return path, nil // a file renamed straight into new/
-		case isBucket(name, lv.depth):
-			start := lv.start + bucketStart(name, lv.depth)
-			if start > now().UnixNano() {
-				continue // not due yet: retries backing off
-			}
-			sub := &level{dir: path, depth: lv.depth + 1, start: start}
-			if err := sub.list(""); err != nil {
-				if errors.Is(err, fs.ErrNotExist) {
-					continue
-				}
-				return "", fmt.Errorf("receive from %s: %w", r.q.name, err)
-			}
-			r.stack = append(r.stack, sub)
+		path, err := r.visit(lv, e)
+		if err != nil || path != "" {
+			return path, err
 		}
 	}
 	return "", nil
 }
 
-// list reads lv's directory, keeping in sorted order the names after the
-// name after (all of them when after is ""), and skipping hidden names.
-func (lv *level) list(after string) error {
-	lv.names, lv.i = lv.names[:0], 0
-	d, err := os.Open(lv.dir)
+// finish looks once more in a directory whose listing the walk has used up,
+// for names that arrived behind it such as messages sent into the newest
+// bucket, and reports whether the directory is done with. A drained bucket
+// is then removed, so that a queue that was once deep lists as fast as a
+// new one; rmdir refuses a bucket that is not empty.
+func (r *Receiver) finish(lv *level) (bool, error) {
+	last := ""
+	if lv.i > 0 {
+		last = lv.ents[lv.i-1].name
+	}
+	if err := r.list(lv, last); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, fmt.Errorf("receive from %s: %w", r.q.name, err)
+	}
+	if len(lv.ents) > 0 {
+		return false, nil
+	}
+	if lv.depth > 0 && bucketIdle(lv.rel[len(dirNew)+1:]) {
+		os.Remove(lv.dir)
+	}
+	return true, nil
+}
+
+// visit deals with the entry e of lv: it returns the path of a message to
+// claim, or descends into a bucket, or puts right what is out of place.
+func (r *Receiver) visit(lv *level, e entry) (string, error) {
+	path := filepath.Join(lv.dir, e.name)
+	rel := lv.rel + "/" + e.name
+	typ, err := kind(lv.dir, e)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
 	if err != nil {
-		return err
+		return "", fmt.Errorf("receive from %s: %w", r.q.name, err)
 	}
-	defer d.Close()
-	if lv.depth == 0 {
-		return lv.listTop(d, after)
-	}
-	for {
-		names, err := d.Readdirnames(readdirChunk)
-		for _, n := range names {
-			if n > after && !strings.HasPrefix(n, ".") {
-				lv.names = append(lv.names, n)
+	switch {
+	case lv.depth < bucketDepth && typ.IsDir() && isBucket(e.name, lv.depth):
+		sub := &level{dir: path, rel: rel, depth: lv.depth + 1}
+		if err := r.list(sub, ""); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return "", nil
 			}
+			return "", fmt.Errorf("receive from %s: %w", r.q.name, err)
 		}
-		if err != nil {
-			return endOfDir(err, lv)
+		r.stack = append(r.stack, sub)
+		return "", nil
+	case !typ.IsRegular():
+		r.q.quarantine(path, rel, typ)
+		return "", nil
+	case lv.depth < bucketDepth || !wellFormed(e.name),
+		// Backing off, left here by an older pq: its place is .due/.
+		strings.Contains(e.name, ",d=") && ParseName(e.name).Due > now().UnixNano():
+		// A file renamed into new/ by another program.
+		if r.q.adopt(path, rel) {
+			r.moved = true
 		}
+		return "", nil
 	}
-}
-
-// listTop lists new/ itself, where bucket directories and files renamed in by
-// other programs stand side by side.
-func (lv *level) listTop(d *os.File, after string) error {
-	lv.dirs = map[string]bool{}
-	for {
-		ents, err := d.ReadDir(readdirChunk)
-		for _, e := range ents {
-			n := e.Name()
-			if n <= after || strings.HasPrefix(n, ".") {
-				continue
-			}
-			switch {
-			case e.IsDir():
-				lv.dirs[n] = true
-			case !e.Type().IsRegular():
-				continue
-			}
-			lv.names = append(lv.names, n)
-		}
-		if err != nil {
-			return endOfDir(err, lv)
-		}
-	}
-}
-
-// endOfDir finishes a listing: at the end of the directory it sorts the
-// names, and it returns any other error.
-func endOfDir(err error, lv *level) error {
-	if !errors.Is(err, io.EOF) {
-		return err
-	}
-	slices.Sort(lv.names)
-	return nil
+	return path, nil
 }
 
 // bucketGrace is how long after its time span ends a drained bucket is left
@@ -210,13 +210,15 @@ func endOfDir(err error, lv *level) error {
 // filling right now, which would make both do the work again.
 var bucketGrace = 2 * time.Second
 
-// bucketPast reports whether the bucket directory dir, under new/, covers a
-// span of time that ended more than bucketGrace ago.
-func (r *Receiver) bucketPast(dir string) bool {
-	rel, err := filepath.Rel(r.q.new, dir)
-	if err != nil {
+// bucketIdle reports whether the bucket at rel, a path relative to new/ or
+// .due/, covers a span of time that ended more than bucketGrace ago, or
+// that starts more than bucketGrace from now: no sender is filling it.
+func bucketIdle(rel string) bool {
+	end, ok := bucketEnd(rel)
+	if !ok {
 		return false
 	}
-	end, ok := bucketEnd(rel)
-	return ok && now().Add(-bucketGrace).UnixNano() >= end
+	t := now()
+	start := end - bucketSpan[strings.Count(rel, "/")]
+	return t.Add(-bucketGrace).UnixNano() >= end || t.Add(bucketGrace).UnixNano() < start
 }

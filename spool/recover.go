@@ -3,11 +3,9 @@ package spool
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"pq/lock"
@@ -18,33 +16,31 @@ import (
 // acking or releasing it. Each goes back in its place by send time, with
 // one more failed attempt. Recover returns the IDs it put back. Live claims
 // are left alone, and any number of processes may recover at once.
+// Anything in cur/ that is not a regular file is moved aside (see
+// [Queue.Strays]); it never blocks recovery.
 func (q *Queue) Recover() ([]ID, error) {
-	d, err := os.Open(q.cur)
+	var ls lister
+	ents, err := ls.list(q.cur, "")
 	if err != nil {
 		return nil, q.missing(fmt.Errorf("recover %s: %w", q.name, err))
 	}
-	defer d.Close()
 	var ids []ID
 	dirs := map[string]bool{}
-	for {
-		names, err := d.Readdirnames(readdirChunk)
-		for _, base := range names {
-			if strings.HasPrefix(base, ".") {
-				continue
-			}
-			id, err := q.recoverOne(base, dirs)
-			if err != nil {
-				return ids, err
-			}
-			if id != "" {
-				ids = append(ids, id)
-			}
-		}
-		if errors.Is(err, io.EOF) {
-			break
-		}
+	for _, e := range ents {
+		typ, err := kind(q.cur, e)
 		if err != nil {
-			return ids, fmt.Errorf("recover %s: %w", q.name, err)
+			continue
+		}
+		if !typ.IsRegular() {
+			q.quarantine(filepath.Join(q.cur, e.name), dirCur+"/"+e.name, typ)
+			continue
+		}
+		id, err := q.recoverOne(e.name, dirs)
+		if err != nil {
+			return ids, err
+		}
+		if id != "" {
+			ids = append(ids, id)
 		}
 	}
 	if len(ids) > 0 && !q.opts.NoSync {
@@ -66,14 +62,14 @@ func (q *Queue) recoverOne(base string, dirs map[string]bool) (ID, error) {
 	// Look first through a read-only descriptor: its close, unlike that
 	// of a descriptor open for writing, wakes no one who watches cur/.
 	if held, err := lock.Held(path); err != nil || held {
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, lock.ErrNotFile) {
 			return "", fmt.Errorf("recover %s: %w", path, err)
 		}
 		return "", nil
 	}
-	f, err := openMessage(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", nil
+	f, st, err := openMessage(path)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotRegular) {
+		return "", nil // gone, or replaced by a stray the next look moves aside
 	}
 	if err != nil {
 		return "", fmt.Errorf("recover %s: %w", path, err)
@@ -84,10 +80,26 @@ func (q *Queue) recoverOne(base string, dirs map[string]bool) (ID, error) {
 	} else if err != nil {
 		return "", fmt.Errorf("recover %s: %w", path, err)
 	}
-	n := withAttempt(ParseName(base))
-	// We hold the lock now, so no live consumer owns the file; if the
-	// name is gone, its consumer acked it just before dying.
-	if err := q.placeInNew(path, n, dirs); err != nil {
+	// We hold the lock now, so no live consumer owns the file. The name
+	// must still be the file we locked: if the message was recovered,
+	// claimed and acked by others meanwhile, it may name a live claim of
+	// another file now.
+	if !namesFile(path, st) {
+		return "", nil
+	}
+	n := ParseName(base)
+	if st.Nlink > 1 && q.staleInCur(n, st) {
+		os.Remove(path)
+		return "", nil
+	}
+	n = withAttempt(n)
+	if !wellFormed(base) {
+		err = q.renew(path, n, base, dirs)
+	} else {
+		err = q.placeBack(path, n, dirs)
+	}
+	if err != nil {
+		// Gone: its consumer acked it just before dying.
 		if errors.Is(err, fs.ErrNotExist) {
 			return "", nil
 		}

@@ -12,62 +12,100 @@ import (
 // returns its ID once the message is durable. It is a Batch of one.
 func (q *Queue) Send(body io.Reader) (ID, error) {
 	b := q.NewBatch()
-	id, err := b.Add(body)
+	defer b.Close()
+	if err := b.Add(body); err != nil {
+		return "", err
+	}
+	ids, err := b.Commit()
 	if err != nil {
-		b.Abort()
 		return "", err
 	}
-	if err := b.Commit(); err != nil {
-		return "", err
-	}
-	return id, nil
+	return ids[0], nil
 }
 
 // Batch sends several messages with one commit: their files are written into
 // tmp/ as they are added, and Commit makes them durable together and only
 // then moves them into new/, so that a receiver never sees a message that a
-// crash could still take away. A Batch is for one goroutine.
+// crash could still take away. Messages get their IDs at the commit, in
+// the order they were added, under the queue's commit lock: across all
+// senders, messages become visible in the order of their IDs, which is what
+// lets every receiver take each sender's messages in the order they were
+// sent. A Batch is for one goroutine; Close it when done.
 type Batch struct {
 	q       *Queue
 	pending []pendingFile
+	c       committer
+	sfs     *os.File // for syncfs: opened before any file of the batch was written
+	checked bool     // the queue's format was checked
 }
 
 // pendingFile is a message written into tmp/ and not yet committed.
 type pendingFile struct {
 	f    *os.File
 	path string
-	id   ID
 }
 
 // NewBatch starts an empty batch.
-func (q *Queue) NewBatch() *Batch { return &Batch{q: q} }
+func (q *Queue) NewBatch() *Batch { return &Batch{q: q, c: committer{q: q}} }
 
 // Len returns the number of messages added since the last Commit.
 func (b *Batch) Len() int { return len(b.pending) }
 
-// Add writes a message whose body is read from body to its end into tmp/
-// and returns the ID it will have. The message is not visible to receivers,
-// nor durable, until Commit returns. On error nothing of it is left behind.
-func (b *Batch) Add(body io.Reader) (ID, error) {
-	id, _ := newID()
-	path := filepath.Join(b.q.tmp, string(id))
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrNotExist) {
-		// The first message sent to a queue creates it.
-		if err = b.q.Create(); err == nil {
-			f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		}
-	}
+// Add writes a message whose body is read from body to its end into tmp/.
+// The message is not visible to receivers, nor durable, and has no ID until
+// Commit returns. On error nothing of it is left behind.
+func (b *Batch) Add(body io.Reader) error {
+	f, path, err := b.create()
 	if err != nil {
-		return "", fmt.Errorf("send to %s: %w", b.q.name, err)
+		return fmt.Errorf("send to %s: %w", b.q.name, err)
 	}
 	if _, err := io.Copy(f, body); err != nil {
 		f.Close()
 		os.Remove(path)
-		return "", fmt.Errorf("send to %s: %w", b.q.name, err)
+		return fmt.Errorf("send to %s: %w", b.q.name, err)
 	}
-	b.pending = append(b.pending, pendingFile{f: f, path: path, id: id})
-	return id, nil
+	b.pending = append(b.pending, pendingFile{f: f, path: path})
+	return nil
+}
+
+// create makes the file in tmp/ for the next message; the first message
+// sent to a queue creates the queue.
+func (b *Batch) create() (*os.File, string, error) {
+	if !b.checked {
+		if err := b.q.checkFormat(); err != nil {
+			return nil, "", err
+		}
+		b.checked = true
+	}
+	if err := b.openSyncFS(); err != nil {
+		return nil, "", err
+	}
+	id, _ := newID()
+	path := filepath.Join(b.q.tmp, string(id))
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrNotExist) {
+		if err = b.q.Create(); err == nil {
+			if err = b.openSyncFS(); err == nil {
+				f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			}
+		}
+	}
+	return f, path, err
+}
+
+// openSyncFS opens the descriptor that a bulk commit calls syncfs(2) on,
+// before any file of the batch is written: the kernel reports through a
+// descriptor only the write-back errors that happened after it was opened.
+func (b *Batch) openSyncFS() error {
+	if b.sfs != nil || b.q.opts.NoSync || len(b.pending) > 0 {
+		return nil
+	}
+	f, err := os.Open(b.q.tmp)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // the queue is yet to be created; create tries again
+	}
+	b.sfs = f
+	return err
 }
 
 // bulkSync is the size from which a batch is made durable with syncfs(2),
@@ -76,58 +114,80 @@ func (b *Batch) Add(body io.Reader) (ID, error) {
 // flushes what other programs wrote to the same filesystem.
 var bulkSync = 64
 
-// Commit makes every added message durable and visible: fsync each file
-// (several at once), close it, rename it into its bucket under new/ and
-// fsync each directory that changed. A batch of bulkSync messages or more
-// replaces those fsyncs with two syncfs calls, one before the renames and
-// one after, in the same order. When Commit fails, some messages may have
-// been delivered; the rest are removed from tmp/.
-func (b *Batch) Commit() error {
+// Commit makes every added message durable and visible, and returns their
+// IDs in the order they were added: fsync each file (several at once),
+// close it, take the commit lock, name it and rename it into its bucket
+// under new/, release the lock, and fsync each directory that changed and
+// its parents up to new/. A batch of bulkSync messages or more replaces
+// those fsyncs with two syncfs calls, one before the renames and one after.
+//
+// When Commit fails, the messages renamed into new/ before the failure stay
+// there and may be delivered, though their IDs are not returned; the rest
+// are removed from tmp/.
+func (b *Batch) Commit() ([]ID, error) {
 	if len(b.pending) == 0 {
-		return nil
+		return nil, nil
 	}
 	defer b.Abort()
 	bulk := false
 	if !b.q.opts.NoSync {
 		var err error
-		bulk, err = b.syncData()
-		if err != nil {
-			return fmt.Errorf("send to %s: %w", b.q.name, err)
+		if bulk, err = b.syncData(); err != nil {
+			return nil, fmt.Errorf("send to %s: %w", b.q.name, err)
 		}
 	}
 	for i := range b.pending {
 		err := b.pending[i].f.Close()
 		b.pending[i].f = nil
 		if err != nil {
-			return fmt.Errorf("send to %s: %w", b.q.name, err)
+			return nil, fmt.Errorf("send to %s: %w", b.q.name, err)
 		}
 	}
 	dirs := map[string]bool{}
-	for i := range b.pending {
-		p := &b.pending[i]
-		if err := b.q.placeInNew(p.path, Name{ID: p.id}, dirs); err != nil {
-			return b.q.missing(fmt.Errorf("send to %s: %w", b.q.name, err))
-		}
-		p.path = ""
+	ids, err := b.place(dirs)
+	if err != nil {
+		return nil, b.q.missing(fmt.Errorf("send to %s: %w", b.q.name, err))
 	}
 	if !b.q.opts.NoSync {
-		err := syncDirs(dirs)
 		if bulk {
-			err = syncFS(b.q.new)
+			err = syncFS(b.sfs)
+		} else {
+			err = syncDirs(dirs)
 		}
 		if err != nil {
-			return fmt.Errorf("send to %s: %w", b.q.name, err)
+			return nil, fmt.Errorf("send to %s: %w", b.q.name, err)
 		}
 	}
 	poke(b.q.new)
-	return nil
+	return ids, nil
+}
+
+// place names the batch's messages and renames them into new/, under the
+// commit lock.
+func (b *Batch) place(dirs map[string]bool) ([]ID, error) {
+	if err := b.c.lock(); err != nil {
+		return nil, err
+	}
+	defer b.c.unlock()
+	ids := make([]ID, 0, len(b.pending))
+	for i := range b.pending {
+		p := &b.pending[i]
+		send, at := b.c.next()
+		n := Name{ID: formatID(send)}
+		if err := b.q.place(p.path, n, at, dirs); err != nil {
+			return nil, err
+		}
+		p.path = ""
+		ids = append(ids, n.ID)
+	}
+	return ids, nil
 }
 
 // syncData makes the bodies of the batch durable, and reports whether it
 // did so with syncfs, in which case the directories are synced that way too.
 func (b *Batch) syncData() (bool, error) {
-	if len(b.pending) >= bulkSync {
-		err := syncFS(b.q.tmp)
+	if len(b.pending) >= bulkSync && b.sfs != nil {
+		err := syncFS(b.sfs)
 		if err == nil {
 			return true, nil
 		}
@@ -154,6 +214,16 @@ func (b *Batch) Abort() {
 		}
 	}
 	b.pending = b.pending[:0]
+}
+
+// Close aborts what was not committed and releases what the batch holds.
+func (b *Batch) Close() {
+	b.Abort()
+	b.c.close()
+	if b.sfs != nil {
+		b.sfs.Close()
+		b.sfs = nil
+	}
 }
 
 // missing turns a "no such file" error on a queue that was never created into

@@ -28,26 +28,31 @@ type Stats struct {
 func (q *Queue) Stat() (Stats, error) {
 	var s Stats
 	nowNs := now().UnixNano()
-	err := filepath.WalkDir(q.new, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) && path != q.new {
-				return nil // a bucket drained and removed meanwhile
+	count := func(top string) error {
+		return filepath.WalkDir(top, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) && path != q.new {
+					return nil // a bucket drained and removed meanwhile
+				}
+				return err
 			}
-			return err
-		}
-		if !d.Type().IsRegular() || strings.HasPrefix(d.Name(), ".") {
+			if !d.Type().IsRegular() || strings.HasPrefix(d.Name(), ".") {
+				return nil
+			}
+			if top == q.due || ParseName(d.Name()).Due > nowNs {
+				s.Delayed++
+			} else {
+				s.Ready++
+			}
 			return nil
-		}
-		if ParseName(d.Name()).readyAt() > nowNs {
-			s.Delayed++
-		} else {
-			s.Ready++
-		}
-		return nil
-	})
-	if err != nil {
-		return s, q.missing(fmt.Errorf("stat %s: %w", q.name, err))
+		})
 	}
+	for _, top := range []string{q.new, q.due} {
+		if err := count(top); err != nil {
+			return s, q.missing(fmt.Errorf("stat %s: %w", q.name, err))
+		}
+	}
+	var err error
 	if s.Claimed, err = countFiles(q.cur, ""); err != nil {
 		return s, fmt.Errorf("stat %s: %w", q.name, err)
 	}

@@ -44,11 +44,11 @@ func fill(root, queue string, n, size int) error {
 	b := q.NewBatch()
 	defer b.Abort()
 	for i := range n {
-		if _, err := b.Add(bytes.NewReader(body)); err != nil {
+		if err := b.Add(bytes.NewReader(body)); err != nil {
 			return err
 		}
 		if b.Len() == 1000 || i == n-1 {
-			if err := b.Commit(); err != nil {
+			if _, err := b.Commit(); err != nil {
 				return err
 			}
 		}

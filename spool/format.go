@@ -1,0 +1,47 @@
+package spool
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// formatName is the file of pq's own that stamps a queue directory with
+// the version of its format. A queue without it has format 1.
+const formatName = ".format"
+
+// Format is the version of the on-disk format that this package writes
+// and reads. A pq that finds a newer one refuses the queue rather than
+// take entries it does not know for strays.
+const Format = 1
+
+// formatText is the content of the stamp.
+func formatText() string { return fmt.Sprintf("pq queue format %d\n", Format) }
+
+// checkFormat refuses a queue stamped with a newer format than Format. A
+// missing stamp is format 1.
+func (q *Queue) checkFormat() error {
+	b, err := os.ReadFile(filepath.Join(q.dir, formatName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("queue %s: %w", q.name, err)
+	}
+	f := strings.Fields(string(b))
+	v := 0
+	if len(f) == 4 && f[0] == "pq" && f[1] == "queue" && f[2] == "format" {
+		v, _ = strconv.Atoi(f[3])
+	}
+	if v < 1 {
+		return fmt.Errorf("queue %s: %w: %s says %q", q.name, ErrFormat, formatName, strings.TrimSpace(string(b)))
+	}
+	if v > Format {
+		return fmt.Errorf("queue %s: %w: it has format %d, this pq knows up to %d; use a newer pq", q.name, ErrFormat, v, Format)
+	}
+	return nil
+}

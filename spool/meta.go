@@ -1,0 +1,98 @@
+package spool
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Meta is what pq keeps about a message besides its body and its name, in
+// the file .meta/ID of the queue directory, for a message whose name says
+// m=1. The file is text, one "key: value" line per field, values quoted as
+// Go strings: `cat .meta/ID` shows it. It is written before the message
+// is renamed into place and removed after the message's ack, so a message
+// never appears without it.
+type Meta struct {
+	// OriginalName is the name the message's file had when pq found it in
+	// new/ under a name it could not use as it was, and gave it an ID.
+	OriginalName string
+}
+
+// metaPath returns the path of the metadata file of id.
+func (q *Queue) metaPath(id ID) string {
+	return filepath.Join(q.dir, dirMeta, string(id))
+}
+
+// writeMeta stores m for id: written in tmp/, synced, renamed into .meta/.
+func (q *Queue) writeMeta(id ID, m Meta) error {
+	dir := filepath.Join(q.dir, dirMeta)
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("metadata of %s: %w", id, err)
+	}
+	tmp := filepath.Join(q.tmp, "."+string(id)+".meta")
+	body := fmt.Sprintf("original-name: %s\n", strconv.Quote(m.OriginalName))
+	if err := q.writeFile(tmp, []byte(body)); err != nil {
+		return fmt.Errorf("metadata of %s: %w", id, err)
+	}
+	if err := os.Rename(tmp, q.metaPath(id)); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("metadata of %s: %w", id, err)
+	}
+	if err := q.sync(dir); err != nil {
+		return fmt.Errorf("metadata of %s: %w", id, err)
+	}
+	return nil
+}
+
+// writeFile creates path with data, synced unless the queue runs without
+// syncs.
+func (q *Queue) writeFile(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil && !q.opts.NoSync {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+	}
+	return err
+}
+
+// readMeta reads the metadata of id; a missing file gives the zero Meta.
+func (q *Queue) readMeta(id ID) (Meta, error) {
+	var m Meta
+	f, err := os.Open(q.metaPath(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return m, nil
+	}
+	if err != nil {
+		return m, fmt.Errorf("metadata of %s: %w", id, err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		key, val, _ := strings.Cut(sc.Text(), ": ")
+		if key == "original-name" {
+			if s, err := strconv.Unquote(val); err == nil {
+				m.OriginalName = s
+			}
+		}
+	}
+	return m, sc.Err()
+}
+
+// removeMeta removes the metadata file of id, if any.
+func (q *Queue) removeMeta(id ID) {
+	os.Remove(q.metaPath(id))
+}
