@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -32,7 +33,7 @@ type env struct {
 
 // queue opens the queue called name under the spool root.
 func (e *env) queue(name string) (*spool.Queue, error) {
-	return spool.Open(e.root, name, spool.Options{})
+	return spool.Open(e.root, name, spool.Options{Logger: slog.New(newWarnHandler(e.Err))})
 }
 
 // existingQueue opens the queue called name and checks that it exists.

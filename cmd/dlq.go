@@ -3,6 +3,7 @@ package cmd
 import (
 	"bufio"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -77,7 +78,11 @@ func dlqLine(d spool.DeadLetter) string {
 	if cause == "" {
 		cause = "-"
 	}
-	return fmt.Sprintf("%s\tattempts=%d\t%s\t%d\t%s", d.Name.ID, attempts, at, d.Size, cause)
+	line := fmt.Sprintf("%s\tattempts=%d\t%s\t%d\t%s", d.Name.ID, attempts, at, d.Size, cause)
+	if d.Original != "" {
+		line += "\toriginal=" + strconv.Quote(d.Original)
+	}
+	return line
 }
 
 // writeIndented writes each line of text indented by two spaces.

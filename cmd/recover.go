@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"pq/spool"
 )
 
 // tmpMaxAge is how old a file in tmp/ must be for pq recover to remove it. A
@@ -27,8 +29,11 @@ func recoverCommand(e *env) *cli.Command {
 			"in its place by send time with one more attempt counted, and removes the files\n" +
 			"that crashed senders left in tmp/ more than 36 hours ago. Prints one line per\n" +
 			"action, 'recovered ID' or 'removed tmp/NAME', and nothing when there was\n" +
-			"nothing to do. Every pq recv recovers dead claims by itself; this is for a\n" +
-			"queue nobody is receiving from, or for cron.",
+			"nothing to do. It also gives files renamed into new/ by other programs their\n" +
+			"places, moves aside what is no message (named pipes, links, stray directories)\n" +
+			"into the queue's .quarantine/ directory, and lists what is there, one\n" +
+			"'stray .quarantine/NAME (KIND)' line each. Every pq recv does all this by\n" +
+			"itself as it meets them; this is for a queue nobody is receiving from, or for cron.",
 		Action: func(c *cli.Context) error {
 			name, err := oneQueue(c)
 			if err != nil {
@@ -55,6 +60,16 @@ func runRecover(e *env, o recoverOptions) error {
 		removed, err = q.CleanTmp(tmpMaxAge)
 		for _, name := range removed {
 			fmt.Fprintf(out, "removed tmp/%s\n", name)
+		}
+	}
+	if err == nil {
+		err = q.Tidy()
+	}
+	if err == nil {
+		var strays []spool.Stray
+		strays, err = q.Strays()
+		for _, s := range strays {
+			fmt.Fprintf(out, "stray .quarantine/%s (%s)\n", s.Name, s.Kind)
 		}
 	}
 	if ferr := out.Flush(); err == nil && ferr != nil {

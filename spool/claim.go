@@ -58,6 +58,7 @@ func (q *Queue) claimFile(path string) (*Claim, error) {
 		}
 		return nil, fmt.Errorf("claim %s: %w", path, err)
 	}
+	hook("claim-open", path)
 	if err := lock.TryFile(f); err != nil {
 		f.Close()
 		if errors.Is(err, lock.ErrLocked) {
@@ -71,6 +72,7 @@ func (q *Queue) claimFile(path string) (*Claim, error) {
 	}
 	base := filepath.Base(path)
 	to := filepath.Join(q.cur, base)
+	hook("claim-checked", path)
 	err = renameNoReplace(path, to)
 	if errors.Is(err, fs.ErrExist) && namesFile(to, st) {
 		// A second name of this very file, left in cur/ by a crash of the

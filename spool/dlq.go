@@ -38,6 +38,9 @@ type DeadLetter struct {
 	Path   string
 	Size   int64
 	Reason Reason // zero when no reason was recorded
+	// Original is the name the file had when pq found it in new/ under a
+	// name it could not use and gave it an ID; empty for a message pq sent.
+	Original string
 }
 
 // DeadLetter ends a claim by moving the message to dlq/, with reason
@@ -158,6 +161,13 @@ func (q *Queue) DeadLetters() ([]DeadLetter, error) {
 		d.Reason, err = readReason(filepath.Join(q.dlq, string(d.Name.ID)+reasonSuffix))
 		if err != nil {
 			return nil, fmt.Errorf("dead letters of %s: %w", q.name, err)
+		}
+		if d.Name.Meta {
+			m, err := q.readMeta(d.Name.ID)
+			if err != nil {
+				return nil, fmt.Errorf("dead letters of %s: %w", q.name, err)
+			}
+			d.Original = m.OriginalName
 		}
 		out = append(out, d)
 	}

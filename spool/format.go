@@ -45,3 +45,24 @@ func (q *Queue) checkFormat() error {
 	}
 	return nil
 }
+
+// writeStamp writes the format stamp into the queue directory dir unless
+// one is there, recording dir in created when it did.
+func writeStamp(dir string, created map[string]bool) error {
+	f, err := os.OpenFile(filepath.Join(dir, formatName), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(formatText())
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	created[dir] = true
+	return err
+}

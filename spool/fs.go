@@ -14,6 +14,18 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// traceFS, when set by a test, is told of every step that makes data
+// durable or visible: "open-syncfs", "create", "fsync", "rename",
+// "fsync-dir" and "syncfs", with the path concerned.
+var traceFS func(op, path string)
+
+// trace reports op on path to traceFS.
+func trace(op, path string) {
+	if traceFS != nil {
+		traceFS(op, path)
+	}
+}
+
 // syncDir makes the entries of directory dir durable: what was created,
 // renamed into or removed from it survives a crash once it returns.
 func syncDir(dir string) error {
@@ -21,6 +33,7 @@ func syncDir(dir string) error {
 	if err != nil {
 		return fmt.Errorf("sync %s: %w", dir, err)
 	}
+	trace("fsync-dir", dir)
 	err = d.Sync()
 	if cerr := d.Close(); err == nil {
 		err = cerr
@@ -59,7 +72,11 @@ func syncDirs(dirs map[string]bool) error {
 // renameat2(RENAME_NOREPLACE) it links the new name and unlinks the old one,
 // which is equally safe: link never replaces.
 func renameNoReplace(oldpath, newpath string) error {
-	err := renameat2NoReplace(oldpath, newpath)
+	trace("rename", newpath)
+	var err error = unix.ENOSYS
+	if !noRenameat2 {
+		err = renameat2NoReplace(oldpath, newpath)
+	}
 	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
 		if err = os.Link(oldpath, newpath); err != nil {
 			return err
@@ -71,6 +88,10 @@ func renameNoReplace(oldpath, newpath string) error {
 	}
 	return nil
 }
+
+// noRenameat2 makes renameNoReplace use its fallback, as on a filesystem
+// without renameat2; tests set it.
+var noRenameat2 bool
 
 // mkdirs creates dir and any missing parents below stop, recording in
 // created the parents whose entries changed and so need a sync. A directory
@@ -101,6 +122,9 @@ func mkdirs(stop, dir string, created map[string]bool) error {
 // them together, and returns the first error.
 func syncFiles(files []*os.File) error {
 	const workers = 32
+	for _, f := range files {
+		trace("fsync", f.Name())
+	}
 	if len(files) == 1 {
 		return files[0].Sync()
 	}
@@ -132,4 +156,15 @@ func syncFiles(files []*os.File) error {
 	close(next)
 	wg.Wait()
 	return first
+}
+
+// hooks, when set by a test, runs at named points of a claim or a
+// recovery, to let another party act in the window there.
+var hooks func(point, path string)
+
+// hook runs hooks at point.
+func hook(point, path string) {
+	if hooks != nil {
+		hooks(point, path)
+	}
 }

@@ -26,6 +26,7 @@ func poke(dir string) {
 // reports the write-back errors of the filesystem that happened since d
 // was opened, or since the last call on d reported one.
 func syncFS(d *os.File) error {
+	trace("syncfs", d.Name())
 	if err := syncfsCall(int(d.Fd())); err != nil {
 		return fmt.Errorf("syncfs %s: %w", d.Name(), err)
 	}

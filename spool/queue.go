@@ -110,6 +110,12 @@ func (q *Queue) Create() error {
 			return fmt.Errorf("create queue %s: %w", q.name, err)
 		}
 	}
+	if err := q.checkFormat(); err != nil {
+		return err
+	}
+	if err := writeStamp(q.dir, created); err != nil {
+		return fmt.Errorf("create queue %s: %w", q.name, err)
+	}
 	if q.opts.NoSync {
 		return nil
 	}
@@ -128,6 +134,9 @@ func (q *Queue) createWhole(root string, created map[string]bool) error {
 		if err := os.Mkdir(filepath.Join(build, d), 0o700); err != nil {
 			return fmt.Errorf("create queue %s: %w", q.name, err)
 		}
+	}
+	if err := writeStamp(build, map[string]bool{}); err != nil {
+		return fmt.Errorf("create queue %s: %w", q.name, err)
 	}
 	if !q.opts.NoSync {
 		if err := syncDir(build); err != nil {

@@ -222,3 +222,21 @@ func bucketIdle(rel string) bool {
 	start := end - bucketSpan[strings.Count(rel, "/")]
 	return t.Add(-bucketGrace).UnixNano() >= end || t.Add(bucketGrace).UnixNano() < start
 }
+
+// Tidy walks the whole queue as a receiver does, without claiming
+// anything: it moves the delayed messages that are due into new/, gives
+// files that other programs renamed into new/ their places and IDs, and
+// moves strays aside (see [Queue.Strays]). Receivers do the same as they
+// go; Tidy is for a queue nobody receives from.
+func (q *Queue) Tidy() error {
+	r := q.NewReceiver()
+	if err := r.rewind(); err != nil {
+		return err
+	}
+	for {
+		path, err := r.next()
+		if err != nil || path == "" {
+			return err
+		}
+	}
+}

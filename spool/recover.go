@@ -75,6 +75,7 @@ func (q *Queue) recoverOne(base string, dirs map[string]bool) (ID, error) {
 		return "", fmt.Errorf("recover %s: %w", path, err)
 	}
 	defer f.Close()
+	hook("recover-open", path)
 	if err := lock.TryFile(f); errors.Is(err, lock.ErrLocked) {
 		return "", nil
 	} else if err != nil {

@@ -90,6 +90,9 @@ func (b *Batch) create() (*os.File, string, error) {
 			}
 		}
 	}
+	if err == nil {
+		trace("create", path)
+	}
 	return f, path, err
 }
 
@@ -104,8 +107,12 @@ func (b *Batch) openSyncFS() error {
 	if errors.Is(err, os.ErrNotExist) {
 		return nil // the queue is yet to be created; create tries again
 	}
+	if err != nil {
+		return err
+	}
+	trace("open-syncfs", b.q.tmp)
 	b.sfs = f
-	return err
+	return nil
 }
 
 // bulkSync is the size from which a batch is made durable with syncfs(2),
