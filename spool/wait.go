@@ -24,7 +24,8 @@ type waiter struct {
 }
 
 // Wait blocks until a message may have become ready: a sender or recovery
-// touched new/, a poll interval passed, or ctx is done, in which case it
+// touched new/, a delayed message fell due, a poll interval passed, or ctx
+// is done, in which case it
 // returns ctx's error. While it waits it puts back dead consumers' claims,
 // at least every two seconds, and on Linux as soon as a claim's file is
 // closed in cur/, which is what a consumer's death does. The first Wait returns at once, having set up
@@ -64,7 +65,7 @@ func (r *Receiver) Wait(ctx context.Context) error {
 	if r.w.closes != nil {
 		closes = r.w.closes.C
 	}
-	poll := time.NewTimer(min(pollEvery, time.Until(r.w.lastRecover.Add(recoverEvery))))
+	poll := time.NewTimer(r.pollAfter())
 	defer poll.Stop()
 	select {
 	case <-ctx.Done():
@@ -85,6 +86,17 @@ func (r *Receiver) Wait(ctx context.Context) error {
 	r.drain()
 	r.stack = nil // rescan from the top
 	return r.recoverDue()
+}
+
+// pollAfter returns how long a Wait may last before the receiver must look
+// again by itself: the poll interval, the next look for dead claims, or the
+// moment the earliest delayed message is due, whichever comes first.
+func (r *Receiver) pollAfter() time.Duration {
+	d := min(pollEvery, time.Until(r.w.lastRecover.Add(recoverEvery)))
+	if r.nextDue != 0 {
+		d = min(d, time.Duration(r.nextDue-now().UnixNano()))
+	}
+	return max(d, 0)
 }
 
 // drain discards the events that are already queued, since one rescan

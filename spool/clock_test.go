@@ -1,0 +1,168 @@
+package spool
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const time1h = time.Hour
+
+// putFile writes a message file with body at rel under the queue directory,
+// making its parents.
+func putFile(t *testing.T, q *Queue, rel, body string) string {
+	t.Helper()
+	path := filepath.Join(q.Dir(), rel)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// futureName returns a well-formed message name sent d from now.
+func futureName(d time.Duration) (string, int64) {
+	ns := time.Now().Add(d).UnixNano()
+	return string(formatID(ns)), ns
+}
+
+func TestASendTimeInTheFutureHoldsNothingBack(t *testing.T) {
+	q := newQueue(t, Options{})
+	name, ns := futureName(365 * 24 * time.Hour) // a producer a year ahead
+	putFile(t, q, filepath.Join(dirNew, bucket(ns), name), "from the future")
+	r := q.NewReceiver()
+	c, err := r.Claim()
+	if err != nil {
+		t.Fatalf("claim: %v, want the message stamped a year ahead", err)
+	}
+	if string(c.ID()) != name {
+		t.Fatalf("claimed %s, want %s", c.ID(), name)
+	}
+	// Put back, it goes to the bucket of now, not of its send time.
+	if err := c.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if got := messagesUnder(t, q.new); len(got) != 1 || !strings.HasPrefix(got[0], bucket(time.Now().UnixNano())[:7]) {
+		t.Fatalf("put back into %v, want a bucket of now", got)
+	}
+	// Recovered, likewise.
+	c, err = q.NewReceiver().Claim()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.f.Close() // its consumer dies
+	if ids, err := q.Recover(); err != nil || len(ids) != 1 {
+		t.Fatalf("Recover = %v, %v", ids, err)
+	}
+	if got := messagesUnder(t, q.new); len(got) != 1 || strings.HasPrefix(got[0], bucket(ns)[:7]) {
+		t.Fatalf("recovered into %v, want a bucket of now", got)
+	}
+}
+
+// messagesUnder lists the files under dir, relative to it.
+func messagesUnder(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(dir, path)
+			out = append(out, rel)
+		}
+		return nil
+	})
+	return out
+}
+
+// A due time in a later bucket than now: the walk of .due/ must stop at a
+// bucket whose time has not come, even for a file whose name carries no
+// due time of its own.
+func TestADelayedBucketIsNotEnteredBeforeItsTime(t *testing.T) {
+	q := newQueue(t, Options{})
+	name, _ := futureName(-time.Second)
+	due := time.Now().Add(time.Hour).UnixNano()
+	putFile(t, q, filepath.Join(dirDue, bucket(due), name), "later")
+	if _, err := q.NewReceiver().Claim(); !errors.Is(err, ErrEmpty) {
+		t.Fatalf("claim an hour before the bucket's time: %v, want ErrEmpty", err)
+	}
+	setClock(t, time.Unix(0, due).Add(time.Second))
+	if c, err := q.NewReceiver().Claim(); err != nil || string(c.ID()) != name {
+		t.Fatalf("claim after the bucket's time = %v, %v; want %s", c, err, name)
+	}
+}
+
+// A due time later in the bucket of now: each file's own due time counts.
+func TestADelayedMessageWaitsForItsOwnDueTime(t *testing.T) {
+	start := time.Now().Truncate(10 * time.Millisecond)
+	setClock(t, start.Add(time.Millisecond))
+	q := newQueue(t, Options{})
+	q.Send(strings.NewReader("x"))
+	c, err := q.NewReceiver().Claim()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Retry(5 * time.Millisecond); err != nil { // due in the same bucket
+		t.Fatal(err)
+	}
+	if _, err := q.NewReceiver().Claim(); !errors.Is(err, ErrEmpty) {
+		t.Fatalf("claim before the due time: %v, want ErrEmpty", err)
+	}
+	setClock(t, start.Add(7*time.Millisecond))
+	if c, err := q.NewReceiver().Claim(); err != nil || c.Attempt() != 2 {
+		t.Fatalf("claim after the due time = %v, %v; want the message's second attempt", c, err)
+	}
+}
+
+// TestAWaitingReceiverWakesWhenARetryFallsDue: with polling out of reach,
+// only the receiver's own timer for the due time can wake it.
+func TestAWaitingReceiverWakesWhenARetryFallsDue(t *testing.T) {
+	savedPoll, savedRecover := pollEvery, recoverEvery
+	pollEvery, recoverEvery = time.Hour, time.Hour
+	t.Cleanup(func() { pollEvery, recoverEvery = savedPoll, savedRecover })
+	q := newQueue(t, Options{})
+	q.Send(strings.NewReader("flaky"))
+	w := q.NewReceiver()
+	defer w.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := w.Wait(ctx); err != nil { // sets up the watches
+		t.Fatal(err)
+	}
+	c, err := w.Claim()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Retry(50 * time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := w.Claim(); err == nil {
+			return
+		} else if !errors.Is(err, ErrEmpty) {
+			t.Fatal(err)
+		}
+		if err := w.Wait(ctx); err != nil {
+			t.Fatalf("the waiting receiver never woke for the retry: %v", err)
+		}
+	}
+}
+
+func TestAMessageBackingOffUnderAnOlderLayoutMovesToDue(t *testing.T) {
+	q := newQueue(t, Options{})
+	name, _ := futureName(-time.Minute)
+	due := time.Now().Add(time.Hour).UnixNano()
+	n := ParseName(name)
+	n.Due = due
+	putFile(t, q, filepath.Join(dirNew, bucket(due), n.String()), "retry later")
+	if _, err := q.NewReceiver().Claim(); !errors.Is(err, ErrEmpty) {
+		t.Fatalf("claim: %v, want ErrEmpty during the backoff", err)
+	}
+	if got := messagesUnder(t, q.due); len(got) != 1 {
+		t.Fatalf(".due/ holds %v, want the message", got)
+	}
+}
