@@ -175,7 +175,8 @@ func mkdirRoot(root string, created map[string]bool) error {
 
 // Check reports whether the queue exists: nil when it does, an error
 // matching ErrNoQueue when its directory is missing, and one matching
-// ErrNotQueue when the directory lacks a queue's subdirectories.
+// ErrNotQueue when the directory lacks a queue's subdirectories, and one
+// matching ErrFormat when it has a format this pq does not know.
 func (q *Queue) Check() error {
 	if _, err := os.Stat(q.dir); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -189,7 +190,7 @@ func (q *Queue) Check() error {
 			return fmt.Errorf("queue %s: %w: %s is missing", q.name, ErrNotQueue, filepath.Base(d))
 		}
 	}
-	return nil
+	return q.checkFormat()
 }
 
 // sync is syncDir unless the queue runs without syncs.
