@@ -19,6 +19,12 @@ import (
 // "fsync-dir" and "syncfs", with the path concerned.
 var traceFS func(op, path string)
 
+// fsync syncs f, telling traceFS as op.
+func fsync(op string, f *os.File) error {
+	trace(op, f.Name())
+	return f.Sync()
+}
+
 // trace reports op on path to traceFS.
 func trace(op, path string) {
 	if traceFS != nil {
@@ -33,8 +39,7 @@ func syncDir(dir string) error {
 	if err != nil {
 		return fmt.Errorf("sync %s: %w", dir, err)
 	}
-	trace("fsync-dir", dir)
-	err = d.Sync()
+	err = fsync("fsync-dir", d)
 	if cerr := d.Close(); err == nil {
 		err = cerr
 	}
@@ -122,11 +127,8 @@ func mkdirs(stop, dir string, created map[string]bool) error {
 // them together, and returns the first error.
 func syncFiles(files []*os.File) error {
 	const workers = 32
-	for _, f := range files {
-		trace("fsync", f.Name())
-	}
 	if len(files) == 1 {
-		return files[0].Sync()
+		return fsync("fsync", files[0])
 	}
 	var (
 		wg    sync.WaitGroup
@@ -140,7 +142,7 @@ func syncFiles(files []*os.File) error {
 		go func() {
 			defer wg.Done()
 			for f := range next {
-				if err := f.Sync(); err != nil {
+				if err := fsync("fsync", f); err != nil {
 					mu.Lock()
 					if first == nil {
 						first = fmt.Errorf("sync %s: %w", f.Name(), err)
