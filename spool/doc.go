@@ -8,60 +8,130 @@
 //
 // A spool root holds one directory per queue. A queue directory holds
 //
-//	tmp/   messages being written; never read by receivers
-//	new/   messages ready to be claimed, in time buckets
-//	cur/   messages claimed by a live receiver
-//	dlq/   dead letters: messages that could not be processed
+//	tmp/          messages being written; never read by receivers
+//	new/          messages ready to be claimed, in time buckets
+//	cur/          messages claimed by a live receiver
+//	dlq/          dead letters: messages that could not be processed
+//	.due/         delayed messages (a retry's backoff), in buckets of their due time
+//	.meta/        metadata files of the messages whose names say m=1
+//	.quarantine/  what was found where no message can be, moved aside
+//	.lock         the commit lock, holding the last name given
+//	.format       the version of this layout: "pq queue format 1"
+//
+// Names that begin with a dot are pq's own, as in maildir: no message
+// ever has one, stray handling leaves them alone, and counting the files
+// under new/ and .due/ whose names do not begin with a dot counts the
+// messages waiting. A pq that finds a format newer than [Format] refuses
+// the queue ([ErrFormat]) rather than take entries it does not know for
+// strays; a queue without .format has format 1.
 //
 // A message file holds the body byte for byte and nothing else. Metadata
-// lives in the file name: see [Name] and [ID]. Names are unique across
-// processes and hosts and sort by send time.
+// lives in the file name: see [Name] and [ID]; what does not fit there
+// lives in .meta/ID (see [Meta]). Names are unique across processes and
+// hosts and sort by send time.
 //
-// In new/, a message waits in a bucket directory named after its send time:
-// new/SSSSSSS/sss/cc/NAME, where SSSSSSS is the Unix time in seconds divided
-// by 1000, sss the remaining seconds and cc the hundredths of a second. No
-// directory that a receiver lists grows with the depth of the queue, and
-// receivers remove buckets they have drained, so a queue that once held a
-// million messages costs no more to read than a new one. A plain file that
-// another program renames straight into new/ is accepted as a message too.
-// To see every ready message in order: find new -type f | sort.
+// In new/, a message waits in a bucket directory: new/SSSSSSS/sss/cc/NAME,
+// where SSSSSSS is the Unix time in seconds divided by 1000, sss the
+// remaining seconds and cc the hundredths of a second. No directory that a
+// receiver lists grows with the depth of the queue, and receivers remove
+// buckets they have drained, so a queue that once held a million messages
+// costs no more to read than a new one. Everything in new/ is ready: a
+// receiver takes it in bucket and name order whatever time the bucket
+// says, so a send time in the future never holds a message back. Only a
+// due time does: delayed messages wait in .due/, in the bucket of their
+// due time, and a receiver lists only the buckets of .due/ whose time has
+// come (and the first one whose time has not, to know when to look again),
+// so they cost it nothing until they are due. To see every ready message
+// in order: find new -type f | sort.
 //
 // # Protocol
 //
-// Send ([Queue.Send], [Batch]): create tmp/ID with O_EXCL, write the body,
-// fsync it, close it, rename it into its bucket in new/ without replacing
-// anything (renameat2 RENAME_NOREPLACE, or link and unlink), fsync the
-// bucket, and only then report the ID. A batch fsyncs its files together
-// and each directory once; a large batch does both with syncfs(2) instead,
-// once before its renames and once after.
+// Send ([Queue.Send], [Batch]): create tmp/X with O_EXCL, write the body,
+// fsync it, close it; take the commit lock (.lock, flock), name the message
+// (its ID: the clock, or just after the last name given when the clock is
+// behind it), rename it into the bucket of that time (never of a time later
+// than now, nor earlier than the last message's) in new/ without replacing
+// anything (renameat2 RENAME_NOREPLACE, or link and unlink), and release
+// the lock; fsync the bucket and its parents up to new/, and only then
+// report the ID. A batch fsyncs its files together and each directory
+// once; a large batch does both with syncfs(2) instead, once before its
+// renames and once after, on a descriptor opened before its first file was
+// written, so that it reports every write-back error of the batch.
 //
-// Claim ([Receiver.Claim]): open new/.../NAME, take a non-blocking flock on
-// it, and rename it to cur/NAME. Of two receivers racing for one message,
-// one fails to lock or finds the name gone and moves on. The claimer keeps
-// the descriptor, and so the lock, for as long as it handles the message:
-// the lock is the proof that the claimer is alive.
+// Because names are given at commit, under the lock, messages become
+// visible in the order of their names, across all senders; and a receiver
+// reads each directory in one system call, which the kernel serves as a
+// snapshot. So every receiver takes each sender's messages in the order
+// they were sent. A sender that cannot take the lock within
+// commitLockWait (its holder is stopped, say) commits without it, and only
+// the order of that batch against other senders' is at risk.
 //
-// Ack ([Queue.Ack]): unlink cur/NAME, fsync cur/, close the descriptor.
-// Acks batch: one fsync of cur/ ends any number of claims.
+// Claim ([Receiver.Claim]): open new/.../NAME (never blocking, never
+// following a link, refusing anything but a regular file), take a
+// non-blocking flock on it, check that the name still refers to the file
+// locked (device and inode), and rename it to cur/NAME; then check cur/NAME
+// likewise, and put back a file that another program renamed over the name
+// in between. Of two receivers racing for one message, one fails to lock
+// or finds the name gone and moves on. The claimer keeps the descriptor,
+// and so the lock, for as long as it handles the message: the lock is the
+// proof that the claimer is alive.
+//
+// Ack ([Queue.Ack]): unlink cur/NAME (and .meta/ID), fsync cur/, close the
+// descriptor. Acks batch: one fsync of cur/ ends any number of claims.
 //
 // Release ([Claim.Release]), retry ([Claim.Retry]) and recovery
-// ([Queue.Recover]): rename cur/NAME back into a bucket in new/. Release
-// keeps the name, so the message keeps its place by send time. Retry and
-// recovery raise the attempt count in the name; a retry with a backoff also
-// records its due time there, and the message waits in the bucket of that
-// time, hidden from receivers until then. Recovery takes every
-// message in cur/ whose lock it can take: its claimer has died, since the
-// kernel drops a lock with the last descriptor of its holder.
+// ([Queue.Recover]): rename cur/NAME back into a bucket of new/: the bucket
+// of its send time, so that it keeps its place, or of now if its send time
+// is later. Retry and recovery raise the attempt count in the name; a
+// retry with a backoff records its due time there (d=T) and goes to the
+// bucket of T in .due/ instead. A receiver moves a message from .due/ to
+// the bucket of its due time in new/ once T has passed, by its own clock:
+// so a receiver whose clock runs ahead of the retrying worker's shortens
+// the backoff by that much, and no more. Recovery takes every message in
+// cur/ whose lock it can take: its claimer has died, since the kernel
+// drops a lock with the last descriptor of its holder. It checks, as a
+// claim does, that the name it locked is the file it renames.
+//
+// Dead letter ([Claim.DeadLetter]): rename the message into dlq/, then
+// write dlq/ID.reason (in tmp/, fsync, rename), then fsync dlq/.
+//
+// # Strays, foreign files and reused names
+//
+// The spool is shared with other programs and people, so anything may
+// appear in it. A regular file that another program renames into new/, at
+// any depth and under any name, is a message: the first time pq meets it
+// it gets its place, and, if its name is not one pq can use as it is (see
+// [Name]: an ID made by pq, well-formed fields, at most 200 bytes), a
+// fresh ID at the end of the queue, its original name kept in .meta/ID
+// ([DeadLetter.Original] shows it). Anything that is not a regular file
+// where a message may be, and any directory where a bucket may be that is
+// not one, is moved aside into .quarantine/ unopened, reported once in
+// the log, and listed by [Queue.Strays]: a named pipe, a link or a stray
+// directory never blocks a receiver or stops a queue.
+//
+// Programs that put files into new/ must use names of their own that no
+// other message has: a rename over an existing name replaces that
+// message, which is then lost, as mv always does. A claim never delivers
+// the replaced file's body for the new one's, nor the reverse.
+//
+// Where the filesystem lacks renameat2(RENAME_NOREPLACE), a move is a link
+// and an unlink; a crash between them leaves one message under two names.
+// A claimer or a recoverer that holds a file's lock and finds it has more
+// than one name drops the stale one, so the message is delivered once.
 //
 // # Crashes
 //
 // A crash while sending leaves at most a file in tmp/ (removed later by
 // recovery of old tmp files) and never a partial message in new/; an ID that
-// was reported is durable. A crash while a message is claimed leaves it in
-// cur/, unlocked, and the next receiver puts it back: delivery is at least
-// once, so a message handled but not yet acked when its receiver died is
-// delivered again. A crash between an ack's unlink and its fsync can bring
-// the message back the same way.
+// was reported is durable. A send that fails after some of its batch's
+// renames leaves those messages in the queue though their IDs were not
+// reported: on failure, delivery is at least once. A crash while a message
+// is claimed leaves it in cur/, unlocked, and the next receiver puts it
+// back: delivery is at least once, so a message handled but not yet acked
+// when its receiver died is delivered again. A crash between an ack's
+// unlink and its fsync can bring the message back the same way. Promoting
+// a delayed message, adopting a foreign file and moving a stray aside are
+// single renames: a crash leaves the entry where it was or where it went.
 //
 // # Concurrency
 //
