@@ -28,36 +28,40 @@ func (q *Queue) metaPath(id ID) string {
 	return filepath.Join(q.dir, dirMeta, string(id))
 }
 
-// writeMeta stores m for id: written in tmp/, synced, renamed into .meta/.
-func (q *Queue) writeMeta(id ID, m Meta) error {
+// writeMeta stores m for id: written in tmp/, renamed into .meta/, and
+// synced first and after when sync is set. The original name of an
+// adopted file needs no sync: a crash that loses it loses only that name.
+func (q *Queue) writeMeta(id ID, m Meta, sync bool) error {
 	dir := filepath.Join(q.dir, dirMeta)
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("metadata of %s: %w", id, err)
 	}
 	tmp := filepath.Join(q.tmp, "."+string(id)+".meta")
 	body := fmt.Sprintf("original-name: %s\n", strconv.Quote(m.OriginalName))
-	if err := q.writeFile(tmp, []byte(body)); err != nil {
+	if err := q.writeFile(tmp, []byte(body), sync); err != nil {
 		return fmt.Errorf("metadata of %s: %w", id, err)
 	}
 	if err := os.Rename(tmp, q.metaPath(id)); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("metadata of %s: %w", id, err)
 	}
-	if err := q.sync(dir); err != nil {
-		return fmt.Errorf("metadata of %s: %w", id, err)
+	if sync {
+		if err := q.sync(dir); err != nil {
+			return fmt.Errorf("metadata of %s: %w", id, err)
+		}
 	}
 	return nil
 }
 
-// writeFile creates path with data, synced unless the queue runs without
-// syncs.
-func (q *Queue) writeFile(path string, data []byte) error {
+// writeFile creates path with data, synced when sync is set, unless the
+// queue runs without syncs.
+func (q *Queue) writeFile(path string, data []byte, sync bool) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}
 	_, err = f.Write(data)
-	if err == nil && !q.opts.NoSync {
+	if err == nil && sync && !q.opts.NoSync {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {

@@ -133,7 +133,7 @@ func (q *Queue) renew(from string, n Name, orig string, dirs map[string]bool) er
 	if len(m.String()) > maxWellFormed {
 		m.Extra = nil
 	}
-	if err := q.writeMeta(m.ID, Meta{OriginalName: orig}); err != nil {
+	if err := q.writeMeta(m.ID, Meta{OriginalName: orig}, false); err != nil {
 		return err
 	}
 	if err := q.place(from, m, at, dirs); err != nil {
