@@ -63,6 +63,13 @@ func runRecover(e *env, o recoverOptions) error {
 		}
 	}
 	if err == nil {
+		var removed []spool.ID
+		removed, err = q.CleanMeta(tmpMaxAge)
+		for _, id := range removed {
+			fmt.Fprintf(out, "removed .meta/%s\n", id)
+		}
+	}
+	if err == nil {
 		err = q.Tidy()
 	}
 	if err == nil {

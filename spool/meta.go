@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Meta is what pq keeps about a message besides its body and its name, in
@@ -99,4 +100,70 @@ func (q *Queue) readMeta(id ID) (Meta, error) {
 // removeMeta removes the metadata file of id, if any.
 func (q *Queue) removeMeta(id ID) {
 	os.Remove(q.metaPath(id))
+}
+
+// CleanMeta removes the metadata files, last written more than age ago,
+// whose messages are nowhere in the queue: what a crash between an ack's
+// two unlinks, or between writing a message's metadata and renaming the
+// message, left behind. It returns the IDs whose files it removed.
+func (q *Queue) CleanMeta(age time.Duration) ([]ID, error) {
+	dir := filepath.Join(q.dir, dirMeta)
+	var ls lister
+	ents, err := ls.list(dir, "")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("clean %s/%s: %w", q.name, dirMeta, err)
+	}
+	cutoff := now().Add(-age)
+	var removed []ID
+	for _, e := range ents {
+		fi, err := os.Lstat(filepath.Join(dir, e.name))
+		if err != nil || !fi.ModTime().Before(cutoff) || q.holds(&ls, ID(e.name)) {
+			continue
+		}
+		if os.Remove(filepath.Join(dir, e.name)) == nil {
+			removed = append(removed, ID(e.name))
+		}
+	}
+	return removed, nil
+}
+
+// holds reports whether a message with the given ID is in the queue: in
+// cur/ or dlq/, in the bucket of new/ where it would be, or in .due/.
+func (q *Queue) holds(ls *lister, id ID) bool {
+	dirs := []string{q.cur, q.dlq, filepath.Join(q.new, bucket(putBackTime(Name{ID: id})))}
+	filepath.WalkDir(q.due, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			dirs = append(dirs, path)
+		}
+		return nil
+	})
+	for _, dir := range dirs {
+		if dirHolds(ls, dir, id) {
+			return true
+		}
+	}
+	// A retried message waits in new/ in the bucket of its due time, which
+	// its ID does not tell: look everywhere.
+	found := false
+	filepath.WalkDir(q.new, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() && !found {
+			found = dirHolds(ls, path, id)
+		}
+		return nil
+	})
+	return found
+}
+
+// dirHolds reports whether dir holds a message with the given ID.
+func dirHolds(ls *lister, dir string, id ID) bool {
+	ents, _ := ls.list(dir, "")
+	for _, e := range ents {
+		if strings.HasPrefix(e.name, string(id)) && ParseName(e.name).ID == id {
+			return true
+		}
+	}
+	return false
 }

@@ -224,3 +224,32 @@ func TestANewerFormatIsRefused(t *testing.T) {
 		t.Errorf("Check: %v, want ErrFormat", err)
 	}
 }
+
+func TestCleanMetaRemovesOnlyOrphans(t *testing.T) {
+	q := newQueue(t, Options{})
+	putFile(t, q, filepath.Join(dirNew, "foreign,x"), "kept")
+	putFile(t, q, filepath.Join(dirNew, "retried,x"), "retried")
+	r := q.NewReceiver()
+	c, err := r.Claim() // adopts both
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Retry(time.Millisecond); err != nil { // due soon, in a bucket of its due time
+		t.Fatal(err)
+	}
+	orphan := formatID(1)
+	if err := q.writeMeta(orphan, Meta{OriginalName: "orphan"}, false); err != nil {
+		t.Fatal(err)
+	}
+	setClock(t, time.Now().Add(48*time.Hour))
+	if _, err := q.NewReceiver().Claim(); err != nil { // promotes the retry; the claim stays alive
+		t.Fatal(err)
+	}
+	removed, err := q.CleanMeta(36 * time.Hour)
+	if err != nil || len(removed) != 1 || removed[0] != orphan {
+		t.Fatalf("CleanMeta = %v, %v; want only the orphan", removed, err)
+	}
+	if n := len(messagesUnder(t, filepath.Join(q.Dir(), dirMeta))); n != 2 {
+		t.Fatalf(".meta/ holds %d files, want the two messages'", n)
+	}
+}
