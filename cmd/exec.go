@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"pq/config"
 	"pq/spool"
 )
 
@@ -36,7 +37,7 @@ type execOptions struct {
 	command string
 	jobs    int
 	wait    bool
-	Worker
+	config.Worker
 }
 
 // worker runs a command once per message, up to jobs at a time.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"pq/config"
 	"pq/spool"
 )
 
@@ -98,7 +99,7 @@ func execFlags(c *cli.Context, e *env, queue string) (execOptions, error) {
 		o.MaxAttempts = c.Int("max-attempts")
 	}
 	if c.IsSet("rate") {
-		r, err := ParseRate(c.String("rate"))
+		r, err := config.ParseRate(c.String("rate"))
 		if err != nil {
 			return o, usagef("recv: --rate: %v", err)
 		}
