@@ -213,7 +213,10 @@ func (rc *receiver) loop(ctx context.Context, r *spool.Receiver, o recvOptions) 
 				return nil
 			}
 			if err := r.Wait(ctx); err != nil {
-				return nil // timed out or interrupted
+				if ctx.Err() != nil {
+					return nil // timed out or interrupted
+				}
+				return fmt.Errorf("wait on queue %s: %w", rc.q.Name(), err)
 			}
 			continue
 		}
