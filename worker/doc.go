@@ -27,7 +27,7 @@
 // before the worker sees it. A handler error that is [ErrInterrupted] (a
 // command killed by SIGTERM or SIGINT, or a shell exiting 143 or 130) puts
 // its message back untouched when the worker is shutting down or starts
-// to within [InterruptWindow]; otherwise it is a failed attempt.
+// to within 250 ms after the error; otherwise it is a failed attempt.
 //
 // # Poison messages
 //

@@ -15,9 +15,9 @@ var ErrCannotRun = errors.New("the handler cannot run")
 // ErrInterrupted marks a handler's error as the effect of a signal meant for
 // the whole worker, such as a command killed by SIGTERM that reached it
 // together with the worker (systemd's KillMode=control-group). When the
-// worker is shutting down, or starts to within [InterruptWindow], the
-// message goes back untouched with no attempt counted; otherwise it is a
-// failed attempt like any other.
+// worker is shutting down, or starts to within 250 ms, the message goes
+// back untouched with no attempt counted; otherwise it is a failed attempt
+// like any other.
 var ErrInterrupted = errors.New("interrupted")
 
 // ErrBadOptions reports Options that a worker cannot run with.

@@ -13,12 +13,12 @@ import (
 	"pq/spool"
 )
 
-// InterruptWindow is how long a worker that is not shutting down waits for
+// interruptWindow is how long a worker that is not shutting down waits for
 // its shutdown to begin after a handler failed with [ErrInterrupted]. A
 // signal sent to a whole process group, as systemd sends SIGTERM to a
 // service, may kill a job before the worker's own signal handling cancels
 // its context.
-var InterruptWindow = 250 * time.Millisecond
+var interruptWindow = 250 * time.Millisecond
 
 // Handler handles one message. It returns nil when the message was handled,
 // which acks it, and an error when this attempt failed: see [Run] for what
@@ -375,14 +375,14 @@ func (w *Worker) interruptAll() {
 }
 
 // shuttingDown reports whether the worker's shutdown has begun, or begins
-// within InterruptWindow.
+// within interruptWindow.
 func (w *Worker) shuttingDown() bool {
 	select {
 	case <-w.stopping:
 		return true
 	default:
 	}
-	t := time.NewTimer(InterruptWindow)
+	t := time.NewTimer(interruptWindow)
 	defer t.Stop()
 	select {
 	case <-w.stopping:

@@ -239,9 +239,9 @@ func TestShutdownGraceThenInterrupt(t *testing.T) {
 // first) puts its message back untouched; one that does so while the worker
 // goes on is a failed attempt.
 func TestInterruptedDuringShutdown(t *testing.T) {
-	old := InterruptWindow
-	t.Cleanup(func() { InterruptWindow = old })
-	InterruptWindow = testLimit
+	old := interruptWindow
+	t.Cleanup(func() { interruptWindow = old })
+	interruptWindow = testLimit
 	t.Run("shutdown follows", func(t *testing.T) {
 		q := newQueue(t)
 		send(t, q, "job")
@@ -261,7 +261,7 @@ func TestInterruptedDuringShutdown(t *testing.T) {
 		}
 	})
 	t.Run("no shutdown", func(t *testing.T) {
-		InterruptWindow = time.Millisecond
+		interruptWindow = time.Millisecond
 		q := newQueue(t)
 		send(t, q, "job")
 		h := func(context.Context, *Message) error {
