@@ -163,9 +163,9 @@ func Run(ctx context.Context, q *spool.Queue, h Handler, o Options) error {
 //     worker, which returns that error;
 //   - an error after the worker stopped the handler, or one that is
 //     [ErrInterrupted] while the worker shuts down, puts it back untouched;
-//   - any other error, and running past Options.JobTimeout, is a failed
-//     attempt: the message is retried after a backoff, or dead-lettered
-//     once it failed Options.MaxAttempts times.
+//   - any other error, a panic, and running past Options.JobTimeout, is a
+//     failed attempt: the message is retried after a backoff, or
+//     dead-lettered once it failed Options.MaxAttempts times.
 //
 // A message claimed with Options.MaxAttempts failed attempts or more, such
 // as one that killed its worker each time and came back through recovery,
