@@ -14,6 +14,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"pq/config"
 	"pq/spool"
 )
 
@@ -28,7 +29,7 @@ type Stdio struct {
 type env struct {
 	Stdio
 	root string
-	cfg  Config
+	cfg  config.Config
 }
 
 // queue opens the queue called name under the spool root.
@@ -101,8 +102,8 @@ func newApp(e *env) *cli.App {
 			&cli.StringFlag{Name: "config", Usage: "configuration file (default $PQ_CONFIG or $XDG_CONFIG_HOME/pq/config.toml)"},
 		},
 		Before: func(c *cli.Context) error {
-			path, required := configPath(c.String("config"))
-			cfg, err := loadConfig(path, required)
+			path, required := config.Locate(c.String("config"))
+			cfg, err := config.Load(path, required)
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,6 @@
-// Package cmd is pq's command line: it parses arguments and configuration
-// and calls package spool, which does the work. Each command has a file of
-// its own. Errors come back to Main, which prints them as one line on stderr
+// Package cmd is pq's command line: it parses arguments, reads the
+// configuration with package config, and calls packages spool and worker,
+// which do the work. Each command has a file of its own. Errors come back to Main, which prints them as one line on stderr
 // and maps them to the exit status.
 package cmd
 

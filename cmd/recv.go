@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"pq/config"
 	"pq/spool"
 )
 
@@ -98,7 +99,7 @@ func execFlags(c *cli.Context, e *env, queue string) (execOptions, error) {
 		o.MaxAttempts = c.Int("max-attempts")
 	}
 	if c.IsSet("rate") {
-		r, err := ParseRate(c.String("rate"))
+		r, err := config.ParseRate(c.String("rate"))
 		if err != nil {
 			return o, usagef("recv: --rate: %v", err)
 		}
@@ -212,7 +213,10 @@ func (rc *receiver) loop(ctx context.Context, r *spool.Receiver, o recvOptions) 
 				return nil
 			}
 			if err := r.Wait(ctx); err != nil {
-				return nil // timed out or interrupted
+				if ctx.Err() != nil {
+					return nil // timed out or interrupted
+				}
+				return fmt.Errorf("wait on queue %s: %w", rc.q.Name(), err)
 			}
 			continue
 		}

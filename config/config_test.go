@@ -1,4 +1,4 @@
-package cmd
+package config
 
 import (
 	"fmt"
@@ -10,7 +10,7 @@ import (
 )
 
 func TestExampleConfigParses(t *testing.T) {
-	c, err := loadConfig(filepath.Join("..", "config.example.toml"), true)
+	c, err := Load(filepath.Join("..", "config.example.toml"), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func TestConfigErrorsNameFileLineAndKey(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "config.toml")
 			os.WriteFile(path, []byte(tt.text), 0o600)
-			_, err := loadConfig(path, true)
+			_, err := Load(path, true)
 			if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %v, want one naming %s and %q", err, path, tt.want)
 			}
@@ -41,38 +41,11 @@ func TestConfigErrorsNameFileLineAndKey(t *testing.T) {
 
 func TestMissingConfigIsAnErrorOnlyWhenNamed(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "none.toml")
-	if _, err := loadConfig(missing, true); err == nil {
+	if _, err := Load(missing, true); err == nil {
 		t.Fatal("a named config that does not exist was accepted")
 	}
-	if _, err := loadConfig(missing, false); err != nil {
+	if _, err := Load(missing, false); err != nil {
 		t.Fatalf("the default config may be absent: %v", err)
-	}
-}
-
-func TestReorderMovesFlagsBeforeArguments(t *testing.T) {
-	app := newApp(&env{})
-	tests := []struct{ in, want string }{
-		{"pq recv jobs --all", "pq recv --all -- jobs"},
-		{"pq recv jobs -n 3 --wait", "pq recv -n 3 --wait -- jobs"},
-		{"pq send jobs --root /r --lines", "pq --root /r send --lines -- jobs"},
-		{"pq send --lines jobs -- -n", "pq send --lines -- jobs -n"},
-		{"pq --root=/r recv jobs --timeout=1s", "pq --root=/r recv --timeout=1s -- jobs"},
-		{"pq send jobs -", "pq send -- jobs -"},
-	}
-	for _, tt := range tests {
-		got, err := reorder(app, strings.Fields(tt.in))
-		if err != nil || strings.Join(got, " ") != tt.want {
-			t.Errorf("reorder(%q) = %q, %v; want %q", tt.in, strings.Join(got, " "), err, tt.want)
-		}
-	}
-}
-
-func TestReorderRefusesUnknownFlagsAndMissingValues(t *testing.T) {
-	app := newApp(&env{})
-	for _, in := range []string{"pq recv jobs --bogus", "pq recv jobs -n", "pq --root"} {
-		if _, err := reorder(app, strings.Fields(in)); err == nil {
-			t.Errorf("reorder(%q) accepted it", in)
-		}
 	}
 }
 
@@ -187,7 +160,7 @@ func TestWorkerPrecedence(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := loadConfig(writeConfig(t, tt.text), true)
+			c, err := Load(writeConfig(t, tt.text), true)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -204,7 +177,7 @@ func TestWorkerPrecedence(t *testing.T) {
 // the configuration: a field set after Config.Worker wins, and Validate
 // checks the result.
 func TestFlagsOverrideWorker(t *testing.T) {
-	c, err := loadConfig(writeConfig(t, "[defaults]\nbackoff_min = \"10s\"\n[queue.jobs]\nmax_attempts = 2\n"), true)
+	c, err := Load(writeConfig(t, "[defaults]\nbackoff_min = \"10s\"\n[queue.jobs]\nmax_attempts = 2\n"), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +326,7 @@ func TestWorkerConfigErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := writeConfig(t, tt.text)
-			_, err := loadConfig(path, true)
+			_, err := Load(path, true)
 			if err == nil {
 				t.Fatalf("loaded:\n%s", tt.text)
 			}
@@ -369,7 +342,7 @@ func TestWorkerConfigErrors(t *testing.T) {
 // TestWorkerErrorIsOneLineNamingFileLineAndKey checks a message in full.
 func TestWorkerErrorIsOneLineNamingFileLineAndKey(t *testing.T) {
 	path := writeConfig(t, "root = \"/x\"\n\n[defaults]\nmax_attempts = 3\n\n[queue.jobs]\nmax_attempts = 0\n")
-	_, err := loadConfig(path, true)
+	_, err := Load(path, true)
 	want := "config " + path + ", line 7: queue.jobs.max_attempts: must be at least 1, not 0"
 	if err == nil || err.Error() != want {
 		t.Fatalf("error %v, want %s", err, want)
@@ -399,7 +372,7 @@ func TestExampleConfigDocumentsDefaults(t *testing.T) {
 	if want := []string{"[defaults]", "[queue.jobs]"}; fmt.Sprint(tables) != fmt.Sprint(want) {
 		t.Fatalf("the example's commented tables are %q, want %q", tables, want)
 	}
-	c, err := loadConfig(writeConfig(t, b.String()), true)
+	c, err := Load(writeConfig(t, b.String()), true)
 	if err != nil {
 		t.Fatalf("the example uncommented: %v\n%s", err, b.String())
 	}

@@ -1,0 +1,249 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Exit statuses of a command that mean something to the worker.
+const (
+	// StatusPermanent is the exit status by which a command says a
+	// message can never succeed: it goes straight to the dead-letter
+	// queue.
+	StatusPermanent = 100
+	// StatusCannotRun and StatusNotFound are the shell's statuses for a
+	// command that could not run at all: a broken worker, not a bad
+	// message.
+	StatusCannotRun = 126
+	StatusNotFound  = 127
+)
+
+// killGrace is how long a command stopped with SIGTERM has before SIGKILL.
+var killGrace = 3 * time.Second
+
+// Seams for tests: how a process group is signalled, and how the delayed
+// SIGKILL is scheduled.
+var (
+	kill       = syscall.Kill
+	afterFunc  = time.AfterFunc
+	tailLength = 10 // lines of stderr kept for a dead letter
+)
+
+// CommandOptions are where a command's output goes and what environment it
+// gets.
+type CommandOptions struct {
+	// Stdout receives the command's stdout; nil discards it. An *os.File
+	// is handed to the command as it is.
+	Stdout io.Writer
+	// Stderr receives the command's stderr as it comes; nil discards it.
+	// Writes from concurrent commands are serialized. The last lines are
+	// also kept, for a dead letter's record.
+	Stderr io.Writer
+	// Env is the environment the command starts from; nil means the
+	// worker's own (os.Environ).
+	Env []string
+}
+
+// Command returns a Handler that runs the shell command line cmdline with
+// /bin/sh -c once per message. The body is on the command's stdin, which is
+// the claim's own locked descriptor: the command, and anything it leaves
+// running, holds the claim for as long as it keeps stdin open, even if the
+// worker dies. Its environment adds PQ_QUEUE (the queue's name), PQ_ID,
+// PQ_ATTEMPT (1 the first time), PQ_FILE (the claimed file) and PQ_ROOT
+// (the spool root, absolute).
+//
+// The command runs in a process group of its own. When the handler's
+// context is done (a timeout, or the worker stopping it), the group gets
+// SIGTERM, and SIGKILL 3 seconds later if it is still there; when the
+// command ends, whatever it left in its group is killed.
+//
+// Its exit status becomes the handler's result: 0 is nil, 100 a permanent
+// failure ([ErrPermanent]), 126 and 127 a command that cannot run
+// ([ErrCannotRun]). Death by SIGTERM or SIGINT, or exit status 143 or 130
+// (a shell's report of its child's death by them), is [ErrInterrupted].
+// Every error is a *[Failure] with the last lines of the command's stderr.
+func Command(cmdline string, o CommandOptions) Handler {
+	r := &commandRunner{line: cmdline, o: o, stderr: io.Discard}
+	if o.Stderr != nil {
+		r.stderr = &lockedWriter{w: o.Stderr}
+	}
+	return r.run
+}
+
+// commandRunner runs one command line.
+type commandRunner struct {
+	line   string
+	o      CommandOptions
+	stderr io.Writer
+}
+
+// run runs the command on one message.
+func (r *commandRunner) run(ctx context.Context, m *Message) error {
+	if err := ctx.Err(); err != nil {
+		return err // stopped before it started
+	}
+	tail := &tailWriter{max: tailLength}
+	stderr, err := newStderrPipe(io.MultiWriter(r.stderr, tail))
+	if err != nil {
+		return cannotRun(err.Error(), "")
+	}
+	cmd := exec.Command("/bin/sh", "-c", r.line)
+	cmd.Stdin = m.File()
+	cmd.Stdout = r.o.Stdout
+	cmd.Stderr = stderr.w
+	cmd.Env = r.env(m)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	err = cmd.Start()
+	stderr.started()
+	if err != nil {
+		stderr.wait()
+		return cannotRun(err.Error(), tail.String())
+	}
+	res := waitGroup(ctx, cmd)
+	stderr.wait() // the whole tail, before it is recorded
+	if res == nil {
+		return nil
+	}
+	if errors.Is(res, ErrCannotRun) {
+		return cannotRun(res.Cause, tail.String())
+	}
+	res.Stderr = tail.String()
+	return res
+}
+
+// cannotRun is the Failure of a command that could not run.
+func cannotRun(cause, stderr string) *Failure {
+	why := fmt.Sprintf("the command cannot run (%s)", cause)
+	if line := lastLine(stderr); line != "" {
+		why += ": " + line
+	}
+	return &Failure{Cause: why, Stderr: stderr, Kind: ErrCannotRun}
+}
+
+// env returns the environment of the command for m.
+func (r *commandRunner) env(m *Message) []string {
+	base := r.o.Env
+	if base == nil {
+		base = os.Environ()
+	}
+	root, err := filepath.Abs(filepath.Dir(m.Queue().Dir()))
+	if err != nil {
+		root = filepath.Dir(m.Queue().Dir())
+	}
+	return append(base[:len(base):len(base)],
+		"PQ_QUEUE="+m.Queue().Name(),
+		"PQ_ID="+string(m.ID()),
+		"PQ_ATTEMPT="+strconv.Itoa(m.Attempt()),
+		"PQ_FILE="+m.Path(),
+		"PQ_ROOT="+root,
+	)
+}
+
+// group is a started command's process group, which a stop may signal
+// until the command has ended and its group is gone.
+type group struct {
+	pid     int
+	mu      sync.Mutex
+	gone    bool        // the group's leader is about to be reaped: its id may be reused
+	killing *time.Timer // the delayed SIGKILL after a stop
+}
+
+// stop sends SIGTERM to the group now and SIGKILL after killGrace.
+func (g *group) stop() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.gone || g.killing != nil {
+		return
+	}
+	kill(-g.pid, syscall.SIGTERM)
+	g.killing = afterFunc(killGrace, func() {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if !g.gone {
+			kill(-g.pid, syscall.SIGKILL)
+		}
+	})
+}
+
+// end kills what the command left in its group, while its leader, not yet
+// reaped, still holds the group's id, and cancels a pending SIGKILL: once
+// the leader is reaped, the id may belong to someone else.
+func (g *group) end() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	kill(-g.pid, syscall.SIGKILL)
+	g.gone = true
+	if g.killing != nil {
+		g.killing.Stop()
+	}
+}
+
+// waitGroup waits for a started command, stopping its process group when
+// ctx is done, and returns its result. The result is that of the real exit
+// status: a command that exits 0 as it is being stopped has succeeded.
+func waitGroup(ctx context.Context, cmd *exec.Cmd) *Failure {
+	g := &group{pid: cmd.Process.Pid}
+	unwatch := context.AfterFunc(ctx, g.stop)
+	var err error
+	reaped := false
+	if waitExit(g.pid) != nil {
+		// No way to wait without reaping here: reap first.
+		err, reaped = cmd.Wait(), true
+	}
+	unwatch()
+	g.end()
+	if !reaped {
+		err = cmd.Wait()
+	}
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		return &Failure{Cause: err.Error()}
+	}
+	return exitFailure(cmd.ProcessState.Sys().(syscall.WaitStatus))
+}
+
+// exitFailure returns the Failure that an exit status means, nil for
+// success.
+func exitFailure(st syscall.WaitStatus) *Failure {
+	if st.Signaled() {
+		f := &Failure{Cause: "killed by signal " + signalName(st.Signal())}
+		if st.Signal() == syscall.SIGTERM || st.Signal() == syscall.SIGINT {
+			f.Kind = ErrInterrupted
+		}
+		return f
+	}
+	f := &Failure{Cause: fmt.Sprintf("exit status %d", st.ExitStatus())}
+	switch st.ExitStatus() {
+	case 0:
+		return nil
+	case StatusPermanent:
+		f.Kind = ErrPermanent
+	case StatusCannotRun, StatusNotFound:
+		f.Kind = ErrCannotRun
+	case 128 + int(syscall.SIGTERM), 128 + int(syscall.SIGINT):
+		f.Kind = ErrInterrupted
+	}
+	return f
+}
+
+// signalName names a signal as kill -l does.
+func signalName(s syscall.Signal) string {
+	names := map[syscall.Signal]string{
+		syscall.SIGHUP: "HUP", syscall.SIGINT: "INT", syscall.SIGQUIT: "QUIT", syscall.SIGABRT: "ABRT",
+		syscall.SIGKILL: "KILL", syscall.SIGSEGV: "SEGV", syscall.SIGPIPE: "PIPE", syscall.SIGTERM: "TERM",
+		syscall.SIGBUS: "BUS", syscall.SIGFPE: "FPE", syscall.SIGILL: "ILL", syscall.SIGUSR1: "USR1", syscall.SIGUSR2: "USR2",
+	}
+	if n, ok := names[s]; ok {
+		return n
+	}
+	return strconv.Itoa(int(s))
+}

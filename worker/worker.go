@@ -1,0 +1,393 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"pq/spool"
+)
+
+// interruptWindow is how long a worker that is not shutting down waits for
+// its shutdown to begin after a handler failed with [ErrInterrupted]. A
+// signal sent to a whole process group, as systemd sends SIGTERM to a
+// service, may kill a job before the worker's own signal handling cancels
+// its context.
+var interruptWindow = 250 * time.Millisecond
+
+// Handler handles one message. It returns nil when the message was handled,
+// which acks it, and an error when this attempt failed: see [Run] for what
+// the worker does with each kind of error. ctx is cancelled when the worker
+// stops the handler (at the end of Options.Grace, or on
+// [Worker.Interrupt]) and when the attempt runs past Options.JobTimeout; a
+// handler should then return soon.
+type Handler func(ctx context.Context, m *Message) error
+
+// Message is a claimed message handed to a Handler. It is valid until the
+// handler returns.
+type Message struct {
+	q *spool.Queue
+	c *spool.Claim
+}
+
+// Queue returns the queue the message came from.
+func (m *Message) Queue() *spool.Queue { return m.q }
+
+// ID returns the message's ID.
+func (m *Message) ID() spool.ID { return m.c.ID() }
+
+// Attempt returns which delivery of the message this is: 1 the first time.
+func (m *Message) Attempt() int { return m.c.Attempt() }
+
+// Path returns the claimed message's file.
+func (m *Message) Path() string { return m.c.Path() }
+
+// File returns the claim's open, locked descriptor. A child process that
+// inherits it holds the claim for as long as it keeps it open, even if the
+// worker dies.
+func (m *Message) File() *os.File { return m.c.File() }
+
+// Body returns a reader of the message body from its first byte.
+func (m *Message) Body() io.Reader { return m.c.Body() }
+
+// Options are the settings of a worker.
+type Options struct {
+	// Jobs is how many handlers may run at once; less than 1 means 1.
+	Jobs int
+	// Wait makes the worker wait for messages when the queue is empty,
+	// until its context is done. Without it the worker returns once no
+	// ready message is left and no handler runs.
+	Wait bool
+	// MaxAttempts is how many times a message is tried in all, at least
+	// 1. A message that fails that many times, or that comes with that
+	// many failed attempts already, is dead-lettered.
+	MaxAttempts int
+	// BackoffMin and BackoffMax bound the wait before a retry: BackoffMin
+	// after the first failure, doubled after each further one.
+	BackoffMin, BackoffMax time.Duration
+	// JobTimeout limits one attempt; 0 means no limit.
+	JobTimeout time.Duration
+	// Grace is how long running handlers may go on once the worker's
+	// context is done, before they are stopped.
+	Grace time.Duration
+	// Rate caps how many handlers start per second; 0 means no cap.
+	Rate float64
+	// Logger receives a line for each retry and dead letter, with the
+	// keys queue, id, attempt and cause. Its message reads as a sentence
+	// after the queue's name, such as "ID: exit status 3 on attempt 1 of
+	// 5: retry in 1s". Nil discards them.
+	Logger *slog.Logger
+}
+
+// check reports options out of range.
+func (o *Options) check() error {
+	switch {
+	case o.MaxAttempts < 1:
+		return fmt.Errorf("%w: MaxAttempts must be at least 1, not %d", ErrBadOptions, o.MaxAttempts)
+	case o.BackoffMin < 0 || o.BackoffMax < o.BackoffMin:
+		return fmt.Errorf("%w: backoff from %s to %s", ErrBadOptions, o.BackoffMin, o.BackoffMax)
+	case o.JobTimeout < 0 || o.Grace < 0 || o.Rate < 0:
+		return fmt.Errorf("%w: JobTimeout, Grace and Rate must not be negative", ErrBadOptions)
+	}
+	return nil
+}
+
+// Worker runs a handler once per message of a queue, up to Options.Jobs at
+// a time, and settles each message by the handler's result.
+type Worker struct {
+	q   *spool.Queue
+	h   Handler
+	o   Options
+	log *slog.Logger
+
+	acks   chan *spool.Claim
+	ackErr chan error
+
+	mu          sync.Mutex
+	running     map[*job]bool
+	fatal       error         // stops the worker
+	interrupt   chan struct{} // closed by Interrupt
+	interrupted bool
+	done        chan struct{} // a job ended
+	stopping    <-chan struct{}
+}
+
+// job is one run of the handler on one claimed message.
+type job struct {
+	c           *spool.Claim
+	cancel      context.CancelFunc
+	interrupted bool // stopped by the worker: not the message's fault
+}
+
+// New returns a Worker that runs h on the messages of q.
+func New(q *spool.Queue, h Handler, o Options) (*Worker, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	o.Jobs = max(o.Jobs, 1)
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Worker{
+		q: q, h: h, o: o, log: log.With("queue", q.Name()),
+		running: map[*job]bool{}, interrupt: make(chan struct{}),
+		done: make(chan struct{}, 1),
+	}, nil
+}
+
+// Run is New followed by [Worker.Run].
+func Run(ctx context.Context, q *spool.Queue, h Handler, o Options) error {
+	w, err := New(q, h, o)
+	if err != nil {
+		return err
+	}
+	return w.Run(ctx)
+}
+
+// Run claims messages and runs the handler on each, until no ready message
+// is left (without Options.Wait) or ctx is done. Then it waits for the
+// running handlers, up to Options.Grace once ctx is done, stops those still
+// running and puts their messages back untouched, and returns. A Worker
+// runs once.
+//
+// A handler's result settles its message:
+//   - nil acks it (acks are committed in groups, with one fsync);
+//   - an error that is [ErrPermanent] dead-letters it;
+//   - an error that is [ErrCannotRun] puts it back untouched and stops the
+//     worker, which returns that error;
+//   - an error after the worker stopped the handler, or one that is
+//     [ErrInterrupted] while the worker shuts down, puts it back untouched;
+//   - any other error, a panic, and running past Options.JobTimeout, is a
+//     failed attempt: the message is retried after a backoff, or
+//     dead-lettered once it failed Options.MaxAttempts times.
+//
+// A message claimed with Options.MaxAttempts failed attempts or more, such
+// as one that killed its worker each time and came back through recovery,
+// is dead-lettered with the cause "too many attempts" without running the
+// handler.
+//
+// Run returns nil when it ended as asked, or the error that stopped it: a
+// handler that cannot run, or a failure of the queue itself.
+func (w *Worker) Run(ctx context.Context) error {
+	w.stopping = ctx.Done()
+	w.acks, w.ackErr = make(chan *spool.Claim, 1024), make(chan error, 1)
+	go w.acker()
+	loopErr := w.loop(ctx)
+	w.drain(ctx.Err() != nil)
+	close(w.acks)
+	ackErr := <-w.ackErr
+	w.mu.Lock()
+	fatal := w.fatal
+	w.mu.Unlock()
+	switch {
+	case fatal != nil:
+		return fatal
+	case loopErr != nil:
+		return loopErr
+	default:
+		return ackErr
+	}
+}
+
+// Interrupt stops the running handlers at once (as the end of
+// Options.Grace does) and puts their messages back untouched. It is for a
+// second signal, after the first cancelled Run's context; it is safe to
+// call at any time and more than once.
+func (w *Worker) Interrupt() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.interrupted {
+		w.interrupted = true
+		close(w.interrupt)
+	}
+}
+
+// loop claims messages and starts jobs until the queue is drained (without
+// Wait), ctx is done, or the worker must stop.
+func (w *Worker) loop(ctx context.Context) error {
+	r := w.q.NewReceiver()
+	defer r.Close()
+	slots := make(chan struct{}, w.o.Jobs)
+	next := time.Now() // the earliest start allowed by Rate
+	for {
+		if ctx.Err() != nil || w.stopped() {
+			return nil
+		}
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil
+		}
+		// A job that could not run may have stopped the worker while
+		// we waited for its slot.
+		if w.stopped() || w.pace(ctx, &next) != nil {
+			<-slots
+			return nil
+		}
+		busy := w.count()
+		c, err := r.Claim()
+		switch {
+		case errors.Is(err, spool.ErrEmpty):
+			<-slots
+			if more, err := w.idle(ctx, r, busy); !more {
+				return err
+			}
+			continue
+		case err != nil:
+			<-slots
+			return err
+		}
+		if c.Attempt() > w.o.MaxAttempts {
+			w.deadLetterPoison(c)
+			<-slots
+			continue
+		}
+		w.start(ctx, c, slots)
+	}
+}
+
+// start runs the handler on c in a goroutine of its own, which frees its
+// slot when done.
+func (w *Worker) start(ctx context.Context, c *spool.Claim, slots chan struct{}) {
+	// The handler's context outlives ctx: a shutdown gives it Grace.
+	jctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	j := &job{c: c, cancel: cancel}
+	w.mu.Lock()
+	w.running[j] = true
+	w.mu.Unlock()
+	go func() {
+		w.run(jctx, j)
+		cancel()
+		w.mu.Lock()
+		delete(w.running, j)
+		w.mu.Unlock()
+		<-slots
+		select {
+		case w.done <- struct{}{}:
+		default: // a wake-up is already pending
+		}
+	}()
+}
+
+// idle waits after finding the queue empty and reports whether to go on:
+// without Wait the worker ends once it found the queue empty with no job
+// running (busy is how many ran when it looked), since a running job may
+// put its message back. A wait that fails for any reason but ctx is an
+// error.
+func (w *Worker) idle(ctx context.Context, r *spool.Receiver, busy int) (bool, error) {
+	if w.o.Wait {
+		err := r.Wait(ctx)
+		if err != nil && ctx.Err() == nil {
+			return false, fmt.Errorf("wait on queue %s: %w", w.q.Name(), err)
+		}
+		return err == nil, nil
+	}
+	if busy == 0 {
+		return false, nil
+	}
+	if w.count() == 0 {
+		return true, nil // look once more, now that all are done
+	}
+	select {
+	case <-w.done:
+	case <-ctx.Done():
+		return false, nil
+	}
+	return true, nil
+}
+
+// pace waits for the next start that Rate allows.
+func (w *Worker) pace(ctx context.Context, next *time.Time) error {
+	if w.o.Rate <= 0 {
+		return nil
+	}
+	if d := time.Until(*next); d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	*next = time.Now().Add(time.Duration(float64(time.Second) / w.o.Rate))
+	return nil
+}
+
+func (w *Worker) count() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.running)
+}
+
+func (w *Worker) stopped() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.fatal != nil
+}
+
+// setFatal records the error that stops the worker, keeping the first.
+func (w *Worker) setFatal(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.fatal == nil {
+		w.fatal = err
+	}
+}
+
+// drain waits for running jobs. After a shutdown it waits up to Grace, then
+// stops what is left, whose messages go back; Interrupt does that at once.
+func (w *Worker) drain(shutdown bool) {
+	var graceC <-chan time.Time
+	if shutdown {
+		t := time.NewTimer(w.o.Grace)
+		defer t.Stop()
+		graceC = t.C
+	}
+	interrupt := w.interrupt
+	for w.count() > 0 {
+		select {
+		case <-w.done:
+		case <-graceC:
+			w.interruptAll()
+			graceC = nil
+		case <-interrupt:
+			w.interruptAll()
+			interrupt = nil
+		}
+	}
+}
+
+// interruptAll stops every running job; their messages go back untouched.
+func (w *Worker) interruptAll() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for j := range w.running {
+		j.interrupted = true
+		j.cancel()
+	}
+}
+
+// shuttingDown reports whether the worker's shutdown has begun, or begins
+// within interruptWindow.
+func (w *Worker) shuttingDown() bool {
+	select {
+	case <-w.stopping:
+		return true
+	default:
+	}
+	t := time.NewTimer(interruptWindow)
+	defer t.Stop()
+	select {
+	case <-w.stopping:
+		return true
+	case <-t.C:
+		return false
+	}
+}
