@@ -59,10 +59,12 @@
 // written, so that it reports every write-back error of the batch.
 //
 // Because names are given at commit, under the lock, messages become
-// visible in the order of their names, across all senders; and a receiver
+// visible in the order of their names, across all senders, and no message
+// goes into a bucket earlier than one that already exists. A receiver
 // reads each directory in one system call, which the kernel serves as a
-// snapshot. So every receiver takes each sender's messages in the order
-// they were sent. A sender that cannot take the lock within
+// snapshot, and when a later bucket appears it looks once more into the
+// one it has just left. So every receiver takes each sender's messages in
+// the order they were sent. A sender that cannot take the lock within
 // commitLockWait (its holder is stopped, say) commits without it, and only
 // the order of that batch against other senders' is at risk.
 //

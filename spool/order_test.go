@@ -3,10 +3,12 @@ package spool
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestEveryReceiverGetsEachSendersMessagesInOrder runs senders that commit
@@ -53,6 +55,7 @@ func TestEveryReceiverGetsEachSendersMessagesInOrder(t *testing.T) {
 		go func() {
 			defer rg.Done()
 			last := map[int]int{}
+			lastID := map[int]ID{}
 			r := q.NewReceiver()
 			for {
 				c, err := r.Claim()
@@ -75,9 +78,10 @@ func TestEveryReceiverGetsEachSendersMessagesInOrder(t *testing.T) {
 				s, _ := strconv.Atoi(f[0])
 				i, _ := strconv.Atoi(f[1])
 				if prev, ok := last[s]; ok && i <= prev {
-					t.Errorf("a receiver got message %d of sender %d after message %d", i, s, prev)
+					t.Errorf("a receiver got message %d (%s) of sender %d after message %d (%s)", i, c.ID(), s, prev, lastID[s])
 				}
 				last[s] = i
+				lastID[s] = c.ID()
 				mu.Lock()
 				total++
 				mu.Unlock()
@@ -124,5 +128,34 @@ func TestIDsRiseAcrossSendersAndClockSteps(t *testing.T) {
 	}
 	if got := receiveBody(t, r); got != "b" {
 		t.Fatalf("second = %q, want b", got)
+	}
+}
+
+// TestAReceiverLooksBackWhenALaterBucketAppears: a receiver has just left
+// the bucket of now, empty, when a sender commits one message into it and
+// the next into the following bucket. The receiver must take the first
+// before the second.
+func TestAReceiverLooksBackWhenALaterBucketAppears(t *testing.T) {
+	t0 := time.Now().Truncate(10 * time.Millisecond)
+	setClock(t, t0)
+	q := newQueue(t, Options{NoSync: true})
+	q.Send(strings.NewReader("earlier"))
+	r := q.NewReceiver()
+	if got := receiveBody(t, r); got != "earlier" {
+		t.Fatalf("got %q", got)
+	}
+	setHooks(t, "walk-left", func(dir string) {
+		if filepath.Base(dir) != bucket(t0.UnixNano())[8+4:] {
+			t.Fatalf("left %s, want the bucket of now", dir)
+		}
+		now = func() time.Time { return t0.Add(time.Millisecond) }
+		q.Send(strings.NewReader("first"))
+		now = func() time.Time { return t0.Add(10 * time.Millisecond) }
+		q.Send(strings.NewReader("second"))
+	})
+	for _, want := range []string{"first", "second"} {
+		if got := receiveBody(t, r); got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
 	}
 }

@@ -146,21 +146,29 @@ func (r *Receiver) next() (string, error) {
 }
 
 // finish looks once more in a directory whose listing the walk has used up,
-// for names that arrived behind it such as messages sent into the newest
+// for names that arrived since, such as messages sent into the newest
 // bucket, and reports whether the directory is done with. A drained bucket
 // is then removed, so that a queue that was once deep lists as fast as a
 // new one; rmdir refuses a bucket that is not empty.
 func (r *Receiver) finish(lv *level) (bool, error) {
-	last := ""
+	var prev entry
 	if lv.i > 0 {
-		last = lv.ents[lv.i-1].name
+		prev = lv.ents[lv.i-1]
 	}
-	if err := r.list(lv, last); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := r.list(lv, prev.name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return false, fmt.Errorf("receive from %s: %w", r.q.name, err)
 	}
 	if len(lv.ents) > 0 {
+		if typ, err := kind(lv.dir, prev); err == nil && typ.IsDir() && lv.depth < bucketDepth && isBucket(prev.name, lv.depth) {
+			// A later bucket appeared. The one just left may have
+			// received messages after the walk's last look into it
+			// and before that: look once more. Once a later bucket
+			// exists, no new message goes into an earlier one.
+			lv.ents = append([]entry{prev}, lv.ents...)
+		}
 		return false, nil
 	}
+	hook("walk-left", lv.dir)
 	if lv.depth > 0 && bucketIdle(lv.rel[len(dirNew)+1:]) {
 		os.Remove(lv.dir)
 	}
