@@ -7,8 +7,8 @@ package cmd_test
 // everyone lives, a dead consumer's claim comes back (at least once), and a
 // dead producer never leaves a partial message where receivers look.
 //
-// The binary is built once per test process by buildPQ; this file defines
-// no TestMain, so that it can live beside script tests that own one.
+// The binary is the one TestMain (script_test.go) builds once per test
+// process and removes at the end (buildPQ).
 
 import (
 	"bufio"
