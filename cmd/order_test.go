@@ -16,7 +16,7 @@ import (
 )
 
 // orderLimit bounds one order round: producers, consumers and checks.
-const orderLimit = 20 * time.Second
+const orderLimit = 30 * time.Second
 
 // callLimit bounds one pq process in the tests that expect it to end by
 // itself within moments.
@@ -46,6 +46,8 @@ type orderRound struct {
 	deadline  time.Time
 	// got[c] is what consumer c received, in order, over all its runs.
 	got [][]string
+	// complete is set when every producer and consumer ended well.
+	complete bool
 }
 
 // consume runs one-shot 'pq recv --all --lines q' again and again, each run
@@ -81,7 +83,7 @@ func (r *orderRound) consume(c int, stop <-chan struct{}) string {
 			return fmt.Sprintf("consumer %d: unterminated line %q", c, frag)
 		case code == 1 && len(lines) == 0:
 			// Empty at that moment: the producers are still at work.
-			time.Sleep(2 * time.Millisecond)
+			time.Sleep(10 * time.Millisecond)
 		case code != 0:
 			return fmt.Sprintf("consumer %d: pq recv exited %d; stderr:\n%s", c, code, errb.String())
 		}
@@ -112,20 +114,19 @@ func runOrderRound(t *testing.T, producers, perProd, consumers int, produce func
 		})
 	}
 	wg.Wait()
+	r.complete = true
 	for _, e := range errs {
 		if e != "" {
 			t.Error(e)
+			r.complete = false
 		}
-	}
-	if t.Failed() {
-		t.FailNow()
 	}
 	return r
 }
 
-// check fails unless every message was received exactly once and, for
-// every consumer, each producer's sequence numbers strictly increase in
-// the order that consumer received them.
+// check fails unless, for every consumer, each producer's sequence numbers
+// strictly increase in the order that consumer received them, and, if the
+// round completed, every message was received exactly once.
 func (r *orderRound) check(t *testing.T, round int) {
 	t.Helper()
 	seen := map[string]int{}
@@ -150,6 +151,9 @@ func (r *orderRound) check(t *testing.T, round int) {
 	}
 	if inversions > 0 {
 		t.Errorf("round %d: %d messages in all came to a consumer after a later one of the same producer", round, inversions)
+	}
+	if !r.complete {
+		return
 	}
 	var missing, dup []string
 	for p := 1; p <= r.producers; p++ {
@@ -179,11 +183,12 @@ func (r *orderRound) check(t *testing.T, round int) {
 // producer's messages in send order, across its successive runs too. Today
 // a batch's messages are named by the time each was added but become
 // visible together at commit, so a receiver that has walked past their
-// buckets takes a batch's later messages first. The round is repeated
-// because the interleaving differs from run to run.
+// buckets takes a batch's later messages first. The round is repeated (up
+// to 3 times, none started after 10 s) because the interleaving differs
+// from run to run.
 func TestOrderUnderConcurrentBulkSenders(t *testing.T) {
-	const rounds = 3
-	for round := range rounds {
+	begin := time.Now()
+	for round := 0; round < 3 && (round == 0 || time.Since(begin) < 10*time.Second); round++ {
 		r := runOrderRound(t, 4, 5000, 4, func(r *orderRound, p int) string {
 			var in strings.Builder
 			for seq := 1; seq <= r.perProd; seq++ {
@@ -199,15 +204,18 @@ func TestOrderUnderConcurrentBulkSenders(t *testing.T) {
 	}
 }
 
-// TestOrderUnderConcurrentSingleSenders runs 6 producers, each running 150
+// TestOrderUnderConcurrentSingleSenders runs 6 producers, each running 50
 // 'pq send q' one after the other (one message per process), against 3
 // consumers looping one-shot 'pq recv --all --lines' as in
 // TestOrderUnderConcurrentBulkSenders, with the same requirements: each
 // message received once, each producer's messages in send order at every
 // consumer.
 func TestOrderUnderConcurrentSingleSenders(t *testing.T) {
-	r := runOrderRound(t, 6, 150, 3, func(r *orderRound, p int) string {
+	r := runOrderRound(t, 6, 50, 3, func(r *orderRound, p int) string {
 		for seq := 1; seq <= r.perProd; seq++ {
+			if time.Now().After(r.deadline) {
+				return fmt.Sprintf("producer %d: only %d messages sent within %v", p, seq-1, orderLimit)
+			}
 			if e := r.s.produce(fmt.Sprintf("producer %d, message %d", p, seq), orderBody(p, seq), 1, "send", r.q); e != "" {
 				return e
 			}
