@@ -416,7 +416,7 @@ func TestKilledWorkersNeverLoseOrDuplicateMessages(t *testing.T) {
 
 	// Drain without kills. Without --wait a worker ends when nothing is
 	// ready, which may leave retries backing off for a millisecond or two.
-	deadline := time.Now().Add(waitLimit)
+	deadline := time.Now().Add(stepLimit)
 	for runs := 1; ; runs++ {
 		s.runPQ(t, "", []int{0}, workerArgs...)
 		if len(files(t, s.dir(q, "new"))) == 0 {

@@ -19,9 +19,18 @@ import (
 	"time"
 )
 
-// waitLimit bounds every wait for an event in these tests. It is a guard
-// against hangs, not a timing assertion: nothing here should come close.
+// waitLimit bounds the waits for whole workloads in these tests (thousands
+// of messages through several processes). It is a guard against hangs, not
+// a timing assertion: nothing here should come close.
 const waitLimit = 90 * time.Second
+
+// stepLimit bounds the waits for one step that takes moments: one pq run
+// (runPQ), a claim, a watch, a dead letter after a few short backoffs
+// (waitUntil). A regression that keeps a step from ever happening (a retry
+// whose attempt count never rises, a receiver that never claims) fails
+// the test after this long instead of after waitLimit, or at go test's
+// timeout.
+const stepLimit = 20 * time.Second
 
 // buildPQ returns the pq binary that TestMain built for this test process
 // (see buildingM in script_test.go), which removes it when the tests end.
@@ -221,11 +230,11 @@ func pipe(t *testing.T) (r, w *os.File) {
 	return r, w
 }
 
-// waitUntil polls cond until it holds, failing after waitLimit or as soon as
+// waitUntil polls cond until it holds, failing after stepLimit or as soon as
 // one of the watched processes exits, since then it never will.
 func waitUntil(t *testing.T, what string, cond func() bool, watch ...*proc) {
 	t.Helper()
-	deadline := time.Now().Add(waitLimit)
+	deadline := time.Now().Add(stepLimit)
 	for !cond() {
 		for _, p := range watch {
 			if p.exited() {
@@ -233,7 +242,7 @@ func waitUntil(t *testing.T, what string, cond func() bool, watch ...*proc) {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s did not happen within %v", what, waitLimit)
+			t.Fatalf("%s did not happen within %v", what, stepLimit)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -345,7 +345,7 @@ func (s *spoolEnv) readRedelivery(t *testing.T, q, want string, p *proc, r *os.F
 	waitUntil(t, "the redelivered claim "+want+" in cur/", func() bool {
 		return slices.Equal(names(t, s.dir(q, "cur")), []string{want})
 	}, p)
-	r.SetReadDeadline(time.Now().Add(waitLimit))
+	r.SetReadDeadline(time.Now().Add(stepLimit))
 	got, err := io.ReadAll(r)
 	if err != nil {
 		t.Fatalf("read redelivered body: %v", err)
