@@ -11,6 +11,7 @@ package cmd_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -297,7 +298,9 @@ func TestClosedStdout(t *testing.T) {
 	env := append(os.Environ(), "PQ_ROOT="+root, "XDG_CONFIG_HOME="+filepath.Join(root, "xdg"), "PQ_CONFIG=")
 	run := func(stdin string, stdout *os.File, args ...string) (string, string, error) {
 		t.Helper()
-		c := exec.Command(pqBinary, args...)
+		ctx, cancel := context.WithTimeout(context.Background(), stepLimit)
+		defer cancel()
+		c := exec.CommandContext(ctx, pqBinary, args...)
 		c.Env = env
 		c.Stdin = strings.NewReader(stdin)
 		var out, errb bytes.Buffer
@@ -306,6 +309,9 @@ func TestClosedStdout(t *testing.T) {
 			c.Stdout = stdout
 		}
 		err := c.Run()
+		if ctx.Err() != nil {
+			t.Fatalf("pq %s did not exit within %v; killed it", strings.Join(args, " "), stepLimit)
+		}
 		return out.String(), errb.String(), err
 	}
 	for _, body := range []string{"first\n", "second\n", "third\n"} {
