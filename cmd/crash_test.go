@@ -341,7 +341,7 @@ func TestKilledWorkersNeverLoseOrDuplicateMessages(t *testing.T) {
 		}
 		output := func() string { return strings.Join(out, "\n") }
 
-		deadline := time.NewTimer(waitLimit)
+		deadline := time.NewTimer(stepLimit)
 		count, open := 0, true
 		for open && count < r.k {
 			select {
@@ -355,7 +355,7 @@ func TestKilledWorkersNeverLoseOrDuplicateMessages(t *testing.T) {
 					count++
 				}
 			case <-deadline.C:
-				t.Fatalf("round %d: no kill within %v; output:\n%s", round+1, waitLimit, output())
+				t.Fatalf("round %d: no kill within %v; output:\n%s", round+1, stepLimit, output())
 			}
 		}
 		// The worker first, so that it cannot see its jobs die and
@@ -366,7 +366,7 @@ func TestKilledWorkersNeverLoseOrDuplicateMessages(t *testing.T) {
 		select {
 		case <-p.done:
 		case <-deadline.C:
-			t.Fatalf("round %d: the worker did not die within %v of SIGKILL", round+1, waitLimit)
+			t.Fatalf("round %d: the worker did not die within %v of SIGKILL", round+1, stepLimit)
 		}
 		for _, j := range jobs {
 			killJob(j)
@@ -384,7 +384,7 @@ func TestKilledWorkersNeverLoseOrDuplicateMessages(t *testing.T) {
 					killJob(j)
 				}
 			case <-deadline.C:
-				t.Fatalf("round %d: the worker's jobs did not end within %v", round+1, waitLimit)
+				t.Fatalf("round %d: the worker's jobs did not end within %v", round+1, stepLimit)
 			}
 		}
 		deadline.Stop()
@@ -419,7 +419,7 @@ func TestKilledWorkersNeverLoseOrDuplicateMessages(t *testing.T) {
 
 	// Drain without kills. Without --wait a worker ends when nothing is
 	// ready, which may leave retries backing off for a millisecond or two.
-	deadline := time.Now().Add(waitLimit)
+	deadline := time.Now().Add(stepLimit)
 	for runs := 1; ; runs++ {
 		s.runPQ(t, "", []int{0}, workerArgs...)
 		if len(s.waiting(t, q)) == 0 {

@@ -1,7 +1,7 @@
 package cmd_test
 
 // Helpers for the tests that run the real pq binary as separate processes:
-// building it once, a scratch spool, starting, waiting for and killing
+// the binary TestMain built, a scratch spool, starting, waiting for and killing
 // processes, and reading what is left in a queue.
 
 import (
@@ -14,46 +14,32 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// waitLimit bounds every wait for an event in these tests. It is a guard
-// against hangs, not a timing assertion: nothing here should come close.
+// waitLimit bounds the waits for whole workloads in these tests (thousands
+// of messages through several processes). It is a guard against hangs, not
+// a timing assertion: nothing here should come close.
 const waitLimit = 90 * time.Second
 
-var (
-	pqOnce sync.Once
-	pqBin  string
-	pqErr  error
-)
+// stepLimit bounds the waits for one step that takes moments: one pq run
+// (runPQ), a claim, a watch, a dead letter after a few short backoffs
+// (waitUntil). A regression that keeps a step from ever happening (a retry
+// whose attempt count never rises, a receiver that never claims) fails
+// the test after this long instead of after waitLimit, or at go test's
+// timeout.
+const stepLimit = 20 * time.Second
 
-// buildPQ builds the pq binary once per test process, into a directory of
-// its own under os.TempDir that outlives the test (it is shared by every
-// test of the process, so no single test may remove it), and returns its
-// path.
+// buildPQ returns the pq binary that TestMain built for this test process
+// (see buildingM in script_test.go), which removes it when the tests end.
 func buildPQ(t *testing.T) string {
 	t.Helper()
-	pqOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "pq-process-test-")
-		if err != nil {
-			pqErr = err
-			return
-		}
-		bin := filepath.Join(dir, "pq")
-		out, err := exec.Command("go", "build", "-o", bin, "pq").CombinedOutput()
-		if err != nil {
-			pqErr = fmt.Errorf("go build -o %s pq: %v\n%s", bin, err, out)
-			return
-		}
-		pqBin = bin
-	})
-	if pqErr != nil {
-		t.Fatal(pqErr)
+	if pqBinary == "" {
+		t.Fatal("pq was not built: TestMain did not run")
 	}
-	return pqBin
+	return pqBinary
 }
 
 // spoolEnv runs pq against a spool root of its own, with an empty
@@ -138,12 +124,19 @@ func (p *proc) exited() bool {
 // wait waits for the process to exit and returns its exit code.
 func (p *proc) wait(t *testing.T) int {
 	t.Helper()
+	return p.waitWithin(t, waitLimit)
+}
+
+// waitWithin waits up to d for the process to exit and returns its exit
+// code; past d it kills the process and fails the test.
+func (p *proc) waitWithin(t *testing.T, d time.Duration) int {
+	t.Helper()
 	select {
 	case <-p.done:
-	case <-time.After(waitLimit):
+	case <-time.After(d):
 		p.cmd.Process.Kill()
 		<-p.done
-		t.Fatalf("%s did not exit within %v; killed it; stderr:\n%s", p.name, waitLimit, p.stderr.String())
+		t.Fatalf("%s did not exit within %v; killed it; stderr:\n%s", p.name, d, p.stderr.String())
 	}
 	var ee *exec.ExitError
 	switch {
@@ -200,6 +193,31 @@ func (s *spoolEnv) run(t *testing.T, stdin []byte, codes []int, args ...string) 
 	return []byte(out)
 }
 
+// waitBounded waits up to d for a started cmd and returns its exit code; past
+// d it kills the process and returns an error. It is for goroutines other
+// than the test's, which must not call t.Fatal.
+func waitBounded(cmd *exec.Cmd, d time.Duration) (int, error) {
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(d):
+		cmd.Process.Kill()
+		<-done
+		return -1, fmt.Errorf("%s did not exit within %v; killed it", strings.Join(cmd.Args, " "), d)
+	}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, nil
+	case errors.As(err, &ee) && ee.ExitCode() >= 0:
+		return ee.ExitCode(), nil
+	default:
+		return -1, fmt.Errorf("%s: %w", strings.Join(cmd.Args, " "), err)
+	}
+}
+
 // pipe returns an os.Pipe whose ends are closed when the test ends, at the
 // latest.
 func pipe(t *testing.T) (r, w *os.File) {
@@ -212,11 +230,11 @@ func pipe(t *testing.T) (r, w *os.File) {
 	return r, w
 }
 
-// waitUntil polls cond until it holds, failing after waitLimit or as soon as
+// waitUntil polls cond until it holds, failing after stepLimit or as soon as
 // one of the watched processes exits, since then it never will.
 func waitUntil(t *testing.T, what string, cond func() bool, watch ...*proc) {
 	t.Helper()
-	deadline := time.Now().Add(waitLimit)
+	deadline := time.Now().Add(stepLimit)
 	for !cond() {
 		for _, p := range watch {
 			if p.exited() {
@@ -224,7 +242,7 @@ func waitUntil(t *testing.T, what string, cond func() bool, watch ...*proc) {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s did not happen within %v", what, waitLimit)
+			t.Fatalf("%s did not happen within %v", what, stepLimit)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -7,8 +7,8 @@ package cmd_test
 // everyone lives, a dead consumer's claim comes back (at least once), and a
 // dead producer never leaves a partial message where receivers look.
 //
-// The binary is built once per test process by buildPQ; this file defines
-// no TestMain, so that it can live beside script tests that own one.
+// The binary is the one TestMain (script_test.go) builds once per test
+// process and removes at the end (buildPQ).
 
 import (
 	"bufio"
@@ -345,7 +345,7 @@ func (s *spoolEnv) readRedelivery(t *testing.T, q, want string, p *proc, r *os.F
 	waitUntil(t, "the redelivered claim "+want+" in cur/", func() bool {
 		return slices.Equal(names(t, s.dir(q, "cur")), []string{want})
 	}, p)
-	r.SetReadDeadline(time.Now().Add(waitLimit))
+	r.SetReadDeadline(time.Now().Add(stepLimit))
 	got, err := io.ReadAll(r)
 	if err != nil {
 		t.Fatalf("read redelivered body: %v", err)

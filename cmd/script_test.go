@@ -11,6 +11,7 @@ package cmd_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -32,15 +33,37 @@ var update = flag.Bool("update", false, "rewrite the expected output of failing 
 
 // pqBinary is pq built from the main package by TestMain, for the tests that
 // need control over the process that testscript does not give, such as a
-// closed stdout.
+// closed stdout, and for the process tests (buildPQ).
 var pqBinary string
 
 func TestMain(m *testing.M) {
 	testscript.Main(buildingM{m}, map[string]func(){
 		"pq": func() {
+			watchdog()
 			os.Exit(cmd.Main(os.Args, cmd.Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}))
 		},
 		"status": statusMain,
+	})
+}
+
+// scriptLimit bounds every pq that a script runs, directly or through a
+// shell: nothing a script does should take a pq process near it, and a pq
+// that hangs (a wait that never ends, a retry that never dead-letters)
+// must fail its script at once instead of the whole test binary at go
+// test's timeout. $PQ_TEST_LIMIT overrides it.
+const scriptLimit = 30 * time.Second
+
+// watchdog ends this pq process with exit status 124, saying so on stderr,
+// once it has run for scriptLimit. The exit ends threads blocked in system
+// calls too (an open of a named pipe, say), which a signal would not.
+func watchdog() {
+	limit := scriptLimit
+	if d, err := time.ParseDuration(os.Getenv("PQ_TEST_LIMIT")); err == nil && d > 0 {
+		limit = d
+	}
+	time.AfterFunc(limit, func() {
+		fmt.Fprintf(os.Stderr, "pq: test watchdog: %q still running after %v; exit 124\n", os.Args[1:], limit)
+		os.Exit(124)
 	})
 }
 
@@ -110,6 +133,9 @@ func TestScripts(t *testing.T) {
 			e.Setenv("XDG_DATA_HOME", filepath.Join(e.WorkDir, "xdgdata"))
 			// Under -race every process that exits sleeps a second first,
 			// to catch late reports; scripts start a great many of them.
+			if d := os.Getenv("PQ_TEST_LIMIT"); d != "" {
+				e.Setenv("PQ_TEST_LIMIT", d)
+			}
 			if os.Getenv("GORACE") == "" {
 				e.Setenv("GORACE", "atexit_sleep_ms=10")
 			}
@@ -272,7 +298,9 @@ func TestClosedStdout(t *testing.T) {
 	env := append(os.Environ(), "PQ_ROOT="+root, "XDG_CONFIG_HOME="+filepath.Join(root, "xdg"), "PQ_CONFIG=")
 	run := func(stdin string, stdout *os.File, args ...string) (string, string, error) {
 		t.Helper()
-		c := exec.Command(pqBinary, args...)
+		ctx, cancel := context.WithTimeout(context.Background(), stepLimit)
+		defer cancel()
+		c := exec.CommandContext(ctx, pqBinary, args...)
 		c.Env = env
 		c.Stdin = strings.NewReader(stdin)
 		var out, errb bytes.Buffer
@@ -281,6 +309,9 @@ func TestClosedStdout(t *testing.T) {
 			c.Stdout = stdout
 		}
 		err := c.Run()
+		if ctx.Err() != nil {
+			t.Fatalf("pq %s did not exit within %v; killed it", strings.Join(args, " "), stepLimit)
+		}
 		return out.String(), errb.String(), err
 	}
 	for _, body := range []string{"first\n", "second\n", "third\n"} {

@@ -199,8 +199,8 @@ func (w *worker) watching(s *spoolEnv, q string) bool {
 	return hasInotifyWatchOn(w.cmd.Process.Pid, s.dir(q, "new"))
 }
 
-// runPQ runs pq to its end and returns its stdout and stderr, failing the
-// test unless it exits with one of codes.
+// runPQ runs pq to its end, bounded by stepLimit, and returns its stdout and
+// stderr, failing the test unless it exits with one of codes.
 func (s *spoolEnv) runPQ(t *testing.T, stdin string, codes []int, args ...string) (string, string) {
 	t.Helper()
 	cmd := s.command(args...)
@@ -208,7 +208,9 @@ func (s *spoolEnv) runPQ(t *testing.T, stdin string, codes []int, args ...string
 	cmd.Stdin = strings.NewReader(stdin)
 	cmd.Stdout = &out
 	p := start(t, "pq "+strings.Join(args, " "), cmd)
-	p.expectExit(t, codes...)
+	if code := p.waitWithin(t, stepLimit); !slices.Contains(codes, code) {
+		t.Fatalf("%s exited %d, want exit code in %v; stderr:\n%s", p.name, code, codes, p.stderr.String())
+	}
 	return out.String(), p.stderr.String()
 }
 

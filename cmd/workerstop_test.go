@@ -214,7 +214,7 @@ func TestWorkerKilledCommandOrphaned(t *testing.T) {
 	}
 
 	opens := watchOpens(t, s.dir(q, "cur"))
-	deadline := time.After(waitLimit)
+	deadline := time.After(stepLimit)
 	for looked := false; !looked; {
 		select {
 		case name := <-opens:
@@ -222,7 +222,7 @@ func TestWorkerKilledCommandOrphaned(t *testing.T) {
 		case <-b.done:
 			t.Fatalf("B exited: %v; stderr:\n%s", b.err, b.stderr.String())
 		case <-deadline:
-			t.Fatalf("B did not look at the orphaned claim within %v", waitLimit)
+			t.Fatalf("B did not look at the orphaned claim within %v", stepLimit)
 		}
 	}
 	if got := names(t, s.dir(q, "cur")); !slices.Equal(got, []string{id}) {
