@@ -16,11 +16,11 @@ import (
 )
 
 // orderLimit bounds one order round: producers, consumers and checks.
-const orderLimit = 30 * time.Second
+const orderLimit = 120 * time.Second
 
 // callLimit bounds one pq process in the tests that expect it to end by
 // itself within moments.
-const callLimit = 10 * time.Second
+const callLimit = 60 * time.Second
 
 // orderBody is the body of producer p's message number seq: "p2 0001234".
 func orderBody(p, seq int) string { return fmt.Sprintf("p%d %07d", p, seq) }

@@ -60,6 +60,8 @@ func (r *Receiver) promoteDir(lv *level, start int64) (bool, error) {
 			if stop {
 				return true, nil
 			}
+		case typ.IsDir():
+			r.q.adoptTree(path, rel)
 		case !typ.IsRegular():
 			r.q.quarantine(path, rel, typ)
 		case lv.depth < bucketDepth || !wellFormed(e.name):

@@ -116,6 +116,23 @@ func (q *Queue) adopt(path, rel string) bool {
 	return false
 }
 
+// adoptTree deals with dir, a directory found where only a bucket or a
+// message may be that is neither: every regular file in it, at any depth,
+// is adopted as a message; then the directory, with what is left in it, is
+// moved aside. It reports whether it moved anything.
+func (q *Queue) adoptTree(dir, rel string) bool {
+	moved := false
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() && !strings.HasPrefix(d.Name(), ".") {
+			sub, _ := filepath.Rel(dir, path)
+			moved = q.adopt(path, rel+"/"+sub) || moved
+		}
+		return nil
+	})
+	q.quarantine(dir, rel, fs.ModeDir)
+	return true
+}
+
 // renew moves the file at from into the queue under a fresh ID, at the
 // end of the queue, keeping what n says of attempts, due time and other
 // fields, and recording orig, the name it had, in its metadata.

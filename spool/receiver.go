@@ -198,6 +198,12 @@ func (r *Receiver) visit(lv *level, e entry) (string, error) {
 		}
 		r.stack = append(r.stack, sub)
 		return "", nil
+	case typ.IsDir():
+		// A directory of another program's: its files are messages.
+		if r.q.adoptTree(path, rel) {
+			r.moved = true
+		}
+		return "", nil
 	case !typ.IsRegular():
 		r.q.quarantine(path, rel, typ)
 		return "", nil
