@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -154,8 +157,16 @@ type receiver struct {
 }
 
 func runRecv(ctx context.Context, e *env, o recvOptions) error {
-	ctx, stop := withSignals(ctx)
-	defer stop()
+	if o.count == 1 && !o.wait && o.exec == nil {
+		// One message, at once: a signal could only cut it short between
+		// writing the body and acking it. Watching signals would cost more
+		// than the whole receive (see withSignals).
+		signal.Ignore(os.Interrupt, syscall.SIGTERM)
+	} else {
+		var stop context.CancelFunc
+		ctx, stop = withSignals(ctx)
+		defer stop()
+	}
 	q, err := e.queue(o.queue)
 	if err != nil {
 		return err
