@@ -54,7 +54,7 @@ func Main(args []string, stdio Stdio) int {
 	stdio = pipeSafe(stdio)
 	ctx := context.Background()
 	e := &env{Stdio: stdio}
-	app := newApp(e)
+	app := newAppWith(e, commandsFor(e, args))
 	args, err := reorder(app, args)
 	if err != nil {
 		return report(stdio.Err, err)
@@ -97,21 +97,79 @@ func withSignals(ctx context.Context) (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 }
 
+// builders lists pq's commands, in the order of its help, with the
+// functions that build them.
+var builders = []struct {
+	name  string
+	build func(*env) *cli.Command
+}{
+	{"send", sendCommand},
+	{"recv", recvCommand},
+	{"init", initCommand},
+	{"dlq", dlqCommand},
+	{"retry", retryCommand},
+	{"recover", recoverCommand},
+}
+
 // commands builds every command around e.
 func commands(e *env) []*cli.Command {
-	return []*cli.Command{
-		sendCommand(e),
-		recvCommand(e),
-		initCommand(e),
-		dlqCommand(e),
-		retryCommand(e),
-		recoverCommand(e),
+	cmds := make([]*cli.Command, len(builders))
+	for i, b := range builders {
+		cmds[i] = b.build(e)
+	}
+	return cmds
+}
+
+// commandsFor builds the command that args name, alone: a run of pq needs
+// no other, and each costs its flags. Every command is built when args name
+// none of them (help, a typo that deserves a suggestion).
+func commandsFor(e *env, args []string) []*cli.Command {
+	name := commandName(args)
+	for _, b := range builders {
+		if b.name == name {
+			return []*cli.Command{b.build(e)}
+		}
+	}
+	return commands(e)
+}
+
+// commandName returns the first argument after the global flags and their
+// values, or "" if there is none.
+func commandName(args []string) string {
+	global := flagTable(globalFlags())
+	for i := 1; i < len(args); i++ {
+		a := args[i]
+		if a == "-" || !strings.HasPrefix(a, "-") {
+			return a
+		}
+		takesValue, ok := lookupFlag(global, a)
+		if !ok || a == "--" {
+			return ""
+		}
+		if takesValue && !strings.Contains(a, "=") {
+			i++
+		}
+	}
+	return ""
+}
+
+// globalFlags returns the flags that come before the command.
+func globalFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "root", Usage: "spool directory holding the queues (default $PQ_ROOT, the config's root, or $XDG_DATA_HOME/pq)"},
+		&cli.StringFlag{Name: "config", Usage: "configuration file (default $PQ_CONFIG or $XDG_CONFIG_HOME/pq/config.toml)"},
 	}
 }
 
-// newApp builds the cli.App. Output that urfave/cli prints by itself goes to
-// stderr, and its errors come back to Main instead of exiting.
+// newApp builds the cli.App with every command.
 func newApp(e *env) *cli.App {
+	return newAppWith(e, commands(e))
+}
+
+// newAppWith builds the cli.App with the commands given. Output that
+// urfave/cli prints by itself goes to stderr, and its errors come back to
+// Main instead of exiting.
+func newAppWith(e *env, cmds []*cli.Command) *cli.App {
 	app := &cli.App{
 		Name:            "pq",
 		Usage:           "a message queue in a spool directory",
@@ -121,10 +179,7 @@ func newApp(e *env) *cli.App {
 		ErrWriter:       e.Err,
 		ExitErrHandler:  func(*cli.Context, error) {},
 		OnUsageError:    onUsageError,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "root", Usage: "spool directory holding the queues (default $PQ_ROOT, the config's root, or $XDG_DATA_HOME/pq)"},
-			&cli.StringFlag{Name: "config", Usage: "configuration file (default $PQ_CONFIG or $XDG_CONFIG_HOME/pq/config.toml)"},
-		},
+		Flags:           globalFlags(),
 		Before: func(c *cli.Context) error {
 			path, required := configPath(c.String("config"))
 			cfg, err := loadConfig(path, required)
@@ -148,7 +203,7 @@ func newApp(e *env) *cli.App {
 			cli.ShowAppHelp(c)
 			return usagef("no command given")
 		},
-		Commands: commands(e),
+		Commands: cmds,
 	}
 	for _, c := range app.Commands {
 		c.OnUsageError = onUsageError
