@@ -51,7 +51,12 @@ func (e *env) existingQueue(name string) (*spool.Queue, error) {
 // Main runs pq with the command line args (args[0] is the program name)
 // and returns the exit status.
 func Main(args []string, stdio Stdio) int {
-	stdio = pipeSafe(stdio)
+	stdio, dups := pipeSafe(stdio)
+	defer func() {
+		for _, f := range dups {
+			f.Close()
+		}
+	}()
 	ctx := context.Background()
 	e := &env{Stdio: stdio}
 	app := newAppWith(e, commandsFor(e, args))
@@ -69,7 +74,9 @@ func Main(args []string, stdio Stdio) int {
 // watching any signal costs a thread of its own for the rest of the run, a
 // tenth of a short pq's time; so pq writes through duplicates of those
 // descriptors instead, where EPIPE is an ordinary error (see os/signal).
-func pipeSafe(stdio Stdio) Stdio {
+// It returns the duplicates too, for the caller to close.
+func pipeSafe(stdio Stdio) (Stdio, []*os.File) {
+	var dups []*os.File
 	for _, w := range []*io.Writer{&stdio.Out, &stdio.Err} {
 		f, ok := (*w).(*os.File)
 		if !ok || (f != os.Stdout && f != os.Stderr) {
@@ -84,9 +91,11 @@ func pipeSafe(stdio Stdio) Stdio {
 			signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 			continue
 		}
-		*w = os.NewFile(uintptr(fd), f.Name())
+		dup := os.NewFile(uintptr(fd), f.Name())
+		dups = append(dups, dup)
+		*w = dup
 	}
-	return stdio
+	return stdio, dups
 }
 
 // withSignals returns a context cancelled by SIGINT or SIGTERM, for the
