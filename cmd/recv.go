@@ -158,9 +158,10 @@ type receiver struct {
 
 func runRecv(ctx context.Context, e *env, o recvOptions) error {
 	if o.count == 1 && !o.wait && o.exec == nil {
-		// One message, at once: a signal could only cut it short between
-		// writing the body and acking it. Watching signals would cost more
-		// than the whole receive (see withSignals).
+		// One message, at once. Ignoring SIGINT and SIGTERM keeps the
+		// promise that what was written is acked, as watching them did
+		// (a receive of one message never stopped once it had claimed
+		// it), without the thread that watching costs (see pipeSafe).
 		signal.Ignore(os.Interrupt, syscall.SIGTERM)
 	} else {
 		var stop context.CancelFunc
