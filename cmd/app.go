@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 
 	"pq/config"
 	"pq/spool"
@@ -52,13 +53,15 @@ func (e *env) existingQueue(name string) (*spool.Queue, error) {
 // Main runs pq with the command line args (args[0] is the program name)
 // and returns the exit status.
 func Main(args []string, stdio Stdio) int {
-	// A closed stdout must come back as an EPIPE error from write, so that
-	// a message being received goes back to its queue, instead of the
-	// default SIGPIPE death.
-	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	stdio, dups := pipeSafe(stdio)
+	defer func() {
+		for _, f := range dups {
+			f.Close()
+		}
+	}()
 	ctx := context.Background()
 	e := &env{Stdio: stdio}
-	app := newApp(e)
+	app := newAppWith(e, commandsFor(e, args))
 	args, err := reorder(app, args)
 	if err != nil {
 		return report(stdio.Err, err)
@@ -66,28 +69,118 @@ func Main(args []string, stdio Stdio) int {
 	return report(stdio.Err, app.RunContext(ctx, args))
 }
 
+// pipeSafe makes writes to a closed stdout or stderr come back as EPIPE
+// errors, so that a message being received goes back to its queue, instead
+// of the default SIGPIPE death. The Go runtime kills a program that gets
+// EPIPE on descriptor 1 or 2 unless it watches SIGPIPE with os/signal, and
+// watching any signal costs a thread of its own for the rest of the run, a
+// tenth of a short pq's time; so pq writes through duplicates of those
+// descriptors instead, where EPIPE is an ordinary error (see os/signal).
+// It returns the duplicates too, for the caller to close.
+func pipeSafe(stdio Stdio) (Stdio, []*os.File) {
+	var dups []*os.File
+	for _, w := range []*io.Writer{&stdio.Out, &stdio.Err} {
+		f, ok := (*w).(*os.File)
+		if !ok || (f != os.Stdout && f != os.Stderr) {
+			continue
+		}
+		std := uintptr(1)
+		if f == os.Stderr {
+			std = 2
+		}
+		fd, err := unix.FcntlInt(std, unix.F_DUPFD_CLOEXEC, 3)
+		if err != nil {
+			signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+			continue
+		}
+		dup := os.NewFile(uintptr(fd), f.Name())
+		dups = append(dups, dup)
+		*w = dup
+	}
+	return stdio, dups
+}
+
 // withSignals returns a context cancelled by SIGINT or SIGTERM, for the
-// commands that stop cleanly on them; the others keep the default, which
-// costs nothing at start.
+// commands that stop cleanly on them. Watching signals costs a thread (see
+// pipeSafe): the commands that end at once keep the default, or ignore the
+// signals.
 func withSignals(ctx context.Context) (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 }
 
+// builders lists pq's commands, in the order of its help, with the
+// functions that build them.
+var builders = []struct {
+	name  string
+	build func(*env) *cli.Command
+}{
+	{"send", sendCommand},
+	{"recv", recvCommand},
+	{"init", initCommand},
+	{"dlq", dlqCommand},
+	{"retry", retryCommand},
+	{"recover", recoverCommand},
+}
+
 // commands builds every command around e.
 func commands(e *env) []*cli.Command {
-	return []*cli.Command{
-		sendCommand(e),
-		recvCommand(e),
-		initCommand(e),
-		dlqCommand(e),
-		retryCommand(e),
-		recoverCommand(e),
+	cmds := make([]*cli.Command, len(builders))
+	for i, b := range builders {
+		cmds[i] = b.build(e)
+	}
+	return cmds
+}
+
+// commandsFor builds the command that args name, alone: a run of pq needs
+// no other, and each costs its flags. Every command is built when args name
+// none of them (help, a typo that deserves a suggestion).
+func commandsFor(e *env, args []string) []*cli.Command {
+	name := commandName(args)
+	for _, b := range builders {
+		if b.name == name {
+			return []*cli.Command{b.build(e)}
+		}
+	}
+	return commands(e)
+}
+
+// commandName returns the first argument after the global flags and their
+// values, or "" if there is none.
+func commandName(args []string) string {
+	global := flagTable(globalFlags())
+	for i := 1; i < len(args); i++ {
+		a := args[i]
+		if a == "-" || !strings.HasPrefix(a, "-") {
+			return a
+		}
+		takesValue, ok := lookupFlag(global, a)
+		if !ok || a == "--" {
+			return ""
+		}
+		if takesValue && !strings.Contains(a, "=") {
+			i++
+		}
+	}
+	return ""
+}
+
+// globalFlags returns the flags that come before the command.
+func globalFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "root", Usage: "spool directory holding the queues (default $PQ_ROOT, the config's root, or $XDG_DATA_HOME/pq)"},
+		&cli.StringFlag{Name: "config", Usage: "configuration file (default $PQ_CONFIG or $XDG_CONFIG_HOME/pq/config.toml)"},
 	}
 }
 
-// newApp builds the cli.App. Output that urfave/cli prints by itself goes to
-// stderr, and its errors come back to Main instead of exiting.
+// newApp builds the cli.App with every command.
 func newApp(e *env) *cli.App {
+	return newAppWith(e, commands(e))
+}
+
+// newAppWith builds the cli.App with the commands given. Output that
+// urfave/cli prints by itself goes to stderr, and its errors come back to
+// Main instead of exiting.
+func newAppWith(e *env, cmds []*cli.Command) *cli.App {
 	app := &cli.App{
 		Name:            "pq",
 		Usage:           "a message queue in a spool directory",
@@ -97,10 +190,7 @@ func newApp(e *env) *cli.App {
 		ErrWriter:       e.Err,
 		ExitErrHandler:  func(*cli.Context, error) {},
 		OnUsageError:    onUsageError,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "root", Usage: "spool directory holding the queues (default $PQ_ROOT, the config's root, or $XDG_DATA_HOME/pq)"},
-			&cli.StringFlag{Name: "config", Usage: "configuration file (default $PQ_CONFIG or $XDG_CONFIG_HOME/pq/config.toml)"},
-		},
+		Flags:           globalFlags(),
 		Before: func(c *cli.Context) error {
 			path, required := config.Locate(c.String("config"))
 			cfg, err := config.Load(path, required)
@@ -124,7 +214,7 @@ func newApp(e *env) *cli.App {
 			cli.ShowAppHelp(c)
 			return usagef("no command given")
 		},
-		Commands: commands(e),
+		Commands: cmds,
 	}
 	for _, c := range app.Commands {
 		c.OnUsageError = onUsageError

@@ -31,3 +31,35 @@ func TestReorderRefusesUnknownFlagsAndMissingValues(t *testing.T) {
 		}
 	}
 }
+
+func TestCommandName(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"pq recv jobs", "recv"},
+		{"pq --root /r send jobs", "send"},
+		{"pq --root=/r --config c.toml recv jobs", "recv"},
+		{"pq --config c.toml", ""},
+		{"pq --help", ""},
+		{"pq -- recv jobs", ""},
+		{"pq", ""},
+		{"pq nosuch jobs", "nosuch"},
+	}
+	for _, tt := range tests {
+		if got := commandName(strings.Fields(tt.in)); got != tt.want {
+			t.Errorf("commandName(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestCommandsFor shows that a run builds the command it names alone, and
+// every command when it names none of them.
+func TestCommandsFor(t *testing.T) {
+	e := &env{}
+	if cmds := commandsFor(e, strings.Fields("pq --root /r recv jobs")); len(cmds) != 1 || cmds[0].Name != "recv" {
+		t.Errorf("pq recv built %d commands, want recv alone", len(cmds))
+	}
+	for _, in := range []string{"pq --help", "pq rcv jobs", "pq"} {
+		if cmds := commandsFor(e, strings.Fields(in)); len(cmds) != len(builders) {
+			t.Errorf("%q built %d commands, want all %d", in, len(cmds), len(builders))
+		}
+	}
+}

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -155,8 +158,17 @@ type receiver struct {
 }
 
 func runRecv(ctx context.Context, e *env, o recvOptions) error {
-	ctx, stop := withSignals(ctx)
-	defer stop()
+	if o.count == 1 && !o.wait && o.exec == nil {
+		// One message, at once. Ignoring SIGINT and SIGTERM keeps the
+		// promise that what was written is acked, as watching them did
+		// (a receive of one message never stopped once it had claimed
+		// it), without the thread that watching costs (see pipeSafe).
+		signal.Ignore(os.Interrupt, syscall.SIGTERM)
+	} else {
+		var stop context.CancelFunc
+		ctx, stop = withSignals(ctx)
+		defer stop()
+	}
 	q, err := e.queue(o.queue)
 	if err != nil {
 		return err

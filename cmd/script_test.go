@@ -350,3 +350,39 @@ func TestClosedStdout(t *testing.T) {
 		t.Errorf("recv after the failed receives got %q, want %q", out, want)
 	}
 }
+
+// TestClosedStdoutSend shows that pq send whose reader went away fails with
+// EPIPE (not a SIGPIPE death) and exits 2, and that a closed stderr does not
+// kill pq either.
+func TestClosedStdoutSend(t *testing.T) {
+	root := t.TempDir()
+	env := append(os.Environ(), "PQ_ROOT="+root, "XDG_CONFIG_HOME="+filepath.Join(root, "xdg"), "PQ_CONFIG=")
+	closedPipe := func() *os.File {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Close()
+		t.Cleanup(func() { w.Close() })
+		return w
+	}
+	c := exec.Command(pqBinary, "send", "jobs")
+	c.Env, c.Stdin = env, strings.NewReader("body")
+	var errb bytes.Buffer
+	c.Stdout, c.Stderr = closedPipe(), &errb
+	err := c.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+		t.Errorf("pq send into a closed pipe: %v, want exit status 2\nstderr: %s", err, errb.String())
+	}
+	if got := errb.String(); !strings.HasPrefix(got, "pq: error: write ids: ") || !strings.Contains(got, "broken pipe") {
+		t.Errorf("pq send into a closed pipe: stderr %q, want one pq: error line about the broken pipe", got)
+	}
+
+	c = exec.Command(pqBinary, "recv", "nosuch")
+	c.Env, c.Stdout, c.Stderr = env, nil, closedPipe()
+	err = c.Run()
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+		t.Errorf("pq recv with a closed stderr: %v, want exit status 2", err)
+	}
+}

@@ -16,6 +16,16 @@
 //	empty     nothing at all: the scripts time how long this program takes
 //	          to start and exit
 //
+// and, for the scripts that time whole processes (bench/timeit), modes that
+// each do what one pq command does at the least, and print what it prints
+// instead of the line above:
+//
+//	send1     read a body from stdin, create a file in tmp/, write, fsync,
+//	          close, rename it into new/ (flat), fsync new/, print its name
+//	recv1     list new/ (flat) for the first message, open it, flock
+//	          LOCK_EX|LOCK_NB, rename it into cur/, read it, write it to
+//	          stdout, unlink it, fsync cur/; exit 1 when new/ is empty
+//
 // Floor makes tmp/, new/ and cur/ in the directory given by -dir where they
 // are missing, and leaves them to the caller to remove. File names carry
 // the process id, so that several runs may share a directory.
@@ -34,16 +44,19 @@ import (
 )
 
 func main() {
-	mode := flag.String("mode", "", "send, claim, durable1 or empty")
+	mode := flag.String("mode", "", "send, claim, durable1, empty, send1 or recv1")
 	dir := flag.String("dir", "", "scratch directory (created if missing)")
 	n := flag.Int("n", 100000, "number of messages")
 	size := flag.Int("size", 100, "body size in bytes")
 	flag.Parse()
-	if *mode == "empty" {
+	switch *mode {
+	case "empty":
 		return
+	case "send1", "recv1":
+		os.Exit(one(*mode, *dir))
 	}
 	if *dir == "" || *n < 1 {
-		fail(fmt.Errorf("usage: floor -mode send|claim|durable1|empty -dir DIR [-n N] [-size BYTES]"))
+		fail(fmt.Errorf("usage: floor -mode send|claim|durable1|empty|send1|recv1 -dir DIR [-n N] [-size BYTES]"))
 	}
 	tmp, nw, cur := filepath.Join(*dir, "tmp"), filepath.Join(*dir, "new"), filepath.Join(*dir, "cur")
 	for _, d := range []string{tmp, nw, cur} {
