@@ -8,7 +8,10 @@
 # floor take turns, RUNS times each, and the ratio is of their medians:
 #
 #   empty recv  `pq recv QUEUE` on an empty queue (exit 1), against an
-#               empty Go program (floor -mode empty).   goal: ratio <= 1.30
+#               empty Go program (floor -mode empty, which links the
+#               standard packages a command line tool uses), and, on a
+#               second row, against bench/bare, `func main() {}`, which
+#               links only the runtime.                 goal: ratio <= 1.30
 #   one send    `pq send QUEUE` of one message of 100 bytes, against a Go
 #               program that sends one durable message: read stdin, create
 #               in tmp/, write, fsync, close, rename into a flat new/, fsync
@@ -37,6 +40,7 @@ RUNS=${RUNS:-300}
 build pq .
 build floor ./bench/floor
 build timeit ./bench/timeit
+build bare ./bench/bare
 pq=$work/bin/pq
 floor=$work/bin/floor
 spool=$work/spool
@@ -55,6 +59,7 @@ for d in send recv; do mkdir -p "$work/f-$d/tmp" "$work/f-$d/new" "$work/f-$d/cu
 tab=$'\t'
 {
 	echo "floor-empty${tab}0${tab}-${tab}-${tab}$floor${tab}-mode${tab}empty"
+	echo "bare${tab}0${tab}-${tab}-${tab}$work/bin/bare"
 	echo "pq-empty-recv${tab}1${tab}-${tab}-${tab}$pq${tab}--root${tab}$spool${tab}recv${tab}empty"
 	echo "floor-send1${tab}0${tab}$work/one${tab}-${tab}$floor${tab}-mode${tab}send1${tab}-dir${tab}$work/f-send"
 	echo "pq-send${tab}0${tab}$work/one${tab}-${tab}$pq${tab}--root${tab}$spool${tab}send${tab}send"
@@ -88,6 +93,7 @@ row() {
 echo
 printf '%-11s %11s %11s %6s %8s %s\n' measure "pq (median)" floor ratio goal verdict
 row "empty recv" pq-empty-recv floor-empty 130
+row "(bare main)" pq-empty-recv bare 130
 row "one send" pq-send floor-send1 120
 row "one recv" pq-recv floor-recv1 120
 echo

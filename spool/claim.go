@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"pq/lock"
 )
 
@@ -116,26 +118,43 @@ var errNotRegular = errors.New("not a regular file")
 // should be cannot hang or fool pq; anything but a regular file is refused
 // with errNotRegular.
 func openMessage(path string) (*os.File, *syscall.Stat_t, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
-	if errors.Is(err, fs.ErrPermission) {
-		f, err = os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
+	fd, err := openRaw(path, unix.O_RDWR)
+	if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
+		fd, err = openRaw(path, unix.O_RDONLY)
 	}
-	if errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.ENXIO) || errors.Is(err, syscall.EISDIR) {
+	if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENXIO) || errors.Is(err, unix.EISDIR) {
 		return nil, nil, fmt.Errorf("open %s: %w", path, errNotRegular)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	var st syscall.Stat_t
-	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
-		f.Close()
+	if err := syscall.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
 		return nil, nil, fmt.Errorf("stat %s: %w", path, err)
 	}
 	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
-		f.Close()
+		unix.Close(fd)
 		return nil, nil, fmt.Errorf("open %s: %w", path, errNotRegular)
 	}
-	return f, &st, nil
+	// A regular file: blocking reads are what the body's readers, and a
+	// job that inherits the descriptor as stdin, expect.
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFL, 0); err != nil {
+		unix.Close(fd)
+		return nil, nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return os.NewFile(uintptr(fd), path), &st, nil
+}
+
+// openRaw opens path without blocking (a named pipe would block an
+// ordinary open) and without following a symbolic link.
+func openRaw(path string, mode int) (int, error) {
+	for {
+		fd, err := unix.Open(path, mode|unix.O_NONBLOCK|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if !errors.Is(err, unix.EINTR) {
+			return fd, err
+		}
+	}
 }
 
 // namesFile reports whether path names the file that st describes.

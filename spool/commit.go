@@ -42,7 +42,7 @@ type committer struct {
 // commitLockWait for what happens past it.
 func (c *committer) lock() error {
 	if c.f == nil {
-		f, err := os.OpenFile(filepath.Join(c.q.dir, lockName), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
+		f, err := openFD(filepath.Join(c.q.dir, lockName), unix.O_RDWR|unix.O_CREAT, 0o600)
 		if err != nil {
 			return fmt.Errorf("commit lock of %s: %w", c.q.name, err)
 		}

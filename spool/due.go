@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
+
+	"golang.org/x/sys/unix"
 )
 
 // promote moves the delayed messages that are due from .due/ into new/,
@@ -55,7 +56,7 @@ func (r *Receiver) promoteDir(lv *level, start int64) (bool, error) {
 				return false, err
 			}
 			if bucketIdle(rel[len(dirDue)+1:]) {
-				os.Remove(path) // refused unless drained
+				unix.Rmdir(path) // refused unless drained
 			}
 			if stop {
 				return true, nil

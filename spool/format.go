@@ -3,11 +3,15 @@ package spool
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // formatName is the file of pq's own that stamps a queue directory with
@@ -25,7 +29,10 @@ func formatText() string { return fmt.Sprintf("pq queue format %d\n", Format) }
 // checkFormat refuses a queue stamped with a newer format than Format. A
 // missing stamp is format 1.
 func (q *Queue) checkFormat() error {
-	b, err := os.ReadFile(filepath.Join(q.dir, formatName))
+	if t := q.formatOK.Load(); t != 0 && time.Since(time.Unix(0, t)) < formatRecheck {
+		return nil
+	}
+	b, err := readSmall(filepath.Join(q.dir, formatName))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -43,7 +50,28 @@ func (q *Queue) checkFormat() error {
 	if v > Format {
 		return fmt.Errorf("queue %s: %w: it has format %d, this pq knows up to %d; use a newer pq", q.name, ErrFormat, v, Format)
 	}
+	q.formatOK.Store(time.Now().UnixNano())
 	return nil
+}
+
+// formatRecheck is how long a Queue trusts the format stamp it read: a
+// long-running receiver notices within that time that a newer pq has
+// changed the queue's format under it.
+const formatRecheck = 10 * time.Second
+
+// readSmall reads a small file in one read.
+func readSmall(path string) ([]byte, error) {
+	f, err := openFD(path, unix.O_RDONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b := make([]byte, 256)
+	n, err := f.Read(b)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return b[:n], nil
 }
 
 // writeStamp writes the format stamp into the queue directory dir unless

@@ -32,10 +32,27 @@ func trace(op, path string) {
 	}
 }
 
+// openFD opens path with open(2) and wraps the descriptor in an *os.File
+// that is not registered with the runtime's poller, which regular files
+// and directories gain nothing from: it costs fewer system calls than
+// os.OpenFile, which matters to a pq that starts for one message.
+func openFD(path string, flags int, perm uint32) (*os.File, error) {
+	for {
+		fd, err := unix.Open(path, flags|unix.O_CLOEXEC, perm)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+		}
+		return os.NewFile(uintptr(fd), path), nil
+	}
+}
+
 // syncDir makes the entries of directory dir durable: what was created,
 // renamed into or removed from it survives a crash once it returns.
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
+	d, err := openFD(dir, unix.O_RDONLY|unix.O_DIRECTORY, 0)
 	if err != nil {
 		return fmt.Errorf("sync %s: %w", dir, err)
 	}

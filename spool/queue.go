@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -55,8 +56,9 @@ type Queue struct {
 	opts Options
 	log  *slog.Logger
 
-	mu     sync.Mutex
-	warned map[string]bool // what warnOnce reported
+	mu       sync.Mutex
+	warned   map[string]bool // what warnOnce reported
+	formatOK atomic.Int64    // when the format stamp was last read and known
 }
 
 // Open returns the queue called name under root. It checks the name but does

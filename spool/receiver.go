@@ -4,10 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // rewalkAfter is how long a Receiver follows its cached listings before it
@@ -151,10 +152,14 @@ func (r *Receiver) next() (string, error) {
 // is then removed, so that a queue that was once deep lists as fast as a
 // new one; rmdir refuses a bucket that is not empty.
 func (r *Receiver) finish(lv *level) (bool, error) {
-	var prev entry
-	if lv.i > 0 {
-		prev = lv.ents[lv.i-1]
+	idle := lv.depth > 0 && bucketIdle(lv.rel[len(dirNew)+1:])
+	if idle && unix.Rmdir(lv.dir) == nil {
+		return true, nil // drained, and no sender fills it any more
 	}
+	if lv.i == 0 {
+		return true, nil // listed empty a moment ago
+	}
+	prev := lv.ents[lv.i-1]
 	if err := r.list(lv, prev.name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return false, fmt.Errorf("receive from %s: %w", r.q.name, err)
 	}
@@ -169,9 +174,6 @@ func (r *Receiver) finish(lv *level) (bool, error) {
 		return false, nil
 	}
 	hook("walk-left", lv.dir)
-	if lv.depth > 0 && bucketIdle(lv.rel[len(dirNew)+1:]) {
-		os.Remove(lv.dir)
-	}
 	return true, nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"golang.org/x/sys/unix"
 )
 
 // Send stores one message whose body is read from body to its end, and
@@ -82,11 +84,12 @@ func (b *Batch) create() (*os.File, string, error) {
 	}
 	id, _ := newID()
 	path := filepath.Join(b.q.tmp, string(id))
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	const flags = unix.O_WRONLY | unix.O_CREAT | unix.O_EXCL
+	f, err := openFD(path, flags, 0o600)
 	if errors.Is(err, os.ErrNotExist) {
 		if err = b.q.Create(); err == nil {
 			if err = b.openSyncFS(); err == nil {
-				f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+				f, err = openFD(path, flags, 0o600)
 			}
 		}
 	}
@@ -103,7 +106,7 @@ func (b *Batch) openSyncFS() error {
 	if b.sfs != nil || b.q.opts.NoSync || len(b.pending) > 0 {
 		return nil
 	}
-	f, err := os.Open(b.q.tmp)
+	f, err := openFD(b.q.tmp, unix.O_RDONLY|unix.O_DIRECTORY, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil // the queue is yet to be created; create tries again
 	}

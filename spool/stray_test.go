@@ -214,6 +214,7 @@ func TestANewerFormatIsRefused(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(q.Dir(), formatName), []byte("pq queue format 99\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	q, _ = Open(filepath.Dir(q.Dir()), q.Name(), Options{}) // as a new process would
 	if _, err := q.Send(strings.NewReader("x")); !errors.Is(err, ErrFormat) {
 		t.Errorf("Send: %v, want ErrFormat", err)
 	}
