@@ -74,6 +74,7 @@ func (s *spoolEnv) sendCrashBodies(t *testing.T, q string, n int) (ids []string,
 type queueScan struct {
 	new, cur, dlq map[string]string
 	reasons       map[string]bool // IDs that have a dlq/ID.reason
+	poison        map[string]bool // IDs dead-lettered as poison messages
 	tmp           []string
 }
 
@@ -83,7 +84,7 @@ type queueScan struct {
 // an ID found in more than one place.
 func (s *spoolEnv) scanQueue(t *testing.T, q string, index map[string]int) queueScan {
 	t.Helper()
-	sc := queueScan{new: map[string]string{}, cur: map[string]string{}, dlq: map[string]string{}, reasons: map[string]bool{}}
+	sc := queueScan{new: map[string]string{}, cur: map[string]string{}, dlq: map[string]string{}, reasons: map[string]bool{}, poison: map[string]bool{}}
 	where := map[string]string{}
 	add := func(sub, rel string, into map[string]string) {
 		id, _, _ := strings.Cut(filepath.Base(rel), ",")
@@ -116,12 +117,27 @@ func (s *spoolEnv) scanQueue(t *testing.T, q string, index map[string]int) queue
 	for _, n := range names(t, s.dir(q, "dlq")) {
 		if id, ok := strings.CutSuffix(n, ".reason"); ok {
 			sc.reasons[id] = true
+			b, err := os.ReadFile(filepath.Join(s.dir(q, "dlq"), n))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sc.poison[id] = strings.Contains(string(b), "\ncause: too many attempts\n")
 			continue
 		}
 		add("dlq", n, sc.dlq)
 	}
 	sc.tmp = names(t, s.dir(q, "tmp"))
 	return sc
+}
+
+// isPoison reports whether the dead letter id may be a poison message: its
+// record says so, or it has no record (a kill came between the move and
+// the record) and came with max_attempts attempts or more.
+func (sc queueScan) isPoison(id string) bool {
+	if sc.reasons[id] {
+		return sc.poison[id]
+	}
+	return spool.ParseName(filepath.Base(sc.dlq[id])).Attempts >= crashMaxAttempts
 }
 
 // orphanReasons returns the IDs of reason files in dlq/ whose dead letters
@@ -442,7 +458,7 @@ func TestKilledWorkersNeverLoseOrDuplicateMessages(t *testing.T) {
 	for i, id := range ids {
 		_, inDLQ := sc.dlq[id]
 		switch {
-		case inDLQ && spool.ParseName(filepath.Base(sc.dlq[id])).Attempts > crashMaxAttempts:
+		case inDLQ && sc.isPoison(id):
 			dead = append(dead, id) // a poison message: see checkAfterKill
 		case ackedClass(i) && acked[id] == 0:
 			t.Errorf("message %d (%s), whose command succeeds, was never acked", i, id)
@@ -524,7 +540,7 @@ func checkAfterKill(t *testing.T, when string, ids []string, sc queueScan, acked
 		switch {
 		case !inNew && !inDLQ && acked[id] == 0:
 			t.Errorf("%s: message %d (%s) is lost: not in new/, not in dlq/, never acked", when, i, id)
-		case inDLQ && spool.ParseName(filepath.Base(sc.dlq[id])).Attempts > crashMaxAttempts:
+		case inDLQ && sc.isPoison(id):
 			// Killed with its worker on every attempt, it came back
 			// through recovery past max_attempts, and was dead-lettered
 			// as a poison message without running again, whether or

@@ -164,8 +164,9 @@ func TestWorkerPoisonMessage(t *testing.T) {
 			}
 			s.assertDrained(t, "q")
 			out, _ := s.runPQ(t, "", []int{0}, "dlq", "q")
-			if lines, _ := splitLines([]byte(out)); len(lines) != 1 || !strings.HasPrefix(lines[0], id+"\t") || !strings.HasSuffix(lines[0], "\ttoo many attempts") {
-				t.Errorf("pq dlq printed:\n%s\nwant %s with the cause too many attempts", out, id)
+			if lines, _ := splitLines([]byte(out)); len(lines) != 1 || !strings.HasPrefix(lines[0], id+"\t") || !strings.HasSuffix(lines[0], "\ttoo many attempts") ||
+				!strings.Contains(lines[0], fmt.Sprintf("\tattempts=%d\t", tt.attempts)) {
+				t.Errorf("pq dlq printed:\n%s\nwant %s with its %d attempts, none added, and the cause too many attempts", out, id, tt.attempts)
 			}
 		})
 	}

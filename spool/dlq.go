@@ -30,6 +30,9 @@ type Reason struct {
 	Cause string
 	// Stderr holds the last lines its handler wrote to stderr.
 	Stderr string
+	// Untried says the message was dead-lettered without being handled,
+	// as a poison message is: the claim that ends here counts no attempt.
+	Untried bool
 }
 
 // DeadLetter is a message in dlq/.
@@ -46,10 +49,13 @@ type DeadLetter struct {
 // DeadLetter ends a claim by moving the message to dlq/, with reason
 // recorded beside it in a file of its own. The body is kept intact; dead
 // letters are moved, never deleted. The attempt count in the name includes
-// the delivery that failed.
+// the delivery that failed, unless reason.Untried says there was none.
 func (c *Claim) DeadLetter(reason Reason) error {
 	defer c.f.Close()
-	n := withAttempt(c.name)
+	n := c.name
+	if !reason.Untried {
+		n = withAttempt(n)
+	}
 	if reason.Attempts == 0 {
 		reason.Attempts = n.Attempts
 	}

@@ -97,7 +97,7 @@ func (w *Worker) fail(c *spool.Claim, cause, stderr string) error {
 // attempts or more, without running the handler: a message that kills its
 // worker, or the machine, comes back through recovery each time.
 func (w *Worker) deadLetterPoison(c *spool.Claim) {
-	err := c.DeadLetter(spool.Reason{Cause: causeTooMany})
+	err := c.DeadLetter(spool.Reason{Cause: causeTooMany, Untried: true})
 	w.logf(c, causeTooMany, "%s: %s (this would be attempt %d of %d): dead-lettered",
 		c.ID(), causeTooMany, c.Attempt(), w.o.MaxAttempts)
 	if err != nil {
