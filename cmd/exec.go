@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 
 	"pq/config"
@@ -30,7 +29,7 @@ type execOptions struct {
 // cancelled by the first SIGINT or SIGTERM; a second one stops the running
 // commands at once.
 func runExec(ctx context.Context, e *env, q *spool.Queue, o execOptions) error {
-	stderr := &syncWriter{w: e.Err}
+	stderr := &worker.SyncWriter{W: e.Err}
 	h := worker.Command(o.command, worker.CommandOptions{Stdout: e.Out, Stderr: stderr})
 	w, err := worker.New(q, h, worker.Options{
 		Jobs:        o.jobs,
@@ -76,19 +75,6 @@ func interruptOnSecond(ctx context.Context, sigs <-chan os.Signal, done <-chan s
 			return
 		}
 	}
-}
-
-// syncWriter serializes the writes of the worker's log and its commands'
-// stderr.
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }
 
 // lineHandler prints a worker's log records as pq's stderr lines,

@@ -60,7 +60,9 @@ func TestPathLockIsExclusive(t *testing.T) {
 	if err := a.Unlock(); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Lock(context.Background(), time.Millisecond); err != nil {
+	bounded, stop := context.WithTimeout(context.Background(), time.Minute)
+	defer stop()
+	if err := b.Lock(bounded, time.Millisecond); err != nil {
 		t.Fatalf("Lock after Unlock: %v", err)
 	}
 	b.Unlock()

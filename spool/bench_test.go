@@ -2,7 +2,6 @@ package spool
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -114,17 +113,7 @@ func BenchmarkDrain(b *testing.B) {
 				q := newQueue(b, Options{NoSync: true})
 				fill(b, q, depth)
 				b.StartTimer()
-				r := q.NewReceiver()
-				for {
-					c, err := r.Claim()
-					if errors.Is(err, ErrEmpty) {
-						break
-					}
-					if err != nil {
-						b.Fatal(err)
-					}
-					q.Ack(c)
-				}
+				eachClaim(b, q.NewReceiver(), func(c *Claim) { q.Ack(c) })
 			}
 			b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(b.N*depth), "ns/msg")
 		})

@@ -84,6 +84,22 @@ func trunc(s string) string {
 	return s
 }
 
+// eachClaim claims messages with r until the queue is empty, handing each
+// claim to fn, which must settle it.
+func eachClaim(t testing.TB, r *Receiver, fn func(*Claim)) {
+	t.Helper()
+	for {
+		c, err := r.Claim()
+		if errors.Is(err, ErrEmpty) {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn(c)
+	}
+}
+
 func assertEmptyDir(t *testing.T, dir string) {
 	t.Helper()
 	ents, err := os.ReadDir(dir)

@@ -166,15 +166,7 @@ func assertDeliveredOnce(t *testing.T, q *Queue, body string) {
 		if _, err := q.Recover(); err != nil {
 			t.Fatal(err)
 		}
-		r := q.NewReceiver()
-		for {
-			c, err := r.Claim()
-			if errors.Is(err, ErrEmpty) {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+		eachClaim(t, q.NewReceiver(), func(c *Claim) {
 			if b := readAll(t, c); b != body || round > 0 {
 				t.Fatalf("round %d: delivered %q, want %q once", round, b, body)
 			}
@@ -182,7 +174,7 @@ func assertDeliveredOnce(t *testing.T, q *Queue, body string) {
 			if err := q.Ack(c); err != nil {
 				t.Fatal(err)
 			}
-		}
+		})
 		if round == 0 {
 			t.Fatalf("%q was never delivered", body)
 		}

@@ -136,15 +136,7 @@ func TestForeignFilesAnywhereInNewAreAdopted(t *testing.T) {
 		want = append(want, body)
 	}
 	var got []string
-	r := q.NewReceiver()
-	for {
-		c, err := r.Claim()
-		if errors.Is(err, ErrEmpty) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachClaim(t, q.NewReceiver(), func(c *Claim) {
 		if !wellFormed(c.name.String()) {
 			t.Errorf("claimed under %q, not a name of pq's own", c.name.String())
 		}
@@ -154,12 +146,12 @@ func TestForeignFilesAnywhereInNewAreAdopted(t *testing.T) {
 			if err := c.Retry(0); err != nil {
 				t.Fatalf("retry: %v", err)
 			}
-			continue
+			return
 		}
 		if err := c.DeadLetter(Reason{Cause: "test"}); err != nil {
 			t.Fatal(err)
 		}
-	}
+	})
 	slices.Sort(want)
 	got = slices.Compact(slices.Sorted(slices.Values(got)))
 	if !slices.Equal(got, want) {

@@ -45,8 +45,9 @@ type CommandOptions struct {
 	// is handed to the command as it is.
 	Stdout io.Writer
 	// Stderr receives the command's stderr as it comes; nil discards it.
-	// Writes from concurrent commands are serialized. The last lines are
-	// also kept, for a dead letter's record.
+	// Writes from concurrent commands are serialized, with the writes of
+	// anyone else who shares it when it is a *SyncWriter. The last lines
+	// are also kept, for a dead letter's record.
 	Stderr io.Writer
 	// Env is the environment the command starts from; nil means the
 	// worker's own (os.Environ).
@@ -74,7 +75,10 @@ type CommandOptions struct {
 func Command(cmdline string, o CommandOptions) Handler {
 	r := &commandRunner{line: cmdline, o: o, stderr: io.Discard}
 	if o.Stderr != nil {
-		r.stderr = &lockedWriter{w: o.Stderr}
+		r.stderr = o.Stderr
+		if _, ok := o.Stderr.(*SyncWriter); !ok {
+			r.stderr = &SyncWriter{W: o.Stderr}
+		}
 	}
 	return r.run
 }

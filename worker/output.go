@@ -50,16 +50,20 @@ func lastLine(s string) string {
 	return string(lines[len(lines)-1])
 }
 
-// lockedWriter serializes writes to a writer shared by concurrent commands.
-type lockedWriter struct {
+// SyncWriter serializes the writes to W, for a stream that several
+// commands and a log share, such as a worker's stderr: give the same
+// SyncWriter to [CommandOptions] and to the logger, and no line of one cuts
+// into a line of another.
+type SyncWriter struct {
 	mu sync.Mutex
-	w  io.Writer
+	W  io.Writer
 }
 
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
+// Write writes p to W, alone.
+func (s *SyncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.W.Write(p)
 }
 
 // stderrPipe carries a job's stderr to pq's stderr and to the tail kept for

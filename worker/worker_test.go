@@ -63,7 +63,7 @@ func stat(t *testing.T, q *spool.Queue) spool.Stats {
 func opts(buf *bytes.Buffer) Options {
 	return Options{
 		MaxAttempts: 3,
-		Logger:      slog.New(slog.NewTextHandler(&lockedWriter{w: buf}, nil)),
+		Logger:      slog.New(slog.NewTextHandler(&SyncWriter{W: buf}, nil)),
 	}
 }
 
