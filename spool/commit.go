@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -43,8 +44,15 @@ type committer struct {
 func (c *committer) lock() error {
 	if c.f == nil {
 		f, err := openFD(filepath.Join(c.q.dir, lockName), unix.O_RDWR|unix.O_CREAT, 0o600)
-		if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("commit lock of %s: %w", c.q.name, err)
+		}
+		if err != nil {
+			// A lock file that cannot be opened must not stop every
+			// sender: commit without it, as after commitLockWait.
+			c.q.warnOnce(lockName, "cannot open the commit lock; committing without it", "err", err)
+			c.last, c.place = 0, 0
+			return nil
 		}
 		c.f = f
 	}

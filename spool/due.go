@@ -22,6 +22,12 @@ func (r *Receiver) promote() error {
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
+	if errors.Is(err, unix.ENOTDIR) {
+		// Something else took the name .due: no delayed message can
+		// be there, and the ready ones must still flow.
+		r.q.warnOnce(dirDue, "not a directory; delayed messages cannot be kept", "path", dirDue)
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("receive from %s: %w", r.q.name, err)
 	}

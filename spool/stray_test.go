@@ -246,3 +246,16 @@ func TestCleanMetaRemovesOnlyOrphans(t *testing.T) {
 		t.Fatalf(".meta/ holds %d files, want the two messages'", n)
 	}
 }
+
+// pq's own names taken by something else degrade the queue, never stop it.
+func TestOwnNamesTakenByStraysDoNotStopTheQueue(t *testing.T) {
+	q := newQueue(t, Options{})
+	makeStray(t, "directory", filepath.Join(q.Dir(), lockName))
+	putFile(t, q, dirDue, "a file where .due/ should be")
+	if _, err := q.Send(strings.NewReader("still flows")); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	if got := receiveBody(t, q.NewReceiver()); got != "still flows" {
+		t.Fatalf("got %q", got)
+	}
+}
