@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -20,20 +21,24 @@ type sendOptions struct {
 	files []string
 	lines bool
 	nul   bool
+	msg   spool.SendOptions
 }
 
 func sendCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "send",
 		Usage:     "send messages to a queue",
-		UsageText: "pq send [--lines|-0] QUEUE [FILE...]",
+		UsageText: "pq send [--lines|-0] [--delay DUR|--at TIME] QUEUE [FILE...]",
 		Description: "Sends one message read from stdin, or one per FILE ('-' is stdin), and prints\n" +
 			"each new message's id once it is durable. With --lines every input line is a\n" +
 			"message, with -0 every NUL-terminated record; empty records are skipped.\n" +
+			"With --delay or --at, no message is delivered before that time.\n" +
 			"The queue is created by its first message.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "lines", Aliases: []string{"l"}, Usage: "one message per input line, without its newline"},
 			&cli.BoolFlag{Name: "0", Usage: "one message per NUL-terminated record"},
+			&cli.DurationFlag{Name: "delay", Aliases: []string{"d"}, Usage: "deliver no earlier than `DUR` from now"},
+			&cli.StringFlag{Name: "at", Usage: "deliver no earlier than `TIME` (RFC 3339)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Len() == 0 {
@@ -43,6 +48,11 @@ func sendCommand(e *env) *cli.Command {
 			if o.lines && o.nul {
 				return usagef("send: --lines and -0 exclude each other")
 			}
+			due, err := dueTime(c)
+			if err != nil {
+				return err
+			}
+			o.msg.Due = due
 			return runSend(e, o)
 		},
 	}
@@ -51,6 +61,7 @@ func sendCommand(e *env) *cli.Command {
 // sender commits messages in batches and prints their ids once durable.
 type sender struct {
 	q        *spool.Queue
+	msg      spool.SendOptions
 	batch    *spool.Batch
 	out      *bufio.Writer
 	inRecord bool // a message is being written: commit after it
@@ -63,7 +74,7 @@ func runSend(e *env, o sendOptions) error {
 	if err != nil {
 		return err
 	}
-	s := &sender{q: q, batch: q.NewBatch(), out: bufio.NewWriter(e.Out)}
+	s := &sender{q: q, msg: o.msg, batch: q.NewBatch(), out: bufio.NewWriter(e.Out)}
 	defer s.batch.Close()
 	if o.lines || o.nul {
 		err = s.sendRecords(e, o)
@@ -83,7 +94,7 @@ func runSend(e *env, o sendOptions) error {
 // or the input ran dry.
 func (s *sender) add(body io.Reader) error {
 	s.inRecord = true
-	err := s.batch.Add(body)
+	err := s.batch.AddWith(body, s.msg)
 	s.inRecord = false
 	if err != nil {
 		return err
@@ -195,4 +206,27 @@ func (s *sender) sendRecords(e *env, o sendOptions) error {
 		}
 	}
 	return nil
+}
+
+// dueTime reads --delay and --at: the time before which the messages sent
+// are not delivered, zero for none.
+func dueTime(c *cli.Context) (time.Time, error) {
+	switch {
+	case c.IsSet("delay") && c.IsSet("at"):
+		return time.Time{}, usagef("send: --delay and --at exclude each other")
+	case c.IsSet("delay"):
+		d := c.Duration("delay")
+		if d < 0 {
+			return time.Time{}, usagef("send: --delay must not be negative, not %s", d)
+		}
+		return time.Now().Add(d), nil
+	case c.IsSet("at"):
+		t, err := time.Parse(time.RFC3339Nano, c.String("at"))
+		if err != nil {
+			return time.Time{}, withHint(usagef("send: --at %q is not an RFC 3339 time", c.String("at")),
+				"write it like 2026-12-24T18:00:00Z or 2026-12-24T19:00:00+01:00")
+		}
+		return t, nil
+	}
+	return time.Time{}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 )
 
 var body100 = strings.Repeat("x", 99) + "\n"
@@ -95,6 +96,41 @@ func BenchmarkOneShotClaim(b *testing.B) {
 					b.Fatal(err)
 				}
 				// Put it back so the depth stays the same.
+				if err := c.Release(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkOneShotClaimAmongDelayed is BenchmarkOneShotClaim on a queue of
+// 100 ready messages that also holds many delayed ones, due over the next
+// day: they must cost a receiver nothing until they are due.
+func BenchmarkOneShotClaimAmongDelayed(b *testing.B) {
+	for _, delayed := range []int{0, 100000} {
+		b.Run(fmt.Sprintf("delayed=%d", delayed), func(b *testing.B) {
+			q := newQueue(b, Options{NoSync: true})
+			fill(b, q, 100)
+			batch := q.NewBatch()
+			start := time.Now().Add(time.Hour)
+			for i := range delayed {
+				due := start.Add(time.Duration(i) * 24 * time.Hour / time.Duration(delayed))
+				if err := batch.AddWith(strings.NewReader(body100), SendOptions{Due: due}); err != nil {
+					b.Fatal(err)
+				}
+				if batch.Len() == 1000 || i == delayed-1 {
+					if _, err := batch.Commit(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ResetTimer()
+			for range b.N {
+				c, err := q.NewReceiver().Claim()
+				if err != nil {
+					b.Fatal(err)
+				}
 				if err := c.Release(); err != nil {
 					b.Fatal(err)
 				}

@@ -166,3 +166,67 @@ func TestAMessageBackingOffUnderAnOlderLayoutMovesToDue(t *testing.T) {
 		t.Fatalf(".due/ holds %v, want the message", got)
 	}
 }
+
+func TestADelayedSendWaitsForItsTime(t *testing.T) {
+	t0 := time.Now()
+	setClock(t, t0)
+	q := newQueue(t, Options{})
+	late, err := q.SendWith(strings.NewReader("late"), SendOptions{Due: t0.Add(365 * 24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	soon, _ := q.SendWith(strings.NewReader("soon"), SendOptions{Due: t0.Add(time.Second)})
+	now1, _ := q.Send(strings.NewReader("now"))
+	r := q.NewReceiver()
+	if c, err := r.Claim(); err != nil || c.ID() != now1 {
+		t.Fatalf("claim = %v, %v; want only the message sent without a delay", c, err)
+	}
+	if _, err := q.NewReceiver().Claim(); !errors.Is(err, ErrEmpty) {
+		t.Fatalf("claim before the delays end: %v, want ErrEmpty", err)
+	}
+	if s, _ := q.Stat(); s.Delayed != 2 {
+		t.Fatalf("Stat().Delayed = %d, want 2", s.Delayed)
+	}
+	setClock(t, t0.Add(time.Second))
+	if c, err := q.NewReceiver().Claim(); err != nil || c.ID() != soon {
+		t.Fatalf("claim once due = %v, %v; want %s", c, err, soon)
+	}
+	setClock(t, t0.Add(366*24*time.Hour))
+	if c, err := q.NewReceiver().Claim(); err != nil || c.ID() != late {
+		t.Fatalf("claim a year on = %v, %v; want %s", c, err, late)
+	}
+}
+
+// TestAWaitingReceiverWakesWhenADelayedSendFallsDue: the send wakes the
+// waiting receiver, which sets its timer for the due time; polling is out
+// of reach.
+func TestAWaitingReceiverWakesWhenADelayedSendFallsDue(t *testing.T) {
+	savedPoll, savedRecover := pollEvery, recoverEvery
+	pollEvery, recoverEvery = time.Hour, time.Hour
+	t.Cleanup(func() { pollEvery, recoverEvery = savedPoll, savedRecover })
+	q := newQueue(t, Options{})
+	w := q.NewReceiver()
+	defer w.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := w.Wait(ctx); err != nil { // sets up the watches
+		t.Fatal(err)
+	}
+	due := time.Now().Add(50 * time.Millisecond)
+	if _, err := q.SendWith(strings.NewReader("x"), SendOptions{Due: due}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := w.Claim(); err == nil {
+			if time.Now().Before(due) {
+				t.Fatal("delivered before its due time")
+			}
+			return
+		} else if !errors.Is(err, ErrEmpty) {
+			t.Fatal(err)
+		}
+		if err := w.Wait(ctx); err != nil {
+			t.Fatalf("the waiting receiver never woke for the delayed message: %v", err)
+		}
+	}
+}

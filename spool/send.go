@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -13,9 +14,22 @@ import (
 // Send stores one message whose body is read from body to its end, and
 // returns its ID once the message is durable. It is a Batch of one.
 func (q *Queue) Send(body io.Reader) (ID, error) {
+	return q.SendWith(body, SendOptions{})
+}
+
+// SendOptions are what a sender says of a message besides its body.
+type SendOptions struct {
+	// Due, when not zero, is the time before which the message is not
+	// delivered. Until then it waits in .due/, where it costs receivers
+	// nothing; a waiting receiver takes it as soon as it is due.
+	Due time.Time
+}
+
+// SendWith is Send with options.
+func (q *Queue) SendWith(body io.Reader, o SendOptions) (ID, error) {
 	b := q.NewBatch()
 	defer b.Close()
-	if err := b.Add(body); err != nil {
+	if err := b.AddWith(body, o); err != nil {
 		return "", err
 	}
 	ids, err := b.Commit()
@@ -45,6 +59,7 @@ type Batch struct {
 type pendingFile struct {
 	f    *os.File
 	path string
+	due  int64 // nanoseconds since the epoch; 0 for none
 }
 
 // NewBatch starts an empty batch.
@@ -57,6 +72,17 @@ func (b *Batch) Len() int { return len(b.pending) }
 // The message is not visible to receivers, nor durable, and has no ID until
 // Commit returns. On error nothing of it is left behind.
 func (b *Batch) Add(body io.Reader) error {
+	return b.AddWith(body, SendOptions{})
+}
+
+// AddWith is Add with options.
+func (b *Batch) AddWith(body io.Reader, o SendOptions) error {
+	var due int64
+	if !o.Due.IsZero() {
+		if due = o.Due.UnixNano(); due <= 0 {
+			return fmt.Errorf("send to %s: due time %s is before 1970", b.q.name, o.Due.Format(time.RFC3339))
+		}
+	}
 	f, path, err := b.create()
 	if err != nil {
 		return fmt.Errorf("send to %s: %w", b.q.name, err)
@@ -66,7 +92,7 @@ func (b *Batch) Add(body io.Reader) error {
 		os.Remove(path)
 		return fmt.Errorf("send to %s: %w", b.q.name, err)
 	}
-	b.pending = append(b.pending, pendingFile{f: f, path: path})
+	b.pending = append(b.pending, pendingFile{f: f, path: path, due: due})
 	return nil
 }
 
@@ -183,7 +209,7 @@ func (b *Batch) place(dirs map[string]bool) ([]ID, error) {
 	for i := range b.pending {
 		p := &b.pending[i]
 		send, at := b.c.next()
-		n := Name{ID: formatID(send)}
+		n := Name{ID: formatID(send), Due: p.due}
 		if err := b.q.place(p.path, n, at, dirs); err != nil {
 			return nil, err
 		}
