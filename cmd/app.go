@@ -189,8 +189,10 @@ func newAppWith(e *env, cmds []*cli.Command) *cli.App {
 		Writer:          e.Err,
 		ErrWriter:       e.Err,
 		ExitErrHandler:  func(*cli.Context, error) {},
-		OnUsageError:    onUsageError,
-		Flags:           globalFlags(),
+		// A header's value may hold commas: -H to=a,b is one header.
+		DisableSliceFlagSeparator: true,
+		OnUsageError:              onUsageError,
+		Flags:                     globalFlags(),
 		Before: func(c *cli.Context) error {
 			path, required := config.Locate(c.String("config"))
 			cfg, err := config.Load(path, required)

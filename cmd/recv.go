@@ -27,6 +27,7 @@ type recvOptions struct {
 	wait    bool
 	timeout time.Duration
 	sep     []byte
+	headers bool // frame each body with its id, size and headers
 	exec    *execOptions
 }
 
@@ -34,7 +35,7 @@ func recvCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "recv",
 		Usage: "receive messages from a queue",
-		UsageText: "pq recv [-n N|--all] [--wait] [--timeout DUR] [--lines|-0] QUEUE\n" +
+		UsageText: "pq recv [-n N|--all] [--wait] [--timeout DUR] [--lines|-0] [--headers] QUEUE\n" +
 			"pq recv --exec CMD [-j N] [--wait] [--job-timeout DUR] [--grace DUR] [--rate N/s] [--max-attempts N] QUEUE",
 		Description: "Claims the oldest ready message, writes its body to stdout and acks it.\n" +
 			"Exits 1 when there was nothing to receive.\n\n" +
@@ -49,6 +50,7 @@ func recvCommand(e *env) *cli.Command {
 			&cli.DurationFlag{Name: "timeout", Aliases: []string{"t"}, Usage: "give up waiting after `DUR` (with --wait)"},
 			&cli.BoolFlag{Name: "lines", Aliases: []string{"l"}, Usage: "end each body with a newline"},
 			&cli.BoolFlag{Name: "0", Usage: "end each body with a NUL byte"},
+			&cli.BoolFlag{Name: "headers", Usage: "print before each body a line 'ID SIZE', its headers as KEY=VALUE lines, and an empty line"},
 			&cli.StringFlag{Name: "exec", Aliases: []string{"e"}, Usage: "run `CMD` once per message, the body on its stdin"},
 			&cli.IntFlag{Name: "j", Value: 1, Usage: "with --exec, run up to `N` commands at once"},
 			&cli.DurationFlag{Name: "job-timeout", Usage: "with --exec, stop a command that runs longer than `DUR` (a failed attempt)"},
@@ -61,7 +63,7 @@ func recvCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			o := recvOptions{queue: name, count: c.Int("n"), wait: c.Bool("wait"), timeout: c.Duration("timeout")}
+			o := recvOptions{queue: name, count: c.Int("n"), wait: c.Bool("wait"), timeout: c.Duration("timeout"), headers: c.Bool("headers")}
 			if err := o.check(c); err != nil {
 				return err
 			}
@@ -81,7 +83,7 @@ func recvCommand(e *env) *cli.Command {
 // the flags that override it.
 func execFlags(c *cli.Context, e *env, queue string) (execOptions, error) {
 	o := execOptions{queue: queue, command: c.String("exec"), jobs: c.Int("j"), wait: c.Bool("wait"), Worker: e.cfg.Worker(queue)}
-	for _, f := range []string{"n", "all", "lines", "0"} {
+	for _, f := range []string{"n", "all", "lines", "0", "headers"} {
 		if c.IsSet(f) {
 			return o, usagef("recv: %s does not go with --exec", flagName(f))
 		}
@@ -153,6 +155,7 @@ type receiver struct {
 	q       *spool.Queue
 	out     *bufio.Writer
 	sep     []byte
+	headers bool
 	pending []*spool.Claim
 	got     int
 }
@@ -194,7 +197,7 @@ func runRecv(ctx context.Context, e *env, o recvOptions) error {
 	}
 	r := q.NewReceiver()
 	defer r.Close()
-	rc := &receiver{q: q, out: bufio.NewWriterSize(e.Out, 64<<10), sep: o.sep}
+	rc := &receiver{q: q, out: bufio.NewWriterSize(e.Out, 64<<10), sep: o.sep, headers: o.headers}
 	err = rc.loop(ctx, r, o)
 	if err != nil {
 		rc.putBack()
@@ -246,6 +249,11 @@ func (rc *receiver) loop(ctx context.Context, r *spool.Receiver, o recvOptions) 
 // until the output is flushed.
 func (rc *receiver) write(c *spool.Claim) error {
 	rc.pending = append(rc.pending, c)
+	if rc.headers {
+		if err := rc.writeFrame(c); err != nil {
+			return fmt.Errorf("write message %s: %w", c.ID(), err)
+		}
+	}
 	if _, err := io.Copy(rc.out, c.Body()); err != nil {
 		return fmt.Errorf("write message %s: %w", c.ID(), err)
 	}
@@ -257,6 +265,25 @@ func (rc *receiver) write(c *spool.Claim) error {
 		return rc.flush()
 	}
 	return nil
+}
+
+// writeFrame writes what --headers puts before a body: a line "ID SIZE",
+// a line KEY=VALUE per header, and an empty line.
+func (rc *receiver) writeFrame(c *spool.Claim) error {
+	fi, err := c.File().Stat()
+	if err != nil {
+		return err
+	}
+	hs, err := c.Headers()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(rc.out, "%s %d\n", c.ID(), fi.Size())
+	for _, h := range hs {
+		fmt.Fprintf(rc.out, "%s=%s\n", h.Key, h.Value)
+	}
+	_, err = rc.out.WriteString("\n")
+	return err
 }
 
 // flush writes out every pending body, then acks their claims together.

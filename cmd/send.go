@@ -28,17 +28,19 @@ func sendCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "send",
 		Usage:     "send messages to a queue",
-		UsageText: "pq send [--lines|-0] [--delay DUR|--at TIME] QUEUE [FILE...]",
+		UsageText: "pq send [--lines|-0] [--delay DUR|--at TIME] [-H KEY=VALUE]... QUEUE [FILE...]",
 		Description: "Sends one message read from stdin, or one per FILE ('-' is stdin), and prints\n" +
 			"each new message's id once it is durable. With --lines every input line is a\n" +
 			"message, with -0 every NUL-terminated record; empty records are skipped.\n" +
 			"With --delay or --at, no message is delivered before that time.\n" +
+			"-H KEY=VALUE adds a header to every message sent, kept outside the body.\n" +
 			"The queue is created by its first message.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "lines", Aliases: []string{"l"}, Usage: "one message per input line, without its newline"},
 			&cli.BoolFlag{Name: "0", Usage: "one message per NUL-terminated record"},
 			&cli.DurationFlag{Name: "delay", Aliases: []string{"d"}, Usage: "deliver no earlier than `DUR` from now"},
 			&cli.StringFlag{Name: "at", Usage: "deliver no earlier than `TIME` (RFC 3339)"},
+			&cli.StringSliceFlag{Name: "header", Aliases: []string{"H"}, Usage: "add the header `KEY=VALUE` (repeatable)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Len() == 0 {
@@ -53,6 +55,13 @@ func sendCommand(e *env) *cli.Command {
 				return err
 			}
 			o.msg.Due = due
+			for _, kv := range c.StringSlice("header") {
+				h, err := spool.ParseHeader(kv)
+				if err != nil {
+					return usagef("send: -H: %v", err)
+				}
+				o.msg.Headers = append(o.msg.Headers, h)
+			}
 			return runSend(e, o)
 		},
 	}

@@ -39,6 +39,16 @@ func (c *Claim) Path() string { return c.path }
 // inherits it holds the claim for as long as it keeps it open.
 func (c *Claim) File() *os.File { return c.f }
 
+// Headers returns the message's headers, in the order they were given, as
+// its metadata file holds them; none for a message sent without.
+func (c *Claim) Headers() ([]Header, error) {
+	if !c.name.Meta {
+		return nil, nil
+	}
+	m, err := c.q.readMeta(c.name.ID)
+	return m.Headers, err
+}
+
 // Body returns a reader of the message body from its first byte.
 func (c *Claim) Body() io.Reader { return io.NewSectionReader(c.f, 0, 1<<62) }
 

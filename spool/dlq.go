@@ -44,6 +44,8 @@ type DeadLetter struct {
 	// Original is the name the file had when pq found it in new/ under a
 	// name it could not use and gave it an ID; empty for a message pq sent.
 	Original string
+	// Headers are the message's headers.
+	Headers []Header
 }
 
 // DeadLetter ends a claim by moving the message to dlq/, with reason
@@ -173,7 +175,7 @@ func (q *Queue) DeadLetters() ([]DeadLetter, error) {
 			if err != nil {
 				return nil, fmt.Errorf("dead letters of %s: %w", q.name, err)
 			}
-			d.Original = m.OriginalName
+			d.Original, d.Headers = m.OriginalName, m.Headers
 		}
 		out = append(out, d)
 	}

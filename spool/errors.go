@@ -25,3 +25,6 @@ var ErrNoMessage = errors.New("no such message")
 // ErrFormat reports a queue whose on-disk format this pq does not know,
 // such as one written by a newer pq.
 var ErrFormat = errors.New("unknown queue format")
+
+// ErrBadHeader reports a header that pq refuses: see [Header].
+var ErrBadHeader = errors.New("bad header")

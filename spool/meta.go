@@ -14,14 +14,37 @@ import (
 
 // Meta is what pq keeps about a message besides its body and its name, in
 // the file .meta/ID of the queue directory, for a message whose name says
-// m=1. The file is text, one "key: value" line per field, values quoted as
-// Go strings: `cat .meta/ID` shows it. It is written before the message
-// is renamed into place and removed after the message's ack, so a message
-// never appears without it.
+// m=1. The file is UTF-8 text, one "field: value" line each:
+//
+//	original-name: "job,x"
+//	header: Content-Type=application/json
+//	header: Customer=42
+//
+// original-name is Go-quoted; each header line holds KEY=VALUE as `pq send
+// -H` takes it, in the order given. `cat .meta/ID` shows it, and
+// `sed -n 's/^header: //p' .meta/ID` lists the headers. Lines of fields
+// that this version does not know are kept out of Meta and ignored. The
+// file is written and made durable before the message is renamed into
+// place, and removed after its ack, so a message is never visible without
+// it.
 type Meta struct {
 	// OriginalName is the name the message's file had when pq found it in
 	// new/ under a name it could not use as it was, and gave it an ID.
 	OriginalName string
+	// Headers are the message's headers, in the order they were given.
+	Headers []Header
+}
+
+// encode returns m in the format of a metadata file.
+func (m Meta) encode() []byte {
+	var b strings.Builder
+	if m.OriginalName != "" {
+		fmt.Fprintf(&b, "original-name: %s\n", strconv.Quote(m.OriginalName))
+	}
+	for _, h := range m.Headers {
+		fmt.Fprintf(&b, "header: %s=%s\n", h.Key, h.Value)
+	}
+	return []byte(b.String())
 }
 
 // metaPath returns the path of the metadata file of id.
@@ -38,8 +61,7 @@ func (q *Queue) writeMeta(id ID, m Meta, sync bool) error {
 		return fmt.Errorf("metadata of %s: %w", id, err)
 	}
 	tmp := filepath.Join(q.tmp, "."+string(id)+".meta")
-	body := fmt.Sprintf("original-name: %s\n", strconv.Quote(m.OriginalName))
-	if err := q.writeFile(tmp, []byte(body), sync); err != nil {
+	if err := q.writeFile(tmp, m.encode(), sync); err != nil {
 		return fmt.Errorf("metadata of %s: %w", id, err)
 	}
 	if err := os.Rename(tmp, q.metaPath(id)); err != nil {
@@ -87,10 +109,15 @@ func (q *Queue) readMeta(id ID) (Meta, error) {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		key, val, _ := strings.Cut(sc.Text(), ": ")
-		if key == "original-name" {
+		field, val, _ := strings.Cut(sc.Text(), ": ")
+		switch field {
+		case "original-name":
 			if s, err := strconv.Unquote(val); err == nil {
 				m.OriginalName = s
+			}
+		case "header":
+			if k, v, ok := strings.Cut(val, "="); ok {
+				m.Headers = append(m.Headers, Header{Key: k, Value: v})
 			}
 		}
 	}

@@ -23,6 +23,9 @@ type SendOptions struct {
 	// delivered. Until then it waits in .due/, where it costs receivers
 	// nothing; a waiting receiver takes it as soon as it is due.
 	Due time.Time
+	// Headers travel with the message outside its body, in its metadata
+	// file (see [Meta]); at most 4 KiB in all.
+	Headers []Header
 }
 
 // SendWith is Send with options.
@@ -57,9 +60,11 @@ type Batch struct {
 
 // pendingFile is a message written into tmp/ and not yet committed.
 type pendingFile struct {
-	f    *os.File
-	path string
-	due  int64 // nanoseconds since the epoch; 0 for none
+	f        *os.File
+	path     string
+	due      int64    // nanoseconds since the epoch; 0 for none
+	meta     *os.File // its metadata, written in tmp/; nil for none
+	metaPath string
 }
 
 // NewBatch starts an empty batch.
@@ -83,17 +88,41 @@ func (b *Batch) AddWith(body io.Reader, o SendOptions) error {
 			return fmt.Errorf("send to %s: due time %s is before 1970", b.q.name, o.Due.Format(time.RFC3339))
 		}
 	}
+	if err := checkHeaders(o.Headers); err != nil {
+		return fmt.Errorf("send to %s: %w", b.q.name, err)
+	}
 	f, path, err := b.create()
 	if err != nil {
 		return fmt.Errorf("send to %s: %w", b.q.name, err)
 	}
-	if _, err := io.Copy(f, body); err != nil {
-		f.Close()
-		os.Remove(path)
+	p := pendingFile{f: f, path: path, due: due}
+	if _, err = io.Copy(f, body); err == nil && len(o.Headers) > 0 {
+		p.metaPath = filepath.Join(b.q.tmp, "."+filepath.Base(path)+".meta")
+		p.meta, err = openFD(p.metaPath, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL, 0o600)
+		if err == nil {
+			_, err = p.meta.Write(Meta{Headers: o.Headers}.encode())
+		}
+	}
+	if err != nil {
+		b.drop(p)
 		return fmt.Errorf("send to %s: %w", b.q.name, err)
 	}
-	b.pending = append(b.pending, pendingFile{f: f, path: path, due: due})
+	b.pending = append(b.pending, p)
 	return nil
+}
+
+// drop closes and removes what p wrote in tmp/.
+func (b *Batch) drop(p pendingFile) {
+	for _, f := range []*os.File{p.f, p.meta} {
+		if f != nil {
+			f.Close()
+		}
+	}
+	for _, path := range []string{p.path, p.metaPath} {
+		if path != "" {
+			os.Remove(path)
+		}
+	}
 }
 
 // create makes the file in tmp/ for the next message; the first message
@@ -173,8 +202,15 @@ func (b *Batch) Commit() ([]ID, error) {
 		}
 	}
 	for i := range b.pending {
-		err := b.pending[i].f.Close()
-		b.pending[i].f = nil
+		p := &b.pending[i]
+		err := p.f.Close()
+		p.f = nil
+		if p.meta != nil {
+			if cerr := p.meta.Close(); err == nil {
+				err = cerr
+			}
+			p.meta = nil
+		}
 		if err != nil {
 			return nil, fmt.Errorf("send to %s: %w", b.q.name, err)
 		}
@@ -205,18 +241,58 @@ func (b *Batch) place(dirs map[string]bool) ([]ID, error) {
 		return nil, err
 	}
 	defer b.c.unlock()
+	names := make([]Name, len(b.pending))
+	ats := make([]int64, len(b.pending))
+	for i, p := range b.pending {
+		send, at := b.c.next()
+		names[i], ats[i] = Name{ID: formatID(send), Due: p.due, Meta: p.metaPath != ""}, at
+	}
+	if err := b.placeMeta(names); err != nil {
+		return nil, err
+	}
 	ids := make([]ID, 0, len(b.pending))
 	for i := range b.pending {
 		p := &b.pending[i]
-		send, at := b.c.next()
-		n := Name{ID: formatID(send), Due: p.due}
-		if err := b.q.place(p.path, n, at, dirs); err != nil {
+		if err := b.q.place(p.path, names[i], ats[i], dirs); err != nil {
+			for _, n := range names[i:] {
+				if n.Meta {
+					b.q.removeMeta(n.ID)
+				}
+			}
 			return nil, err
 		}
 		p.path = ""
-		ids = append(ids, n.ID)
+		ids = append(ids, names[i].ID)
 	}
 	return ids, nil
+}
+
+// placeMeta renames the batch's metadata files into .meta/ under the IDs
+// in names, and makes them durable before any message of the batch is
+// renamed into place: a message is never visible without its headers.
+func (b *Batch) placeMeta(names []Name) error {
+	dir := filepath.Join(b.q.dir, dirMeta)
+	moved := false
+	for i := range b.pending {
+		p := &b.pending[i]
+		if p.metaPath == "" {
+			continue
+		}
+		if !moved {
+			if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+				return err
+			}
+			moved = true
+		}
+		if err := os.Rename(p.metaPath, b.q.metaPath(names[i].ID)); err != nil {
+			return err
+		}
+		p.metaPath = ""
+	}
+	if !moved || b.q.opts.NoSync {
+		return nil
+	}
+	return syncDir(dir)
 }
 
 // syncData makes the bodies of the batch durable, and reports whether it
@@ -231,9 +307,12 @@ func (b *Batch) syncData() (bool, error) {
 			return false, err
 		}
 	}
-	files := make([]*os.File, len(b.pending))
-	for i, p := range b.pending {
-		files[i] = p.f
+	files := make([]*os.File, 0, len(b.pending))
+	for _, p := range b.pending {
+		files = append(files, p.f)
+		if p.meta != nil {
+			files = append(files, p.meta)
+		}
 	}
 	return false, syncFiles(files)
 }
@@ -242,12 +321,7 @@ func (b *Batch) syncData() (bool, error) {
 // from tmp/. It is safe to call after Commit and more than once.
 func (b *Batch) Abort() {
 	for _, p := range b.pending {
-		if p.f != nil {
-			p.f.Close()
-		}
-		if p.path != "" {
-			os.Remove(p.path)
-		}
+		b.drop(p)
 	}
 	b.pending = b.pending[:0]
 }

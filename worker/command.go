@@ -9,9 +9,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"pq/spool"
 )
 
 // Exit statuses of a command that mean something to the worker.
@@ -59,8 +62,10 @@ type CommandOptions struct {
 // the claim's own locked descriptor: the command, and anything it leaves
 // running, holds the claim for as long as it keeps stdin open, even if the
 // worker dies. Its environment adds PQ_QUEUE (the queue's name), PQ_ID,
-// PQ_ATTEMPT (1 the first time), PQ_FILE (the claimed file) and PQ_ROOT
-// (the spool root, absolute).
+// PQ_ATTEMPT (1 the first time), PQ_FILE (the claimed file), PQ_ROOT
+// (the spool root, absolute), and PQ_HEADER_KEY for each header of the
+// message (see [spool.EnvName]); PQ_HEADER_ variables of the worker's own
+// environment are left out.
 //
 // The command runs in a process group of its own. When the handler's
 // context is done (a timeout, or the worker stopping it), the group gets
@@ -95,6 +100,10 @@ func (r *commandRunner) run(ctx context.Context, m *Message) error {
 	if err := ctx.Err(); err != nil {
 		return err // stopped before it started
 	}
+	env, err := r.env(m)
+	if err != nil {
+		return err // a failed attempt: the metadata may be readable next time
+	}
 	tail := &tailWriter{max: tailLength}
 	stderr, err := newStderrPipe(io.MultiWriter(r.stderr, tail))
 	if err != nil {
@@ -104,7 +113,7 @@ func (r *commandRunner) run(ctx context.Context, m *Message) error {
 	cmd.Stdin = m.File()
 	cmd.Stdout = r.o.Stdout
 	cmd.Stderr = stderr.w
-	cmd.Env = r.env(m)
+	cmd.Env = env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	err = cmd.Start()
 	stderr.started()
@@ -133,8 +142,14 @@ func cannotRun(cause, stderr string) *Failure {
 	return &Failure{Cause: why, Stderr: stderr, Kind: ErrCannotRun}
 }
 
-// env returns the environment of the command for m.
-func (r *commandRunner) env(m *Message) []string {
+// env returns the environment of the command for m: the base, less any
+// PQ_HEADER_ variables it had, and pq's variables, one PQ_HEADER_KEY per
+// header of the message.
+func (r *commandRunner) env(m *Message) ([]string, error) {
+	headers, err := m.Headers()
+	if err != nil {
+		return nil, err
+	}
 	base := r.o.Env
 	if base == nil {
 		base = os.Environ()
@@ -143,13 +158,23 @@ func (r *commandRunner) env(m *Message) []string {
 	if err != nil {
 		root = filepath.Dir(m.Queue().Dir())
 	}
-	return append(base[:len(base):len(base)],
+	env := make([]string, 0, len(base)+5+len(headers))
+	for _, kv := range base {
+		if !strings.HasPrefix(kv, "PQ_HEADER_") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env,
 		"PQ_QUEUE="+m.Queue().Name(),
 		"PQ_ID="+string(m.ID()),
 		"PQ_ATTEMPT="+strconv.Itoa(m.Attempt()),
 		"PQ_FILE="+m.Path(),
 		"PQ_ROOT="+root,
 	)
+	for _, h := range headers {
+		env = append(env, spool.EnvName(h.Key)+"="+h.Value)
+	}
+	return env, nil
 }
 
 // group is a started command's process group, which a stop may signal

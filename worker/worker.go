@@ -55,6 +55,9 @@ func (m *Message) File() *os.File { return m.c.File() }
 // Body returns a reader of the message body from its first byte.
 func (m *Message) Body() io.Reader { return m.c.Body() }
 
+// Headers returns the message's headers, in the order they were given.
+func (m *Message) Headers() ([]spool.Header, error) { return m.c.Headers() }
+
 // Options are the settings of a worker.
 type Options struct {
 	// Jobs is how many handlers may run at once; less than 1 means 1.
