@@ -56,7 +56,12 @@
 // report the ID. A batch fsyncs its files together and each directory
 // once; a large batch does both with syncfs(2) instead, once before its
 // renames and once after, on a descriptor opened before its first file was
-// written, so that it reports every write-back error of the batch.
+// written, so that it reports every write-back error of the batch. A
+// message with headers ([SendOptions]) has its metadata file written and
+// synced in tmp/ with its body; under the commit lock, once named, the
+// file is renamed to .meta/ID and .meta/ is synced before the message is
+// renamed into new/ as ID,m=1: a message is never visible without its
+// headers.
 //
 // Because names are given at commit, under the lock, messages become
 // visible in the order of their names, across all senders, and no message
