@@ -42,14 +42,25 @@ func replaceWith(t *testing.T, q *Queue, path, body string) {
 func TestANameReusedBeforeTheLockIsNotClaimed(t *testing.T) {
 	q := newQueue(t, Options{})
 	q.Send(strings.NewReader("old"))
+	var steps func() []step
 	setHooks(t, "claim-open", func(path string) {
 		if got := receiveBody(t, q.NewReceiver()); got != "old" {
 			t.Fatalf("the fast receiver got %q", got)
 		}
 		replaceWith(t, q, path, "new")
+		steps = traceSteps(t)
 	})
 	slow := q.NewReceiver()
-	if c, err := slow.Claim(); err == nil {
+	c, err := slow.Claim()
+	// The name is checked against the locked file before the rename: the
+	// new file never passes through cur/, where a recovery running at that
+	// moment would count an attempt against it.
+	for _, st := range steps() {
+		if st.op == "rename" && filepath.Dir(st.path) == q.cur && (err != nil || st.path != c.Path()) {
+			t.Errorf("the slow receiver renamed %s into cur/", filepath.Base(st.path))
+		}
+	}
+	if err == nil {
 		if b := readAll(t, c); b != "new" {
 			t.Fatalf("the slow receiver delivered %q again", b)
 		}
