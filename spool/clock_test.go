@@ -121,18 +121,10 @@ func TestADelayedMessageWaitsForItsOwnDueTime(t *testing.T) {
 // TestAWaitingReceiverWakesWhenARetryFallsDue: with polling out of reach,
 // only the receiver's own timer for the due time can wake it.
 func TestAWaitingReceiverWakesWhenARetryFallsDue(t *testing.T) {
-	savedPoll, savedRecover := pollEvery, recoverEvery
-	pollEvery, recoverEvery = time.Hour, time.Hour
-	t.Cleanup(func() { pollEvery, recoverEvery = savedPoll, savedRecover })
+	noPolling(t)
 	q := newQueue(t, Options{})
 	q.Send(strings.NewReader("flaky"))
-	w := q.NewReceiver()
-	defer w.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := w.Wait(ctx); err != nil { // sets up the watches
-		t.Fatal(err)
-	}
+	w, ctx := waitingReceiver(t, q)
 	c, err := w.Claim()
 	if err != nil {
 		t.Fatal(err)
@@ -140,14 +132,44 @@ func TestAWaitingReceiverWakesWhenARetryFallsDue(t *testing.T) {
 	if err := c.Retry(50 * time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
+	awaitClaim(t, ctx, w)
+}
+
+// noPolling puts a waiting receiver's polls out of reach for the test.
+func noPolling(t *testing.T) {
+	savedPoll, savedRecover := pollEvery, recoverEvery
+	pollEvery, recoverEvery = time.Hour, time.Hour
+	t.Cleanup(func() { pollEvery, recoverEvery = savedPoll, savedRecover })
+}
+
+// waitingReceiver returns a receiver of q whose watches are set up, and a
+// context that bounds its waits.
+func waitingReceiver(t *testing.T, q *Queue) (*Receiver, context.Context) {
+	t.Helper()
+	w := q.NewReceiver()
+	t.Cleanup(func() { w.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	if err := w.Wait(ctx); err != nil { // sets up the watches
+		t.Fatal(err)
+	}
+	return w, ctx
+}
+
+// awaitClaim waits with w until it claims a message, and fails the test if
+// a wait ends first.
+func awaitClaim(t *testing.T, ctx context.Context, w *Receiver) *Claim {
+	t.Helper()
 	for {
-		if _, err := w.Claim(); err == nil {
-			return
-		} else if !errors.Is(err, ErrEmpty) {
+		c, err := w.Claim()
+		if err == nil {
+			return c
+		}
+		if !errors.Is(err, ErrEmpty) {
 			t.Fatal(err)
 		}
 		if err := w.Wait(ctx); err != nil {
-			t.Fatalf("the waiting receiver never woke for the retry: %v", err)
+			t.Fatalf("the waiting receiver never woke for the message: %v", err)
 		}
 	}
 }
@@ -201,32 +223,15 @@ func TestADelayedSendWaitsForItsTime(t *testing.T) {
 // waiting receiver, which sets its timer for the due time; polling is out
 // of reach.
 func TestAWaitingReceiverWakesWhenADelayedSendFallsDue(t *testing.T) {
-	savedPoll, savedRecover := pollEvery, recoverEvery
-	pollEvery, recoverEvery = time.Hour, time.Hour
-	t.Cleanup(func() { pollEvery, recoverEvery = savedPoll, savedRecover })
+	noPolling(t)
 	q := newQueue(t, Options{})
-	w := q.NewReceiver()
-	defer w.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := w.Wait(ctx); err != nil { // sets up the watches
-		t.Fatal(err)
-	}
+	w, ctx := waitingReceiver(t, q)
 	due := time.Now().Add(50 * time.Millisecond)
 	if _, err := q.SendWith(strings.NewReader("x"), SendOptions{Due: due}); err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if _, err := w.Claim(); err == nil {
-			if time.Now().Before(due) {
-				t.Fatal("delivered before its due time")
-			}
-			return
-		} else if !errors.Is(err, ErrEmpty) {
-			t.Fatal(err)
-		}
-		if err := w.Wait(ctx); err != nil {
-			t.Fatalf("the waiting receiver never woke for the delayed message: %v", err)
-		}
+	awaitClaim(t, ctx, w)
+	if time.Now().Before(due) {
+		t.Fatal("delivered before its due time")
 	}
 }
