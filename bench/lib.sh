@@ -79,7 +79,8 @@ verdict() {
 	if (($1)); then echo PASS; else echo FAIL; fi
 }
 
-# files DIR prints how many regular files lie below DIR.
+# files DIR prints how many messages lie below DIR: regular files whose
+# names do not begin with a dot (those are pq's own, such as .lock).
 files() {
-	find "$1" -type f | wc -l
+	find "$1" -type f ! -name '.*' | wc -l
 }
