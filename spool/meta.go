@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -137,8 +138,8 @@ func (q *Queue) CleanMeta(age time.Duration) ([]ID, error) {
 	dir := filepath.Join(q.dir, dirMeta)
 	var ls lister
 	ents, err := ls.list(dir, "")
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return nil, nil // no metadata, or something else took the name
 	}
 	if err != nil {
 		return nil, fmt.Errorf("clean %s/%s: %w", q.name, dirMeta, err)

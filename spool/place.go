@@ -151,10 +151,14 @@ func (q *Queue) renew(from string, n Name, orig string, dirs map[string]bool) er
 		m.Extra = nil
 	}
 	if err := q.writeMeta(m.ID, Meta{OriginalName: orig}, false); err != nil {
-		return err
+		// The message matters more than the record of its old name.
+		q.warnOnce(dirMeta, "cannot record an original name; going on without", "name", orig, "err", err)
+		m.Meta = false
 	}
 	if err := q.place(from, m, at, dirs); err != nil {
-		q.removeMeta(m.ID)
+		if m.Meta {
+			q.removeMeta(m.ID)
+		}
 		return err
 	}
 	q.log.Info("renamed a message to an id of pq's own", "name", orig, "id", m.ID)

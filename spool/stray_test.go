@@ -259,3 +259,17 @@ func TestOwnNamesTakenByStraysDoNotStopTheQueue(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+// With something else where .meta/ should be, a foreign file is still
+// delivered, without the record of its old name, and cleaning up goes on.
+func TestAForeignFileIsDeliveredWhenItsNameCannotBeRecorded(t *testing.T) {
+	q := newQueue(t, Options{})
+	putFile(t, q, dirMeta, "not a directory")
+	putFile(t, q, filepath.Join(dirNew, "job,x"), "foreign")
+	if got := receiveBody(t, q.NewReceiver()); got != "foreign" {
+		t.Fatalf("got %q", got)
+	}
+	if _, err := q.CleanMeta(0); err != nil {
+		t.Fatalf("CleanMeta: %v", err)
+	}
+}
