@@ -1,0 +1,68 @@
+package cmd_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestKilledReceiversWhilePromotingDelayedMessages sends messages due in a
+// moment, then kills receivers as they move them from .due/ into new/ and
+// take them, at a different point in each round. Nothing may be lost, and
+// nothing delivered twice but what a killed receiver held.
+func TestKilledReceiversWhilePromotingDelayedMessages(t *testing.T) {
+	const (
+		total = 2000
+		q     = "due"
+	)
+	s := newSpool(t)
+	var in strings.Builder
+	for i := range total {
+		fmt.Fprintf(&in, "body %04d\n", i)
+	}
+	s.run(t, []byte(in.String()), []int{0}, "send", "--lines", "--delay", "300ms", q)
+	counts := make([]int, total)
+	record := func(out string, killed bool) {
+		lines, frag := splitLines([]byte(out))
+		if frag != "" && !killed {
+			t.Errorf("an unterminated line of %d bytes", len(frag))
+		}
+		for _, l := range lines {
+			var i int
+			if _, err := fmt.Sscanf(l, "body %d", &i); err != nil || i < 0 || i >= total {
+				t.Fatalf("a bad body %q", l)
+			}
+			counts[i]++
+		}
+	}
+	held := 0
+	for round, after := range []int{1, 200, 700} {
+		cmd := s.command("recv", "--all", "--wait", "--lines", q)
+		out := &strings.Builder{}
+		cmd.Stdout = out
+		victim := start(t, fmt.Sprintf("receiver %d", round+1), cmd)
+		waitUntil(t, fmt.Sprintf("%d messages out of .due/", after), func() bool {
+			return total-len(files(t, s.dir(q, ".due"))) >= after
+		}, victim)
+		victim.kill(t)
+		record(out.String(), true)
+		held += len(names(t, s.dir(q, "cur")))
+		s.run(t, nil, []int{0}, "recover", q)
+	}
+	record(string(s.run(t, nil, []int{0, 1}, "recv", "--all", "--wait", "--timeout", "2s", "--lines", q)), false)
+	dups := 0
+	for i, n := range counts {
+		switch {
+		case n == 0:
+			t.Errorf("body %d was never delivered", i)
+		case n > 1:
+			dups += n - 1
+		}
+	}
+	if dups > held {
+		t.Errorf("%d bodies delivered twice, but the killed receivers held only %d claims", dups, held)
+	}
+	if w := s.waiting(t, q); len(w) > 0 {
+		t.Errorf("%d messages still waiting, first %s", len(w), w[0])
+	}
+}
