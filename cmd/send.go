@@ -28,11 +28,12 @@ func sendCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "send",
 		Usage:     "send messages to a queue",
-		UsageText: "pq send [--lines|-0] [--delay DUR|--at TIME] [-H KEY=VALUE]... QUEUE [FILE...]",
+		UsageText: "pq send [--lines|-0] [--delay DUR|--at TIME] [--ttl DUR] [-H KEY=VALUE]... QUEUE [FILE...]",
 		Description: "Sends one message read from stdin, or one per FILE ('-' is stdin), and prints\n" +
 			"each new message's id once it is durable. With --lines every input line is a\n" +
 			"message, with -0 every NUL-terminated record; empty records are skipped.\n" +
-			"With --delay or --at, no message is delivered before that time.\n" +
+			"With --delay or --at, no message is delivered before that time; with --ttl,\n" +
+			"none after that long: it goes to the dead-letter queue as expired.\n" +
 			"-H KEY=VALUE adds a header to every message sent, kept outside the body.\n" +
 			"The queue is created by its first message.",
 		Flags: []cli.Flag{
@@ -40,6 +41,7 @@ func sendCommand(e *env) *cli.Command {
 			&cli.BoolFlag{Name: "0", Usage: "one message per NUL-terminated record"},
 			&cli.DurationFlag{Name: "delay", Aliases: []string{"d"}, Usage: "deliver no earlier than `DUR` from now"},
 			&cli.StringFlag{Name: "at", Usage: "deliver no earlier than `TIME` (RFC 3339)"},
+			&cli.DurationFlag{Name: "ttl", Usage: "never deliver after `DUR` from now: dead-letter as expired"},
 			&cli.StringSliceFlag{Name: "header", Aliases: []string{"H"}, Usage: "add the header `KEY=VALUE` (repeatable)"},
 		},
 		Action: func(c *cli.Context) error {
@@ -55,6 +57,13 @@ func sendCommand(e *env) *cli.Command {
 				return err
 			}
 			o.msg.Due = due
+			if c.IsSet("ttl") {
+				ttl := c.Duration("ttl")
+				if ttl <= 0 {
+					return usagef("send: --ttl must be more than zero, not %s", ttl)
+				}
+				o.msg.Expires = time.Now().Add(ttl)
+			}
 			for _, kv := range c.StringSlice("header") {
 				h, err := spool.ParseHeader(kv)
 				if err != nil {

@@ -235,3 +235,34 @@ func TestAWaitingReceiverWakesWhenADelayedSendFallsDue(t *testing.T) {
 		t.Fatal("delivered before its due time")
 	}
 }
+
+// An expired message is never delivered: the receiver that meets it moves
+// it to the dead-letter queue, counting no attempt, and a redrive brings
+// it back without its time to live.
+func TestAnExpiredMessageIsDeadLetteredNotDelivered(t *testing.T) {
+	t0 := time.Now()
+	setClock(t, t0)
+	q := newQueue(t, Options{})
+	id, _ := q.SendWith(strings.NewReader("stale"), SendOptions{Expires: t0.Add(time.Second)})
+	delayed, _ := q.SendWith(strings.NewReader("stale too"), SendOptions{Due: t0.Add(time.Minute), Expires: t0.Add(time.Second)})
+	fresh, _ := q.SendWith(strings.NewReader("fresh"), SendOptions{Expires: t0.Add(time.Hour)})
+	setClock(t, t0.Add(2*time.Minute))
+	r := q.NewReceiver()
+	if c, err := r.Claim(); err != nil || c.ID() != fresh {
+		t.Fatalf("claim = %v, %v; want only the message still alive", c, err)
+	}
+	if c, err := r.Claim(); !errors.Is(err, ErrEmpty) {
+		t.Fatalf("claim = %v, %v; want ErrEmpty", c, err)
+	}
+	dead, _ := q.DeadLetters()
+	if len(dead) != 2 || dead[0].Name.ID != id || dead[1].Name.ID != delayed ||
+		dead[0].Reason.Cause != CauseExpired || dead[0].Name.Attempts != 0 {
+		t.Fatalf("dead letters %+v, want both expired messages, no attempt counted", dead)
+	}
+	if _, err := q.Redrive(id); err != nil {
+		t.Fatal(err)
+	}
+	if got := receiveBody(t, q.NewReceiver()); got != "stale" {
+		t.Fatalf("after a redrive got %q", got)
+	}
+}

@@ -102,6 +102,11 @@
 // Dead letter ([Claim.DeadLetter]): rename the message into dlq/, then
 // write dlq/ID.reason (in tmp/, fsync, rename), then fsync dlq/.
 //
+// Expiry: a message sent with a time to live carries x=T in its name. A
+// receiver that meets it in new/ at or after T claims it and dead-letters
+// it with the cause "expired", counting no attempt, instead of delivering
+// it; a redrive drops x.
+//
 // # Strays, foreign files and reused names
 //
 // The spool is shared with other programs and people, so anything may

@@ -40,7 +40,9 @@ func (id ID) Time() (time.Time, bool) {
 //
 // The key a counts the earlier deliveries that did not end in an ack; d is
 // the time, in nanoseconds since the Unix epoch, before which the message is
-// not to be delivered (set by a retry's backoff); m=1 says that the message
+// not to be delivered (set by a retry's backoff or a delayed send); x is the
+// time, likewise, from which it is never delivered (set by a send's
+// time to live); m=1 says that the message
 // has a metadata file, .meta/ID in the queue directory. A field whose value
 // is zero is left out, so a fresh message's name is its ID.
 // Fields that this version of pq does not know are kept, in order, in Extra,
@@ -49,6 +51,7 @@ type Name struct {
 	ID       ID
 	Attempts int
 	Due      int64
+	Expires  int64
 	Meta     bool
 	Extra    []string
 }
@@ -67,6 +70,10 @@ func (n Name) String() string {
 	if n.Due > 0 {
 		b.WriteString(",d=")
 		b.WriteString(strconv.FormatInt(n.Due, 10))
+	}
+	if n.Expires > 0 {
+		b.WriteString(",x=")
+		b.WriteString(strconv.FormatInt(n.Expires, 10))
 	}
 	if n.Meta {
 		b.WriteString(",m=1")
@@ -106,6 +113,13 @@ func ParseName(s string) Name {
 				return Name{ID: ID(s)}
 			}
 			n.Due = d
+			continue
+		case "x":
+			x, ok := positive(v)
+			if !ok || n.Expires != 0 {
+				return Name{ID: ID(s)}
+			}
+			n.Expires = x
 			continue
 		case "m":
 			if v != "1" || n.Meta {

@@ -81,10 +81,12 @@ func FuzzName(f *testing.F) {
 	f.Add("job-1", 3)
 	f.Add("x,p=1,a=3,g=z", 1)
 	f.Add("x,a=3,d=1795611122152629542", 1)
+	f.Add("x,a=1,d=1795611122152629542,x=1795611122152629543,m=1", 1)
 	f.Fuzz(func(t *testing.T, s string, attempts int) {
 		n := ParseName(s)
 		again := ParseName(n.String())
-		if again.String() != n.String() || again.ID != n.ID || again.Attempts != n.Attempts || again.Due != n.Due {
+		if again.String() != n.String() || again.ID != n.ID || again.Attempts != n.Attempts || again.Due != n.Due ||
+			again.Expires != n.Expires || again.Meta != n.Meta {
 			t.Fatalf("ParseName(%q) = %+v, but its String %q parses to %+v", s, n, n.String(), again)
 		}
 		if attempts < 0 || strings.Contains(s, ",") {

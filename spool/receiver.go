@@ -217,9 +217,37 @@ func (r *Receiver) visit(lv *level, e entry) (string, error) {
 			r.moved = true
 		}
 		return "", nil
+	case strings.Contains(e.name, ",x=") && expired(ParseName(e.name)):
+		r.q.expire(path)
+		return "", nil
 	}
 	return path, nil
 }
+
+// expired reports whether the message called n may no longer be delivered.
+func expired(n Name) bool {
+	return n.Expires != 0 && n.Expires <= now().UnixNano()
+}
+
+// expire moves the message at path, whose time to live is over, to the
+// dead-letter queue with the cause "expired", without delivering it. It
+// claims it first, so that it takes no message another receiver holds.
+func (q *Queue) expire(path string) {
+	c, err := q.claimFile(path)
+	if err != nil {
+		if !errors.Is(err, errGone) {
+			q.warnOnce(path, "cannot move an expired message to the dead-letter queue", "err", err)
+		}
+		return
+	}
+	if err := c.DeadLetter(Reason{Cause: CauseExpired, Untried: true}); err != nil {
+		q.log.Warn("cannot move an expired message to the dead-letter queue", "id", c.ID(), "err", err)
+	}
+}
+
+// CauseExpired is the cause recorded for a message dead-lettered because
+// its time to live was over.
+const CauseExpired = "expired"
 
 // bucketGrace is how long after its time span ends a drained bucket is left
 // in place, so that receivers do not remove the buckets that senders are

@@ -23,6 +23,10 @@ type SendOptions struct {
 	// delivered. Until then it waits in .due/, where it costs receivers
 	// nothing; a waiting receiver takes it as soon as it is due.
 	Due time.Time
+	// Expires, when not zero, is the time from which the message is never
+	// delivered: a receiver that meets it then moves it to the dead-letter
+	// queue with the cause "expired".
+	Expires time.Time
 	// Headers travel with the message outside its body, in its metadata
 	// file (see [Meta]); at most 4 KiB in all.
 	Headers []Header
@@ -63,6 +67,7 @@ type pendingFile struct {
 	f        *os.File
 	path     string
 	due      int64    // nanoseconds since the epoch; 0 for none
+	expires  int64    // likewise
 	meta     *os.File // its metadata, written in tmp/; nil for none
 	metaPath string
 }
@@ -96,6 +101,9 @@ func (b *Batch) AddWith(body io.Reader, o SendOptions) error {
 		return fmt.Errorf("send to %s: %w", b.q.name, err)
 	}
 	p := pendingFile{f: f, path: path, due: due}
+	if !o.Expires.IsZero() {
+		p.expires = max(o.Expires.UnixNano(), 1)
+	}
 	if _, err = io.Copy(f, body); err == nil && len(o.Headers) > 0 {
 		p.metaPath = filepath.Join(b.q.tmp, "."+filepath.Base(path)+".meta")
 		p.meta, err = openFD(p.metaPath, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL, 0o600)
@@ -245,7 +253,7 @@ func (b *Batch) place(dirs map[string]bool) ([]ID, error) {
 	ats := make([]int64, len(b.pending))
 	for i, p := range b.pending {
 		send, at := b.c.next()
-		names[i], ats[i] = Name{ID: formatID(send), Due: p.due, Meta: p.metaPath != ""}, at
+		names[i], ats[i] = Name{ID: formatID(send), Due: p.due, Expires: p.expires, Meta: p.metaPath != ""}, at
 	}
 	if err := b.placeMeta(names); err != nil {
 		return nil, err
