@@ -15,6 +15,7 @@
 //	.due/         delayed messages (a retry's backoff), in buckets of their due time
 //	.meta/        metadata files of the messages whose names say m=1
 //	.quarantine/  what was found where no message can be, moved aside
+//	.settings     the queue's own settings, written by its owner (see [Settings])
 //	.lock         the commit lock, holding the last name given
 //	.format       the version of this layout: "pq queue format 1"
 //
@@ -105,7 +106,9 @@
 // Expiry: a message sent with a time to live carries x=T in its name. A
 // receiver that meets it in new/ at or after T claims it and dead-letters
 // it with the cause "expired", counting no attempt, instead of delivering
-// it; a redrive drops x.
+// it, or deletes it when the queue's settings say on_expiry = "drop"; a
+// redrive drops x. A message sent without a time to live of its own gets
+// the queue's ttl setting, counted from when it is due.
 //
 // # Strays, foreign files and reused names
 //

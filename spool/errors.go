@@ -28,3 +28,6 @@ var ErrFormat = errors.New("unknown queue format")
 
 // ErrBadHeader reports a header that pq refuses: see [Header].
 var ErrBadHeader = errors.New("bad header")
+
+// ErrBadSetting reports a queue setting that pq refuses: see [Settings].
+var ErrBadSetting = errors.New("bad queue setting")

@@ -230,13 +230,20 @@ func expired(n Name) bool {
 }
 
 // expire moves the message at path, whose time to live is over, to the
-// dead-letter queue with the cause "expired", without delivering it. It
+// dead-letter queue with the cause "expired", or deletes it when the
+// queue's settings say on_expiry = "drop", without delivering it. It
 // claims it first, so that it takes no message another receiver holds.
 func (q *Queue) expire(path string) {
 	c, err := q.claimFile(path)
 	if err != nil {
 		if !errors.Is(err, errGone) {
 			q.warnOnce(path, "cannot move an expired message to the dead-letter queue", "err", err)
+		}
+		return
+	}
+	if s, err := q.Settings(); err == nil && s.OnExpiry == ExpiryDrop {
+		if err := q.Ack(c); err != nil {
+			q.log.Warn("cannot drop an expired message", "id", c.ID(), "err", err)
 		}
 		return
 	}

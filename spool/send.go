@@ -25,7 +25,8 @@ type SendOptions struct {
 	Due time.Time
 	// Expires, when not zero, is the time from which the message is never
 	// delivered: a receiver that meets it then moves it to the dead-letter
-	// queue with the cause "expired".
+	// queue with the cause "expired" (or drops it, as the queue's settings
+	// say). When zero, the queue's ttl setting applies, if any.
 	Expires time.Time
 	// Headers travel with the message outside its body, in its metadata
 	// file (see [Meta]); at most 4 KiB in all.
@@ -59,7 +60,8 @@ type Batch struct {
 	pending []pendingFile
 	c       committer
 	sfs     *os.File // for syncfs: opened before any file of the batch was written
-	checked bool     // the queue's format was checked
+	checked bool     // the queue's format and settings were read
+	ttl     time.Duration
 }
 
 // pendingFile is a message written into tmp/ and not yet committed.
@@ -101,8 +103,12 @@ func (b *Batch) AddWith(body io.Reader, o SendOptions) error {
 		return fmt.Errorf("send to %s: %w", b.q.name, err)
 	}
 	p := pendingFile{f: f, path: path, due: due}
-	if !o.Expires.IsZero() {
+	switch {
+	case !o.Expires.IsZero():
 		p.expires = max(o.Expires.UnixNano(), 1)
+	case b.ttl > 0:
+		// The queue's own time to live, from the moment it is due.
+		p.expires = max(now().UnixNano(), due) + int64(b.ttl)
 	}
 	if _, err = io.Copy(f, body); err == nil && len(o.Headers) > 0 {
 		p.metaPath = filepath.Join(b.q.tmp, "."+filepath.Base(path)+".meta")
@@ -140,7 +146,11 @@ func (b *Batch) create() (*os.File, string, error) {
 		if err := b.q.checkFormat(); err != nil {
 			return nil, "", err
 		}
-		b.checked = true
+		s, err := b.q.Settings()
+		if err != nil {
+			return nil, "", err
+		}
+		b.ttl, b.checked = s.TTL, true
 	}
 	if err := b.openSyncFS(); err != nil {
 		return nil, "", err

@@ -1,0 +1,154 @@
+package spool
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// settingsName is the queue's own settings file: settings that every party
+// must see alike, whatever configuration file it reads, kept with the queue
+// and written by its owner. It holds TOML-style lines, `key = "value"`,
+// one a key:
+//
+//	on_expiry = "drop"
+//	ttl = "1h"
+const settingsName = ".settings"
+
+// Settings are the queue's own settings (see [Queue.Settings]).
+type Settings struct {
+	// TTL, when more than zero, is the time to live of every message sent
+	// without one of its own: the sender stamps it, every receiver checks
+	// it.
+	TTL time.Duration
+	// OnExpiry says what becomes of an expired message: "dead-letter"
+	// (the default: dlq/, with the cause "expired") or "drop" (deleted).
+	OnExpiry string
+}
+
+// Expiry policies, the values of Settings.OnExpiry.
+const (
+	ExpiryDeadLetter = "dead-letter"
+	ExpiryDrop       = "drop"
+)
+
+// settingKeys are the keys a settings file may hold.
+var settingKeys = []string{"on_expiry", "ttl"}
+
+// Settings reads the queue's settings file; a queue without one has the
+// zero Settings.
+func (q *Queue) Settings() (Settings, error) {
+	path := filepath.Join(q.dir, settingsName)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Settings{}, nil
+	}
+	if err != nil {
+		return Settings{}, fmt.Errorf("settings of %s: %w", q.name, err)
+	}
+	kv, err := parseSettings(path, b)
+	if err != nil {
+		return Settings{}, err
+	}
+	return settingsOf(kv), nil
+}
+
+// settingsOf turns checked key-value pairs into Settings.
+func settingsOf(kv map[string]string) Settings {
+	s := Settings{OnExpiry: ExpiryDeadLetter}
+	if v, ok := kv["ttl"]; ok {
+		s.TTL, _ = time.ParseDuration(v)
+	}
+	if v, ok := kv["on_expiry"]; ok {
+		s.OnExpiry = v
+	}
+	return s
+}
+
+// parseSettings reads the lines of a settings file at path.
+func parseSettings(path string, b []byte) (map[string]string, error) {
+	kv := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for line := 1; sc.Scan(); line++ {
+		text := strings.TrimSpace(sc.Text())
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(text, "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		uq, err := strconv.Unquote(v)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("%w: %s, line %d: want key = \"value\"", ErrBadSetting, path, line)
+		}
+		if err := checkSetting(k, uq); err != nil {
+			return nil, fmt.Errorf("%s, line %d: %w", path, line, err)
+		}
+		kv[k] = uq
+	}
+	return kv, sc.Err()
+}
+
+// checkSetting reports what is wrong with the setting k = v.
+func checkSetting(k, v string) error {
+	switch k {
+	case "ttl":
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return fmt.Errorf("%w: ttl %q: want a duration such as \"90s\" or \"24h\", \"0s\" for none", ErrBadSetting, v)
+		}
+	case "on_expiry":
+		if v != ExpiryDeadLetter && v != ExpiryDrop {
+			return fmt.Errorf("%w: on_expiry %q: want %q or %q", ErrBadSetting, v, ExpiryDeadLetter, ExpiryDrop)
+		}
+	default:
+		return fmt.Errorf("%w: unknown key %q; the keys are %s", ErrBadSetting, k, strings.Join(settingKeys, ", "))
+	}
+	return nil
+}
+
+// Set changes the queue's settings: each of kv's keys takes its value, the
+// others keep theirs. The file is replaced whole and durably (written in
+// tmp/, synced, renamed), so that no party ever reads half of it. Only the
+// queue's owner should set them; parties read them.
+func (q *Queue) Set(kv map[string]string) error {
+	path := filepath.Join(q.dir, settingsName)
+	all := map[string]string{}
+	if b, err := os.ReadFile(path); err == nil {
+		if all, err = parseSettings(path, b); err != nil {
+			return err
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("settings of %s: %w", q.name, err)
+	}
+	for k, v := range kv {
+		if err := checkSetting(k, v); err != nil {
+			return fmt.Errorf("queue %s: %w", q.name, err)
+		}
+		all[k] = v
+	}
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(all)) {
+		fmt.Fprintf(&b, "%s = %s\n", k, strconv.Quote(all[k]))
+	}
+	tmp := filepath.Join(q.tmp, settingsName)
+	if err := q.writeFile(tmp, []byte(b.String()), true); err != nil {
+		return fmt.Errorf("settings of %s: %w", q.name, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("settings of %s: %w", q.name, err)
+	}
+	if err := q.sync(q.dir); err != nil {
+		return fmt.Errorf("settings of %s: %w", q.name, err)
+	}
+	return nil
+}
