@@ -72,7 +72,7 @@ func TestRecvIntoShortReaderKeepsUnwrittenMessages(t *testing.T) {
 				in.Write(b)
 				in.WriteByte('\n')
 			}
-			s.runWithin(t, in.String(), []int{0}, "send", "--lines", q)
+			s.runPQ(t, in.String(), []int{0}, "send", "--lines", q)
 			args := []string{"recv", "--all", q}
 			if c.lines {
 				args = append(args, "--lines")

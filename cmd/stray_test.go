@@ -8,7 +8,7 @@ package cmd_test
 // queue: every message is still delivered, nothing blocks, no command
 // exits 2 for it, a non-regular entry is moved aside into QUEUE/.quarantine/
 // (which 'pq recover' lists) and never delivered, and a regular file under
-// new/ is delivered as a message. Every pq run here is bounded by callLimit.
+// new/ is delivered as a message. Every pq run here is bounded.
 
 import (
 	"io/fs"
@@ -59,21 +59,6 @@ func makeStray(t *testing.T, path, kind string) {
 	}
 }
 
-// runWithin runs pq to its end, bounded by callLimit, and returns its
-// stdout and stderr, failing the test unless it exits with one of codes.
-func (s *spoolEnv) runWithin(t *testing.T, stdin string, codes []int, args ...string) (string, string) {
-	t.Helper()
-	cmd := s.command(args...)
-	var out strings.Builder
-	cmd.Stdin = strings.NewReader(stdin)
-	cmd.Stdout = &out
-	p := start(t, "pq "+strings.Join(args, " "), cmd)
-	if code := p.waitWithin(t, callLimit); !slices.Contains(codes, code) {
-		t.Fatalf("%s exited %d, want one of %v; stdout:\n%s\nstderr:\n%s", p.name, code, codes, out.String(), p.stderr.String())
-	}
-	return out.String(), p.stderr.String()
-}
-
 // quarantined returns the entries of q's .quarantine/ directory.
 func (s *spoolEnv) quarantined(t *testing.T, q string) []fs.DirEntry {
 	t.Helper()
@@ -106,7 +91,7 @@ func (s *spoolEnv) checkQuarantine(t *testing.T, q, kind string) {
 // "stray .quarantine/NAME".
 func (s *spoolEnv) checkRecoverLists(t *testing.T, q string) {
 	t.Helper()
-	out, _ := s.runWithin(t, "", []int{0}, "recover", q)
+	out, _ := s.runPQ(t, "", []int{0}, "recover", q)
 	for _, e := range s.quarantined(t, q) {
 		re := regexp.MustCompile(`(?m)^stray \.quarantine/` + regexp.QuoteMeta(e.Name()) + `(\s|$)`)
 		if !re.MatchString(out) {
@@ -159,7 +144,7 @@ func TestStrayInCurDoesNotStopTheQueue(t *testing.T) {
 			s := newSpool(t)
 			s.send(t, q, "ready")
 			makeStray(t, filepath.Join(s.dir(q, "cur"), strayName), kind)
-			if out, _ := s.runWithin(t, "", []int{0}, "recv", q); out != "ready" {
+			if out, _ := s.runPQ(t, "", []int{0}, "recv", q); out != "ready" {
 				t.Errorf("pq recv printed %q, want the ready message", out)
 			}
 			if n := names(t, s.dir(q, "cur")); len(n) > 0 {
@@ -167,7 +152,7 @@ func TestStrayInCurDoesNotStopTheQueue(t *testing.T) {
 			}
 			s.checkQuarantine(t, q, kind)
 			s.checkRecoverLists(t, q)
-			s.runWithin(t, "", []int{1}, "recv", q)
+			s.runPQ(t, "", []int{1}, "recv", q)
 		})
 		t.Run(kind+"/recover first", func(t *testing.T) {
 			s := newSpool(t)
@@ -175,7 +160,7 @@ func TestStrayInCurDoesNotStopTheQueue(t *testing.T) {
 			makeStray(t, filepath.Join(s.dir(q, "cur"), strayName), kind)
 			s.checkRecoverLists(t, q)
 			s.checkQuarantine(t, q, kind)
-			if out, _ := s.runWithin(t, "", []int{0}, "recv", q); out != "ready" {
+			if out, _ := s.runPQ(t, "", []int{0}, "recv", q); out != "ready" {
 				t.Errorf("pq recv printed %q, want the ready message", out)
 			}
 		})
@@ -299,13 +284,13 @@ func TestStrayInNewDoesNotStopTheQueue(t *testing.T) {
 	for _, c := range newStrays() {
 		t.Run(c.name+"/recv --all", func(t *testing.T) {
 			s, want, kind := setupNewStray(t, q, c)
-			out, _ := s.runWithin(t, "", []int{0}, "recv", "--all", "--lines", q)
+			out, _ := s.runPQ(t, "", []int{0}, "recv", "--all", "--lines", q)
 			lines, frag := splitLines([]byte(out))
 			if frag != "" {
 				t.Errorf("unterminated output %q", frag)
 			}
 			checkBodies(t, "pq recv --all", lines, want)
-			s.runWithin(t, "", []int{1}, "recv", q)
+			s.runPQ(t, "", []int{1}, "recv", q)
 			if f := files(t, s.dir(q, "new")); len(f) > 0 {
 				t.Errorf("new/ still holds %q", f)
 			}
@@ -316,10 +301,10 @@ func TestStrayInNewDoesNotStopTheQueue(t *testing.T) {
 		})
 		t.Run(c.name+"/worker", func(t *testing.T) {
 			s, want, _ := setupNewStray(t, q, c)
-			out, _ := s.runWithin(t, "", []int{0}, "recv", "--exec", `if [ -p /dev/stdin ]; then echo "stdin is a named pipe"; fi; cat; echo`, q)
+			out, _ := s.runPQ(t, "", []int{0}, "recv", "--exec", `if [ -p /dev/stdin ]; then echo "stdin is a named pipe"; fi; cat; echo`, q)
 			lines, _ := splitLines([]byte(out))
 			checkBodies(t, "pq recv --exec", lines, want)
-			s.runWithin(t, "", []int{1}, "recv", q)
+			s.runPQ(t, "", []int{1}, "recv", q)
 		})
 		t.Run(c.name+"/waiting receiver", func(t *testing.T) {
 			s, want, _ := setupNewStray(t, q, c)
@@ -365,9 +350,9 @@ func TestRecoveredNameCollision(t *testing.T) {
 				writeStrayFile(t, filepath.Join(s.dir(q, "cur"), c.claim), "the dead claim")
 				writeStrayFile(t, filepath.Join(s.dir(q, "new"), c.collider), "the waiting message")
 				if first == "recover" {
-					s.runWithin(t, "", []int{0}, "recover", q)
+					s.runPQ(t, "", []int{0}, "recover", q)
 				}
-				out, _ := s.runWithin(t, "", []int{0}, "recv", "--all", "--lines", q)
+				out, _ := s.runPQ(t, "", []int{0}, "recv", "--all", "--lines", q)
 				lines, _ := splitLines([]byte(out))
 				checkBodies(t, "pq recv --all", lines, []string{"the dead claim", "the waiting message"})
 				s.assertDrained(t, q)
@@ -441,7 +426,7 @@ func (s *spoolEnv) checkDeadLettered(t *testing.T, file, body string) {
 	if dl := s.deadLetters(t, q); len(dl) != 1 || readFileOr(filepath.Join(s.dir(q, "dlq"), dl[0])) != body {
 		t.Errorf("dlq/ holds %q, want one letter with the body %q", dl, body)
 	}
-	out, _ := s.runWithin(t, "", []int{0}, "dlq", q)
+	out, _ := s.runPQ(t, "", []int{0}, "dlq", q)
 	if strings.Count(out, "\n") != 1 || !strings.Contains(out, "\tattempts=3\t") {
 		t.Errorf("pq dlq printed %q, want one dead letter after 3 attempts", out)
 	}
