@@ -35,7 +35,7 @@ type env struct {
 
 // queue opens the queue called name under the spool root.
 func (e *env) queue(name string) (*spool.Queue, error) {
-	return spool.Open(e.root, name, spool.Options{Logger: slog.New(newWarnHandler(e.Err))})
+	return spool.Open(e.root, name, spool.Options{Logger: slog.New(newWarnHandler(e.Err)), Settings: e.cfg.Queue(name)})
 }
 
 // existingQueue opens the queue called name and checks that it exists.

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"pq/spool"
 )
 
 // Config is the contents of pq's configuration file.
@@ -32,6 +34,15 @@ type Worker struct {
 	Grace time.Duration
 	// Rate is in messages per second; 0 means unlimited.
 	Rate float64
+}
+
+// Queue returns the queue settings that this file gives queue: ttl and
+// on_expiry from [defaults], overridden by [queue.NAME]. They apply where
+// the queue's own settings file (see spool.Settings) says nothing, and a
+// ttl here can only shorten the queue's own: a user's configuration never
+// loosens what a queue says of itself.
+func (c Config) Queue(queue string) spool.Settings {
+	return c.queues[queue].settings(c.defaults.settings(spool.Settings{}))
 }
 
 // DefaultWorker returns the built-in defaults.

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"pq/spool"
 )
 
 func TestExampleConfigParses(t *testing.T) {
@@ -386,5 +388,24 @@ func TestExampleConfigDocumentsDefaults(t *testing.T) {
 	}
 	if got := c.Worker("jobs"); got == DefaultWorker() {
 		t.Errorf("the example's [queue.jobs] changes nothing")
+	}
+}
+
+func TestQueueSettingsFromTables(t *testing.T) {
+	c, err := Parse("c.toml", "[defaults]\nttl = \"1h\"\n[queue.jobs]\non_expiry = \"drop\"\n[queue.mail]\nttl = \"5m\"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string]spool.Settings{
+		"jobs":  {TTL: time.Hour, OnExpiry: spool.ExpiryDrop},
+		"mail":  {TTL: 5 * time.Minute},
+		"other": {TTL: time.Hour},
+	} {
+		if got := c.Queue(q); got != want {
+			t.Errorf("Queue(%q) = %+v, want %+v", q, got, want)
+		}
+	}
+	if _, err := Parse("c.toml", "[defaults]\non_expiry = \"keep\"\n"); err == nil || !strings.Contains(err.Error(), "on_expiry") {
+		t.Errorf("on_expiry = \"keep\": %v, want an error naming the key", err)
 	}
 }

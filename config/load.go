@@ -104,10 +104,24 @@ type workerTable struct {
 	MaxAttempts                               *attempts
 	BackoffMin, BackoffMax, JobTimeout, Grace *Duration
 	Rate                                      *rate
+	TTL                                       *Duration
+	OnExpiry                                  *onExpiry
 }
 
 // workerKeys lists the keys of a workerTable, for errors.
-const workerKeys = "max_attempts, backoff_min, backoff_max, job_timeout, grace and rate"
+const workerKeys = "max_attempts, backoff_min, backoff_max, job_timeout, grace, rate, ttl and on_expiry"
+
+// onExpiry is the value of on_expiry: "dead-letter" or "drop".
+type onExpiry string
+
+func (o *onExpiry) UnmarshalTOML(v any) error {
+	s, ok := v.(string)
+	if !ok || s != spool.ExpiryDeadLetter && s != spool.ExpiryDrop {
+		return fmt.Errorf("must be %q or %q, not %s", spool.ExpiryDeadLetter, spool.ExpiryDrop, describe(v))
+	}
+	*o = onExpiry(s)
+	return nil
+}
 
 // field returns a new value for the key called name, set in t, or nil if
 // there is no such key.
@@ -131,8 +145,28 @@ func (t *workerTable) field(name string) any {
 	case "rate":
 		t.Rate = new(rate)
 		return t.Rate
+	case "ttl":
+		t.TTL = new(Duration)
+		return t.TTL
+	case "on_expiry":
+		t.OnExpiry = new(onExpiry)
+		return t.OnExpiry
 	}
 	return nil
+}
+
+// settings returns s with the queue settings that t sets replaced.
+func (t *workerTable) settings(s spool.Settings) spool.Settings {
+	if t == nil {
+		return s
+	}
+	if t.TTL != nil {
+		s.TTL = time.Duration(*t.TTL)
+	}
+	if t.OnExpiry != nil {
+		s.OnExpiry = string(*t.OnExpiry)
+	}
+	return s
 }
 
 // apply returns w with the keys that t sets replaced.

@@ -40,6 +40,10 @@ type Options struct {
 	// Logger receives what pq does on its own, such as recovering a dead
 	// consumer's claim. Nil discards it.
 	Logger *slog.Logger
+	// Settings are settings from a configuration file, for where the
+	// queue's own settings file says nothing; a TTL here can only shorten
+	// the queue's own. See [Queue.Settings].
+	Settings Settings
 }
 
 // Queue is one queue: a directory <root>/<name> holding tmp/, new/, cur/ and

@@ -44,32 +44,40 @@ const (
 // settingKeys are the keys a settings file may hold.
 var settingKeys = []string{"on_expiry", "ttl"}
 
-// Settings reads the queue's settings file; a queue without one has the
-// zero Settings.
+// Settings returns the queue's settings: what its settings file says,
+// then, for what it does not say, Options.Settings; and the shorter of the
+// two ttls where both give one, so that a configuration file can never
+// loosen what the queue says of itself. A queue without a settings file
+// has Options.Settings, on_expiry "dead-letter" by default.
 func (q *Queue) Settings() (Settings, error) {
 	path := filepath.Join(q.dir, settingsName)
+	kv := map[string]string{}
 	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return Settings{}, nil
-	}
-	if err != nil {
+	switch {
+	case err == nil:
+		if kv, err = parseSettings(path, b); err != nil {
+			return Settings{}, err
+		}
+	case !errors.Is(err, fs.ErrNotExist):
 		return Settings{}, fmt.Errorf("settings of %s: %w", q.name, err)
 	}
-	kv, err := parseSettings(path, b)
-	if err != nil {
-		return Settings{}, err
-	}
-	return settingsOf(kv), nil
+	return merge(kv, q.opts.Settings), nil
 }
 
-// settingsOf turns checked key-value pairs into Settings.
-func settingsOf(kv map[string]string) Settings {
-	s := Settings{OnExpiry: ExpiryDeadLetter}
+// merge applies checked key-value pairs of a settings file over the
+// settings from a configuration file.
+func merge(kv map[string]string, cfg Settings) Settings {
+	s := cfg
 	if v, ok := kv["ttl"]; ok {
-		s.TTL, _ = time.ParseDuration(v)
+		if own, _ := time.ParseDuration(v); own > 0 && (s.TTL <= 0 || own < s.TTL) {
+			s.TTL = own
+		}
 	}
 	if v, ok := kv["on_expiry"]; ok {
 		s.OnExpiry = v
+	}
+	if s.OnExpiry == "" {
+		s.OnExpiry = ExpiryDeadLetter
 	}
 	return s
 }

@@ -70,3 +70,30 @@ func TestSettingsAreCheckedAndKept(t *testing.T) {
 		t.Fatalf("Settings() of a bad file: %v", err)
 	}
 }
+
+// Settings from a configuration file fill what the queue's own file does
+// not say, and a ttl there can only shorten the queue's.
+func TestAConfigurationNeverLoosensTheQueuesSettings(t *testing.T) {
+	root := t.TempDir()
+	cfg := Settings{TTL: time.Hour, OnExpiry: ExpiryDrop}
+	q, _ := Open(root, "jobs", Options{Settings: cfg})
+	q.Create()
+	for _, tt := range []struct {
+		file map[string]string
+		want Settings
+	}{
+		{nil, cfg},
+		{map[string]string{"ttl": "1m"}, Settings{TTL: time.Minute, OnExpiry: ExpiryDrop}},
+		{map[string]string{"ttl": "2h"}, Settings{TTL: time.Hour, OnExpiry: ExpiryDrop}}, // the shorter
+		{map[string]string{"ttl": "0s", "on_expiry": ExpiryDeadLetter}, Settings{TTL: time.Hour, OnExpiry: ExpiryDeadLetter}},
+	} {
+		if tt.file != nil {
+			if err := q.Set(tt.file); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, err := q.Settings(); err != nil || got != tt.want {
+			t.Errorf("after Set(%v): Settings() = %+v, %v; want %+v", tt.file, got, err, tt.want)
+		}
+	}
+}
