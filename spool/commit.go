@@ -104,8 +104,7 @@ func (c *committer) readLast() (last, place int64) {
 // receivers.
 func (c *committer) next() (send, place int64) {
 	t := now().UnixNano()
-	send = max(t, c.last+1)
-	send = max(send, nextLocal(send))
+	send = nextLocal(max(t, c.last+1))
 	place = max(min(send, t), c.place)
 	c.last, c.place = send, place
 	return send, place

@@ -32,7 +32,7 @@ func (q *Queue) checkFormat() error {
 	if t := q.formatOK.Load(); t != 0 && time.Since(time.Unix(0, t)) < formatRecheck {
 		return nil
 	}
-	b, err := readSmall(filepath.Join(q.dir, formatName))
+	b, err := readFile(filepath.Join(q.dir, formatName))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -59,19 +59,15 @@ func (q *Queue) checkFormat() error {
 // changed the queue's format under it.
 const formatRecheck = 10 * time.Second
 
-// readSmall reads a small file in one read.
-func readSmall(path string) ([]byte, error) {
+// readFile reads a small file of pq's own, as os.ReadFile does but without
+// the runtime poller (see openFD).
+func readFile(path string) ([]byte, error) {
 	f, err := openFD(path, unix.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	b := make([]byte, 256)
-	n, err := f.Read(b)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, err
-	}
-	return b[:n], nil
+	return io.ReadAll(f)
 }
 
 // writeStamp writes the format stamp into the queue directory dir unless

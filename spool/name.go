@@ -107,19 +107,16 @@ func ParseName(s string) Name {
 			}
 			n.Attempts = int(a)
 			continue
-		case "d":
+		case "d", "x":
+			t := &n.Due
+			if k == "x" {
+				t = &n.Expires
+			}
 			d, ok := positive(v)
-			if !ok || n.Due != 0 {
+			if !ok || *t != 0 {
 				return Name{ID: ID(s)}
 			}
-			n.Due = d
-			continue
-		case "x":
-			x, ok := positive(v)
-			if !ok || n.Expires != 0 {
-				return Name{ID: ID(s)}
-			}
-			n.Expires = x
+			*t = d
 			continue
 		case "m":
 			if v != "1" || n.Meta {
@@ -249,19 +246,8 @@ var ids = struct {
 
 // newID returns a fresh ID and its send time.
 func newID() (ID, int64) {
-	ids.Lock()
-	if ids.host == "" {
-		ids.host = cleanHost()
-		ids.pid = os.Getpid()
-	}
-	ns := ids.now().UnixNano()
-	if ns <= ids.last {
-		ns = ids.last + 1
-	}
-	ids.last = ns
-	host, pid := ids.host, ids.pid
-	ids.Unlock()
-	return ID(fmt.Sprintf("%019d.%d_%08x.%s", ns, pid, rand.Uint32(), host)), ns
+	ns := nextLocal(ids.now().UnixNano())
+	return formatID(ns), ns
 }
 
 // cleanHost returns the host name cut to [A-Za-z0-9-] and 32 bytes.
@@ -315,14 +301,21 @@ const maxWellFormed = 200
 // maxWellFormed bytes. Any other file found in new/ is renamed to a fresh
 // ID the first time pq touches it, its original name kept in its metadata.
 func wellFormed(base string) bool {
+	_, ok := parseWellFormed(base)
+	return ok
+}
+
+// parseWellFormed parses base, reporting whether it is well-formed (see
+// wellFormed).
+func parseWellFormed(base string) (Name, bool) {
 	if len(base) > maxWellFormed || !isPQID(base) {
-		return false
+		return Name{}, false
 	}
 	if !strings.Contains(base, ",") {
-		return true
+		return Name{ID: ID(base)}, true
 	}
 	n := ParseName(base)
-	return strings.Contains(string(n.ID), ".") && !strings.Contains(string(n.ID), ",")
+	return n, !strings.Contains(string(n.ID), ",")
 }
 
 // isPQID reports whether s starts with an ID made by pq: 19 digits of send

@@ -209,15 +209,18 @@ func (r *Receiver) visit(lv *level, e entry) (string, error) {
 	case !typ.IsRegular():
 		r.q.quarantine(path, rel, typ)
 		return "", nil
-	case lv.depth < bucketDepth || !wellFormed(e.name),
+	}
+	n, ok := parseWellFormed(e.name)
+	switch {
+	case lv.depth < bucketDepth || !ok,
 		// Backing off, left here by an older pq: its place is .due/.
-		strings.Contains(e.name, ",d=") && ParseName(e.name).Due > now().UnixNano():
+		n.Due > now().UnixNano():
 		// A file renamed into new/ by another program.
 		if r.q.adopt(path, rel) {
 			r.moved = true
 		}
 		return "", nil
-	case strings.Contains(e.name, ",x=") && expired(ParseName(e.name)):
+	case expired(n):
 		r.q.expire(path)
 		return "", nil
 	}

@@ -36,6 +36,7 @@ type SendOptions struct {
 // SendWith is Send with options.
 func (q *Queue) SendWith(body io.Reader, o SendOptions) (ID, error) {
 	b := q.NewBatch()
+	b.one = true
 	defer b.Close()
 	if err := b.AddWith(body, o); err != nil {
 		return "", err
@@ -61,6 +62,7 @@ type Batch struct {
 	c       committer
 	sfs     *os.File // for syncfs: opened before any file of the batch was written
 	checked bool     // the queue's format and settings were read
+	one     bool     // a batch of one message, which never uses syncfs
 	ttl     time.Duration
 }
 
@@ -176,7 +178,7 @@ func (b *Batch) create() (*os.File, string, error) {
 // before any file of the batch is written: the kernel reports through a
 // descriptor only the write-back errors that happened after it was opened.
 func (b *Batch) openSyncFS() error {
-	if b.sfs != nil || b.q.opts.NoSync || len(b.pending) > 0 {
+	if b.sfs != nil || b.q.opts.NoSync || b.one || len(b.pending) > 0 {
 		return nil
 	}
 	f, err := openFD(b.q.tmp, unix.O_RDONLY|unix.O_DIRECTORY, 0)

@@ -52,7 +52,7 @@ var settingKeys = []string{"on_expiry", "ttl"}
 func (q *Queue) Settings() (Settings, error) {
 	path := filepath.Join(q.dir, settingsName)
 	kv := map[string]string{}
-	b, err := os.ReadFile(path)
+	b, err := readFile(path)
 	switch {
 	case err == nil:
 		if kv, err = parseSettings(path, b); err != nil {
@@ -130,7 +130,7 @@ func checkSetting(k, v string) error {
 func (q *Queue) Set(kv map[string]string) error {
 	path := filepath.Join(q.dir, settingsName)
 	all := map[string]string{}
-	if b, err := os.ReadFile(path); err == nil {
+	if b, err := readFile(path); err == nil {
 		if all, err = parseSettings(path, b); err != nil {
 			return err
 		}
