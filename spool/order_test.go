@@ -3,6 +3,7 @@ package spool
 import (
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -157,5 +158,25 @@ func TestAReceiverLooksBackWhenALaterBucketAppears(t *testing.T) {
 		if got := receiveBody(t, r); got != want {
 			t.Fatalf("got %q, want %q", got, want)
 		}
+	}
+}
+
+// A lock file that says the last name was given far in the future (garbage,
+// or a clock that was set wrong) is not believed: names follow the clock.
+func TestAnUnbelievableLastNameIsIgnored(t *testing.T) {
+	q := newQueue(t, Options{NoSync: true})
+	var b [16]byte
+	for i := range b {
+		b[i] = 0x7f
+	}
+	if err := os.WriteFile(filepath.Join(q.Dir(), lockName), b[:], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	id, err := q.Send(strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sent, _ := id.Time(); sent.After(time.Now().Add(time.Minute)) {
+		t.Fatalf("named %s, sent at %v: the garbage in the lock file was believed", id, sent)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // setHooks runs f at the named points of claims and recoveries for the
@@ -253,4 +254,31 @@ func TestRenameNeverReplaces(t *testing.T) {
 		}
 	}
 	noRenameat2 = false
+}
+
+// A claim that finds its message's name in cur/ taken by the very same
+// file (the stale half of a crashed claim) takes over that name, without
+// waiting for a recovery.
+func TestAClaimTakesOverAStaleSecondNameInCur(t *testing.T) {
+	q := newQueue(t, Options{})
+	id, _ := q.Send(strings.NewReader("m"))
+	link(t, filepath.Join(q.new, messagesUnder(t, q.new)[0]), filepath.Join(q.cur, string(id)))
+	if got := receiveBody(t, q.NewReceiver()); got != "m" {
+		t.Fatalf("got %q", got)
+	}
+	assertEmptyDir(t, q.cur)
+}
+
+// A promotion out of .due/ that a crash left half done, the message both in
+// .due/ and in new/, delivers the message once.
+func TestACrashedPromotionOfTheLinkFallbackIsDeliveredOnce(t *testing.T) {
+	t0 := time.Now()
+	setClock(t, t0)
+	q := newQueue(t, Options{})
+	q.SendWith(strings.NewReader("m"), SendOptions{Due: t0.Add(time.Minute)})
+	rel := messagesUnder(t, q.due)[0]
+	due := ParseName(filepath.Base(rel)).Due
+	link(t, filepath.Join(q.due, rel), filepath.Join(q.new, bucket(due), filepath.Base(rel)))
+	setClock(t, t0.Add(2*time.Minute))
+	assertDeliveredOnce(t, q, "m")
 }
