@@ -3,8 +3,6 @@ package cmd
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -40,7 +38,7 @@ func runExec(ctx context.Context, e *env, q *spool.Queue, o execOptions) error {
 		JobTimeout:  o.JobTimeout,
 		Grace:       o.Grace,
 		Rate:        o.Rate,
-		Logger:      slog.New(&lineHandler{w: stderr}),
+		Logger:      slog.New(newWorkerHandler(stderr)),
 	})
 	if err != nil {
 		return err
@@ -76,33 +74,3 @@ func interruptOnSecond(ctx context.Context, sigs <-chan os.Signal, done <-chan s
 		}
 	}
 }
-
-// lineHandler prints a worker's log records as pq's stderr lines,
-// "pq: QUEUE: MESSAGE", leaving out the other attributes.
-type lineHandler struct {
-	w     io.Writer
-	queue string
-}
-
-func (h *lineHandler) Enabled(context.Context, slog.Level) bool { return true }
-
-func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
-	prefix := "pq: "
-	if h.queue != "" {
-		prefix += h.queue + ": "
-	}
-	_, err := fmt.Fprintf(h.w, "%s%s\n", prefix, oneLine(r.Message))
-	return err
-}
-
-func (h *lineHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	c := *h
-	for _, a := range attrs {
-		if a.Key == "queue" {
-			c.queue = a.Value.String()
-		}
-	}
-	return &c
-}
-
-func (h *lineHandler) WithGroup(string) slog.Handler { return h }

@@ -9,39 +9,59 @@ import (
 	"sync"
 )
 
-// warnHandler prints the warnings that package spool logs, one line each
-// on stderr: `pq: warning: queue jobs: moved a stray aside: path=new/x kind="named pipe"`.
-// Lower levels are dropped: what pq does routinely is no news.
-type warnHandler struct {
-	mu    *sync.Mutex
-	w     io.Writer
-	attrs []slog.Attr
+// lineHandler prints log records as pq's lines on stderr, one each, in
+// one of two forms:
+//
+//   - the worker's, every record, its message alone: `pq: QUEUE: MESSAGE`;
+//   - package spool's warnings, lower levels dropped (what pq does
+//     routinely is no news), with their attributes:
+//     `pq: warning: queue jobs: moved a stray aside: path=new/x kind="named pipe"`.
+type lineHandler struct {
+	mu       *sync.Mutex
+	w        io.Writer
+	warnings bool // the second form
+	queue    string
+	attrs    []slog.Attr
 }
 
-func newWarnHandler(w io.Writer) *warnHandler { return &warnHandler{mu: &sync.Mutex{}, w: w} }
+// newWorkerHandler returns a handler of the worker's form.
+func newWorkerHandler(w io.Writer) *lineHandler { return &lineHandler{mu: &sync.Mutex{}, w: w} }
 
-func (h *warnHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+// newWarnHandler returns a handler of the warnings' form.
+func newWarnHandler(w io.Writer) *lineHandler {
+	return &lineHandler{mu: &sync.Mutex{}, w: w, warnings: true}
+}
 
-func (h *warnHandler) Handle(_ context.Context, r slog.Record) error {
+func (h *lineHandler) Enabled(_ context.Context, l slog.Level) bool {
+	return !h.warnings || l >= slog.LevelWarn
+}
+
+func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
-	b.WriteString("pq: warning: ")
-	var rest []string
-	add := func(a slog.Attr) bool {
-		if a.Key == "queue" {
-			fmt.Fprintf(&b, "queue %s: ", a.Value)
+	b.WriteString("pq: ")
+	if !h.warnings {
+		if h.queue != "" {
+			b.WriteString(h.queue + ": ")
+		}
+		b.WriteString(oneLine(r.Message))
+	} else {
+		b.WriteString("warning: ")
+		if h.queue != "" {
+			fmt.Fprintf(&b, "queue %s: ", h.queue)
+		}
+		b.WriteString(r.Message)
+		var rest []string
+		add := func(a slog.Attr) bool {
+			rest = append(rest, fmt.Sprintf("%s=%s", a.Key, quoteIfNeeded(a.Value.String())))
 			return true
 		}
-		rest = append(rest, fmt.Sprintf("%s=%s", a.Key, quoteIfNeeded(a.Value.String())))
-		return true
-	}
-	for _, a := range h.attrs {
-		add(a)
-	}
-	r.Attrs(add)
-	b.WriteString(r.Message)
-	if len(rest) > 0 {
-		b.WriteString(": ")
-		b.WriteString(strings.Join(rest, " "))
+		for _, a := range h.attrs {
+			add(a)
+		}
+		r.Attrs(add)
+		if len(rest) > 0 {
+			b.WriteString(": " + strings.Join(rest, " "))
+		}
 	}
 	b.WriteByte('\n')
 	h.mu.Lock()
@@ -50,11 +70,22 @@ func (h *warnHandler) Handle(_ context.Context, r slog.Record) error {
 	return err
 }
 
-func (h *warnHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return &warnHandler{mu: h.mu, w: h.w, attrs: append(append([]slog.Attr{}, h.attrs...), as...)}
+// WithAttrs keeps the queue's name apart; the other attributes are
+// printed in the warnings' form only.
+func (h *lineHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	c := *h
+	c.attrs = append([]slog.Attr{}, h.attrs...)
+	for _, a := range as {
+		if a.Key == "queue" {
+			c.queue = a.Value.String()
+			continue
+		}
+		c.attrs = append(c.attrs, a)
+	}
+	return &c
 }
 
-func (h *warnHandler) WithGroup(string) slog.Handler { return h }
+func (h *lineHandler) WithGroup(string) slog.Handler { return h }
 
 // quoteIfNeeded quotes s when it holds spaces or characters that would make
 // the line ambiguous.
