@@ -31,9 +31,9 @@ type Receiver struct {
 	prio    int      // the priority of that tree
 	walking bool     // a walk of the queue is under way
 	trees   [MaxPriority + 1]bool
-	done    [MaxPriority + 1]bool  // trees walked to their end in this walk
+	done    [MaxPriority + 1]bool        // trees walked to their end in this walk
 	bells   [2 * (MaxPriority + 1)]int64 // the doorbells as last heard: commits, then put-backs
-	bell    *os.File               // the commit lock's file, for its doorbells
+	bell    *os.File                     // the commit lock's file, for its doorbells
 	started time.Time
 	nextDue int64 // when the earliest delayed message is due; 0: none seen
 	checked bool  // the queue's format was checked

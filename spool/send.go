@@ -78,8 +78,8 @@ type Batch struct {
 type pendingFile struct {
 	f        *os.File
 	path     string
-	due      int64    // nanoseconds since the epoch; 0 for none
-	expires  int64    // likewise
+	due      int64 // nanoseconds since the epoch; 0 for none
+	expires  int64 // likewise
 	priority int
 	meta     *os.File // its metadata, written in tmp/; nil for none
 	metaPath string
