@@ -163,7 +163,7 @@ func (c *committer) unlock() {
 		size = lockSize
 	}
 	c.f.WriteAt(c.buf[:size], 0)
-	c.rang = true
+	c.rang = false
 	unix.Flock(int(c.f.Fd()), unix.LOCK_UN)
 	c.held = false
 }
