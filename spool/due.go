@@ -67,6 +67,23 @@ func (r *Receiver) promoteDir(lv *level, start int64) (bool, error) {
 			if stop {
 				return true, nil
 			}
+		case lv.depth == bucketDepth && typ.IsDir() && isBatch(e.name):
+			// An atomic batch, delayed: it moves whole.
+			n := ParseName(e.name)
+			if n.Due > t {
+				r.noteDue(n.Due)
+				later = true
+				continue
+			}
+			err := r.q.place(path, n, min(max(n.Due, start), t), map[string]bool{})
+			switch {
+			case err == nil:
+				r.q.ringBack(n.Priority)
+			case errors.Is(err, fs.ErrExist):
+				r.q.adoptTree(path, rel)
+			case !errors.Is(err, fs.ErrNotExist):
+				return false, err
+			}
 		case typ.IsDir():
 			r.q.adoptTree(path, rel)
 		case !typ.IsRegular():

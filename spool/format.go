@@ -26,8 +26,10 @@ const formatName = ".format"
 // than the default makes the tree of that priority in new/ (see
 // [Queue.tree]), so that a pq from before priorities refuses the queue
 // rather than take such a tree for a stray directory; until then, pq of
-// either version reads it.
-const Format = 2
+// either version reads it. The first atomic batch (see
+// [Queue.NewAtomicBatch]) raises it to 3 likewise, so that no pq from
+// before atomic batches takes a batch's directory for a stray.
+const Format = 3
 
 // baseFormat is the format of a new queue; priorityFormat is the format of
 // a queue that has a tree of priority in new/.

@@ -100,7 +100,10 @@ func renameNoReplace(oldpath, newpath string) error {
 		err = renameat2NoReplace(oldpath, newpath)
 	}
 	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
-		if err = os.Link(oldpath, newpath); err != nil {
+		if err = os.Link(oldpath, newpath); errors.Is(err, unix.EPERM) {
+			return renameDir(oldpath, newpath)
+		}
+		if err != nil {
 			return err
 		}
 		return os.Remove(oldpath)
@@ -109,6 +112,19 @@ func renameNoReplace(oldpath, newpath string) error {
 		return &os.LinkError{Op: "rename", Old: oldpath, New: newpath, Err: err}
 	}
 	return nil
+}
+
+// renameDir is the fallback of renameNoReplace for a directory, which
+// cannot be linked: a plain rename, after a look that newpath is free
+// (rename would replace an empty directory there).
+func renameDir(oldpath, newpath string) error {
+	if fi, err := os.Lstat(oldpath); err != nil || !fi.IsDir() {
+		return &os.LinkError{Op: "link", Old: oldpath, New: newpath, Err: unix.EPERM}
+	}
+	if _, err := os.Lstat(newpath); err == nil {
+		return &os.LinkError{Op: "rename", Old: oldpath, New: newpath, Err: fs.ErrExist}
+	}
+	return os.Rename(oldpath, newpath)
 }
 
 // noRenameat2 makes renameNoReplace use its fallback, as on a filesystem

@@ -43,7 +43,8 @@ func (id ID) Time() (time.Time, bool) {
 // not to be delivered (set by a retry's backoff or a delayed send); x is the
 // time, likewise, from which it is never delivered (set by a send's
 // time to live); p is the priority, 0 to 9, left out when it is
-// DefaultPriority; m=1 says that the message has a metadata file,
+// DefaultPriority; b=N names not a message but the directory of an atomic
+// batch of N messages (see [Queue.NewAtomicBatch]); m=1 says that the message has a metadata file,
 // .meta/ID in the queue directory. A field whose value is zero (or, for p,
 // the default) is left out, so a fresh message's name is its ID.
 // Fields that this version of pq does not know are kept, in order, in Extra,
@@ -57,6 +58,7 @@ type Name struct {
 	// DefaultPriority when the name has no p field. A Name made as a
 	// literal must set it.
 	Priority int
+	Batch    int
 	Meta     bool
 	Extra    []string
 }
@@ -92,6 +94,10 @@ func (n Name) String() string {
 	if n.Priority != DefaultPriority {
 		b.WriteString(",p=")
 		b.WriteString(strconv.Itoa(n.Priority))
+	}
+	if n.Batch > 0 {
+		b.WriteString(",b=")
+		b.WriteString(strconv.Itoa(n.Batch))
 	}
 	if n.Meta {
 		b.WriteString(",m=1")
@@ -142,6 +148,13 @@ func ParseName(s string) Name {
 				return whole
 			}
 			n.Meta = true
+			continue
+		case "b":
+			c, ok := positive(v)
+			if !ok || n.Batch != 0 || c > 1<<31 {
+				return whole
+			}
+			n.Batch = int(c)
 			continue
 		case "p":
 			if len(v) != 1 || !isDigit(v[0]) || n.Priority >= 0 {

@@ -306,7 +306,8 @@ func (r *Receiver) step() (string, error) {
 // is then removed, so that a queue that was once deep lists as fast as a
 // new one; rmdir refuses a bucket that is not empty.
 func (r *Receiver) finish(lv *level) (bool, error) {
-	idle := lv.depth > 0 && bucketIdle(lv.rel[lv.base:])
+	// A batch's directory never takes new messages once in place.
+	idle := lv.depth > bucketDepth || lv.depth > 0 && bucketIdle(lv.rel[lv.base:])
 	if idle && unix.Rmdir(lv.dir) == nil {
 		return true, nil // drained, and no sender fills it any more
 	}
@@ -349,7 +350,9 @@ func (r *Receiver) visit(lv *level, e entry) (string, error) {
 		return "", fmt.Errorf("receive from %s: %w", r.q.name, err)
 	}
 	switch {
-	case lv.depth < bucketDepth && typ.IsDir() && isBucket(e.name, lv.depth):
+	case lv.depth < bucketDepth && typ.IsDir() && isBucket(e.name, lv.depth),
+		lv.depth == bucketDepth && typ.IsDir() && isBatch(e.name):
+		// A bucket, or an atomic batch's directory in a bucket.
 		sub := &level{dir: path, rel: rel, base: lv.base, depth: lv.depth + 1}
 		if err := r.list(sub, ""); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"pq/lock"
@@ -112,7 +113,8 @@ func (q *Queue) recoverOne(base string, dirs map[string]bool) (ID, error) {
 
 // CleanTmp removes the files in tmp/ that were last written more than age
 // ago: what senders that crashed in the middle of a send left behind. It
-// returns the names it removed. A live sender writes its file within
+// returns the names it removed, the directories of atomic batches whose
+// senders died before their commits included. A live sender writes its file within
 // moments, so an age of hours cannot touch one.
 func (q *Queue) CleanTmp(age time.Duration) ([]string, error) {
 	ents, err := os.ReadDir(q.tmp)
@@ -123,10 +125,20 @@ func (q *Queue) CleanTmp(age time.Duration) ([]string, error) {
 	var removed []string
 	for _, e := range ents {
 		fi, err := e.Info()
-		if err != nil || !fi.Mode().IsRegular() || !fi.ModTime().Before(cutoff) {
+		if err != nil || !fi.ModTime().Before(cutoff) {
 			continue
 		}
-		if err := os.Remove(filepath.Join(q.tmp, e.Name())); err == nil {
+		path := filepath.Join(q.tmp, e.Name())
+		switch {
+		case fi.Mode().IsRegular():
+			err = os.Remove(path)
+		case fi.IsDir() && strings.HasPrefix(e.Name(), stagePrefix):
+			// An atomic batch whose sender died before its commit.
+			err = os.RemoveAll(path)
+		default:
+			continue
+		}
+		if err == nil {
 			removed = append(removed, e.Name())
 		}
 	}

@@ -71,6 +71,8 @@ type Batch struct {
 	sfs     *os.File // for syncfs: opened before any file of the batch was written
 	checked bool     // the queue's format and settings were read
 	one     bool     // a batch of one message, which never uses syncfs
+	atomic  bool     // all or nothing: see NewAtomicBatch
+	stage   string   // an atomic batch's directory in tmp/, once made
 	ttl     time.Duration
 }
 
@@ -87,6 +89,21 @@ type pendingFile struct {
 
 // NewBatch starts an empty batch.
 func (q *Queue) NewBatch() *Batch { return &Batch{q: q, c: committer{q: q}} }
+
+// NewAtomicBatch starts an empty batch whose messages are committed all or
+// none: after a crash at any moment, either every message of a commit is
+// in the queue or none is, and receivers never see a part of it. Its
+// messages are written into a directory of their own in tmp/, named at
+// commit, and the directory is renamed whole into a bucket of new/ (or of
+// .due/), where receivers take its messages in order as they take any
+// others. A commit may hold any number of messages: their files are closed
+// as they are written once the batch is large enough to be synced with
+// syncfs(2).
+func (q *Queue) NewAtomicBatch() *Batch {
+	b := q.NewBatch()
+	b.atomic = true
+	return b
+}
 
 // Len returns the number of messages added since the last Commit.
 func (b *Batch) Len() int { return len(b.pending) }
@@ -134,12 +151,31 @@ func (b *Batch) AddWith(body io.Reader, o SendOptions) error {
 			_, err = p.meta.Write(Meta{Headers: o.Headers}.encode())
 		}
 	}
+	if err == nil && b.atomic && b.sfs != nil && len(b.pending)+1 >= bulkSync {
+		// A large atomic batch is synced with syncfs: its files
+		// need not stay open, and so may be many.
+		err = p.closeFiles()
+	}
 	if err != nil {
 		b.drop(p)
 		return fmt.Errorf("send to %s: %w", b.q.name, err)
 	}
 	b.pending = append(b.pending, p)
 	return nil
+}
+
+// closeFiles closes what p has open.
+func (p *pendingFile) closeFiles() error {
+	var err error
+	for _, f := range []**os.File{&p.f, &p.meta} {
+		if *f != nil {
+			if cerr := (*f).Close(); err == nil {
+				err = cerr
+			}
+			*f = nil
+		}
+	}
+	return err
 }
 
 // drop closes and removes what p wrote in tmp/.
@@ -173,10 +209,17 @@ func (b *Batch) create() (*os.File, string, error) {
 		return nil, "", err
 	}
 	id, _ := newID()
-	path := filepath.Join(b.q.tmp, string(id))
+	if err := b.makeStage(); err != nil {
+		return nil, "", err
+	}
+	dir := b.q.tmp
+	if b.atomic {
+		dir = b.stage
+	}
+	path := filepath.Join(dir, string(id))
 	const flags = unix.O_WRONLY | unix.O_CREAT | unix.O_EXCL
 	f, err := openFD(path, flags, 0o600)
-	if errors.Is(err, os.ErrNotExist) {
+	if errors.Is(err, os.ErrNotExist) && !b.atomic {
 		if err = b.q.Create(); err == nil {
 			if err = b.openSyncFS(); err == nil {
 				f, err = openFD(path, flags, 0o600)
@@ -188,6 +231,31 @@ func (b *Batch) create() (*os.File, string, error) {
 	}
 	return f, path, err
 }
+
+// makeStage makes the directory in tmp/ of an atomic batch, once.
+func (b *Batch) makeStage() error {
+	if !b.atomic || b.stage != "" {
+		return nil
+	}
+	id, _ := newID()
+	stage := filepath.Join(b.q.tmp, stagePrefix+string(id))
+	err := os.Mkdir(stage, 0o700)
+	if errors.Is(err, os.ErrNotExist) {
+		if err = b.q.Create(); err == nil {
+			if err = b.openSyncFS(); err == nil {
+				err = os.Mkdir(stage, 0o700)
+			}
+		}
+	}
+	if err != nil {
+		return err
+	}
+	b.stage = stage
+	return nil
+}
+
+// stagePrefix begins the name of an atomic batch's directory in tmp/.
+const stagePrefix = ".atomic-"
 
 // openSyncFS opens the descriptor that a bulk commit calls syncfs(2) on,
 // before any file of the batch is written: the kernel reports through a
@@ -237,16 +305,7 @@ func (b *Batch) Commit() ([]ID, error) {
 		}
 	}
 	for i := range b.pending {
-		p := &b.pending[i]
-		err := p.f.Close()
-		p.f = nil
-		if p.meta != nil {
-			if cerr := p.meta.Close(); err == nil {
-				err = cerr
-			}
-			p.meta = nil
-		}
-		if err != nil {
+		if err := b.pending[i].closeFiles(); err != nil {
 			return nil, fmt.Errorf("send to %s: %w", b.q.name, err)
 		}
 	}
@@ -272,6 +331,9 @@ func (b *Batch) Commit() ([]ID, error) {
 // place names the batch's messages and renames them into new/, under the
 // commit lock.
 func (b *Batch) place(dirs map[string]bool) ([]ID, error) {
+	if b.atomic {
+		return b.placeAtomic(dirs)
+	}
 	if err := b.c.lock(); err != nil {
 		return nil, err
 	}
@@ -343,14 +405,35 @@ func (b *Batch) syncData() (bool, error) {
 		}
 	}
 	files := make([]*os.File, 0, len(b.pending))
+	var reopened []*os.File
+	defer func() {
+		for _, f := range reopened {
+			f.Close()
+		}
+	}()
 	for _, p := range b.pending {
-		files = append(files, p.f)
-		if p.meta != nil {
-			files = append(files, p.meta)
+		for _, f := range []struct {
+			f    *os.File
+			path string
+		}{{p.f, p.path}, {p.meta, p.metaPath}} {
+			switch {
+			case f.f != nil:
+				files = append(files, f.f)
+			case f.path != "":
+				// Closed early (a large atomic batch), and syncfs
+				// is not to be had: open it again to fsync it.
+				g, err := openFD(f.path, unix.O_RDONLY, 0)
+				if err != nil {
+					return false, err
+				}
+				reopened = append(reopened, g)
+				files = append(files, g)
+			}
 		}
 	}
 	return false, syncFiles(files)
 }
+
 
 // Abort drops every message added since the last Commit, removing its file
 // from tmp/. It is safe to call after Commit and more than once.
@@ -359,6 +442,10 @@ func (b *Batch) Abort() {
 		b.drop(p)
 	}
 	b.pending = b.pending[:0]
+	if b.stage != "" {
+		os.RemoveAll(b.stage)
+		b.stage = ""
+	}
 }
 
 // Close aborts what was not committed and releases what the batch holds.
