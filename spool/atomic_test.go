@@ -62,6 +62,9 @@ func TestAnAtomicBatchAppearsWholeAndInOrder(t *testing.T) {
 			if !slices.Equal(got, want) {
 				t.Fatalf("received %d messages %q..., want %d in order", len(got), got[:min(len(got), 3)], len(want))
 			}
+			if strays, err := q.Strays(); err != nil || len(strays) != 0 {
+				t.Fatalf("strays %v, %v: a batch's directory is no stray", strays, err)
+			}
 			drain(t, q.NewReceiver())
 			if dirs := batchDirs(t, q); len(dirs) != 0 {
 				t.Fatalf("the drained batch's directory is still there: %v", dirs)

@@ -434,7 +434,6 @@ func (b *Batch) syncData() (bool, error) {
 	return false, syncFiles(files)
 }
 
-
 // Abort drops every message added since the last Commit, removing its file
 // from tmp/. It is safe to call after Commit and more than once.
 func (b *Batch) Abort() {
