@@ -28,6 +28,7 @@ type recvOptions struct {
 	timeout time.Duration
 	sep     []byte
 	headers bool // frame each body with its id, size and headers
+	atomic  bool // the messages received are acked together or all put back
 	exec    *execOptions
 }
 
@@ -35,7 +36,7 @@ func recvCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "recv",
 		Usage: "receive messages from a queue",
-		UsageText: "pq recv [-n N|--all] [--wait] [--timeout DUR] [--lines|-0] [--headers] QUEUE\n" +
+		UsageText: "pq recv [-n N [--atomic]|--all] [--wait] [--timeout DUR] [--lines|-0] [--headers] QUEUE\n" +
 			"pq recv --exec CMD [-j N] [--wait] [--job-timeout DUR] [--grace DUR] [--rate N/s] [--max-attempts N] QUEUE",
 		Description: "Claims the oldest ready message, writes its body to stdout and acks it.\n" +
 			"Exits 1 when there was nothing to receive.\n\n" +
@@ -46,6 +47,7 @@ func recvCommand(e *env) *cli.Command {
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "n", Value: 1, Usage: "receive up to `N` messages"},
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "receive until the queue is empty"},
+			&cli.BoolFlag{Name: "atomic", Usage: "with -n, ack the messages received together once all are written, or put them all back"},
 			&cli.BoolFlag{Name: "wait", Aliases: []string{"w"}, Usage: "wait for a message when the queue is empty"},
 			&cli.DurationFlag{Name: "timeout", Aliases: []string{"t"}, Usage: "give up waiting after `DUR` (with --wait)"},
 			&cli.BoolFlag{Name: "lines", Aliases: []string{"l"}, Usage: "end each body with a newline"},
@@ -63,7 +65,7 @@ func recvCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			o := recvOptions{queue: name, count: c.Int("n"), wait: c.Bool("wait"), timeout: c.Duration("timeout"), headers: c.Bool("headers")}
+			o := recvOptions{queue: name, count: c.Int("n"), wait: c.Bool("wait"), timeout: c.Duration("timeout"), headers: c.Bool("headers"), atomic: c.Bool("atomic")}
 			if err := o.check(c); err != nil {
 				return err
 			}
@@ -129,6 +131,8 @@ func (o *recvOptions) check(c *cli.Context) error {
 		return usagef("recv: --timeout must not be negative")
 	case c.IsSet("timeout") && !o.wait:
 		return withHint(usagef("recv: --timeout needs --wait"), "pq recv --wait --timeout %s %s", o.timeout, o.queue)
+	case o.atomic && (!c.IsSet("n") || c.IsSet("exec")):
+		return usagef("recv: --atomic needs -n N, and no --exec")
 	}
 	if !c.IsSet("exec") {
 		for _, f := range []string{"j", "job-timeout", "grace", "rate", "max-attempts"} {
@@ -158,6 +162,7 @@ type receiver struct {
 	headers bool
 	pending []*spool.Claim
 	got     int
+	atomic  bool // ack all at the end, or put all back
 }
 
 func runRecv(ctx context.Context, e *env, o recvOptions) error {
@@ -197,8 +202,11 @@ func runRecv(ctx context.Context, e *env, o recvOptions) error {
 	}
 	r := q.NewReceiver()
 	defer r.Close()
-	rc := &receiver{q: q, out: bufio.NewWriterSize(e.Out, 64<<10), sep: o.sep, headers: o.headers}
+	rc := &receiver{q: q, out: bufio.NewWriterSize(e.Out, 64<<10), sep: o.sep, headers: o.headers, atomic: o.atomic}
 	err = rc.loop(ctx, r, o)
+	if err == nil && rc.atomic && rc.got > 0 && rc.got < o.count && ctx.Err() != nil {
+		err = fmt.Errorf("recv: interrupted after %d of the messages; all put back", rc.got)
+	}
 	if err != nil {
 		rc.putBack()
 		return err
@@ -220,6 +228,9 @@ func (rc *receiver) loop(ctx context.Context, r *spool.Receiver, o recvOptions) 
 			return nil
 		}
 		c, err := r.Claim()
+		if errors.Is(err, spool.ErrEmpty) && rc.atomic && rc.got > 0 {
+			return nil // the unit is what there was
+		}
 		if errors.Is(err, spool.ErrEmpty) {
 			if err := rc.flush(); err != nil {
 				return err
@@ -261,7 +272,7 @@ func (rc *receiver) write(c *spool.Claim) error {
 		return fmt.Errorf("write message %s: %w", c.ID(), err)
 	}
 	rc.got++
-	if len(rc.pending) >= ackBatch {
+	if len(rc.pending) >= ackBatch && !rc.atomic {
 		return rc.flush()
 	}
 	return nil

@@ -17,24 +17,27 @@ const maxBatch = 1000
 
 // sendOptions are the flags of pq send.
 type sendOptions struct {
-	queue string
-	files []string
-	lines bool
-	nul   bool
-	msg   spool.SendOptions
+	queue  string
+	files  []string
+	lines  bool
+	nul    bool
+	atomic bool
+	msg    spool.SendOptions
 }
 
 func sendCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "send",
 		Usage:     "send messages to a queue",
-		UsageText: "pq send [--lines|-0] [-p N] [--delay DUR|--at TIME] [--ttl DUR] [-H KEY=VALUE]... QUEUE [FILE...]",
+		UsageText: "pq send [--lines|-0] [--atomic] [-p N] [--delay DUR|--at TIME] [--ttl DUR] [-H KEY=VALUE]... QUEUE [FILE...]",
 		Description: "Sends one message read from stdin, or one per FILE ('-' is stdin), and prints\n" +
 			"each new message's id once it is durable. With --lines every input line is a\n" +
 			"message, with -0 every NUL-terminated record; empty records are skipped.\n" +
 			"With --delay or --at, no message is delivered before that time; with --ttl,\n" +
 			"none after that long: it goes to the dead-letter queue as expired.\n" +
 			"-H KEY=VALUE adds a header to every message sent, kept outside the body.\n" +
+			"With --atomic, every message of the send is committed at once or none is, even\n" +
+			"across a crash, and no receiver sees a part of them before the commit.\n" +
 			"-p N gives the messages priority N, 0 to 9 (default 4): receivers take the\n" +
 			"highest priority ready first, oldest first within a priority.\n" +
 			"The queue is created by its first message.",
@@ -45,13 +48,14 @@ func sendCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "at", Usage: "deliver no earlier than `TIME` (RFC 3339)"},
 			&cli.DurationFlag{Name: "ttl", Usage: "never deliver after `DUR` from now: dead-letter as expired"},
 			&cli.StringSliceFlag{Name: "header", Aliases: []string{"H"}, Usage: "add the header `KEY=VALUE` (repeatable)"},
+			&cli.BoolFlag{Name: "atomic", Usage: "commit all the messages of the send, or none"},
 			&cli.IntFlag{Name: "priority", Aliases: []string{"p"}, Value: spool.DefaultPriority, Usage: "priority `N`, 0 (lowest) to 9 (highest)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Len() == 0 {
 				return withHint(usagef("send: missing QUEUE"), "usage: %s", c.Command.UsageText)
 			}
-			o := sendOptions{queue: c.Args().First(), files: c.Args().Slice()[1:], lines: c.Bool("lines"), nul: c.Bool("0")}
+			o := sendOptions{queue: c.Args().First(), files: c.Args().Slice()[1:], lines: c.Bool("lines"), nul: c.Bool("0"), atomic: c.Bool("atomic")}
 			if o.lines && o.nul {
 				return usagef("send: --lines and -0 exclude each other")
 			}
@@ -90,6 +94,7 @@ type sender struct {
 	q        *spool.Queue
 	msg      spool.SendOptions
 	batch    *spool.Batch
+	atomic   bool // one commit at the end, all or nothing
 	out      *bufio.Writer
 	inRecord bool // a message is being written: commit after it
 	idle     bool // input ran dry while a message was being written
@@ -101,7 +106,10 @@ func runSend(e *env, o sendOptions) error {
 	if err != nil {
 		return err
 	}
-	s := &sender{q: q, msg: o.msg, batch: q.NewBatch(), out: bufio.NewWriter(e.Out)}
+	s := &sender{q: q, msg: o.msg, batch: q.NewBatch(), atomic: o.atomic, out: bufio.NewWriter(e.Out)}
+	if o.atomic {
+		s.batch = q.NewAtomicBatch()
+	}
 	defer s.batch.Close()
 	if o.lines || o.nul {
 		err = s.sendRecords(e, o)
@@ -128,6 +136,9 @@ func (s *sender) add(body io.Reader) error {
 	}
 	if s.err != nil {
 		return s.err
+	}
+	if s.atomic {
+		return nil
 	}
 	if s.idle || s.batch.Len() >= maxBatch {
 		s.idle = false
@@ -158,6 +169,9 @@ func (s *sender) commit() error {
 // onIdle commits the batch when input stops flowing, so that ids of a slow
 // producer's messages are printed without waiting for more input.
 func (s *sender) onIdle() {
+	if s.atomic {
+		return
+	}
 	if s.inRecord {
 		s.idle = true
 		return
