@@ -19,15 +19,15 @@
 //	.quarantine/  what was found where no message can be, moved aside
 //	.settings     the queue's own settings, written by its owner (see [Settings])
 //	.lock         the commit lock, holding the last name given and doorbells
-//	.format       the version of this layout: "pq queue format 1" or 2
+//	.format       the version of this layout: "pq queue format 1", 2 or 3
 //
 // Names that begin with a dot are pq's own, as in maildir: no message
 // ever has one, stray handling leaves them alone, and counting the files
 // under new/ and .due/ whose names do not begin with a dot counts the
 // messages waiting. A pq that finds a format newer than [Format] refuses
 // the queue ([ErrFormat]) rather than take entries it does not know for
-// strays; a queue without .format has format 1, and the first tree of a
-// priority raises it to 2.
+// strays; a queue without .format has format 1, the first tree of a
+// priority raises it to 2 and the first atomic batch to 3.
 //
 // A message file holds the body byte for byte and nothing else. Metadata
 // lives in the file name: see [Name] and [ID]; what does not fit there
@@ -73,6 +73,18 @@
 // file is renamed to .meta/ID and .meta/ is synced before the message is
 // renamed into new/ as ID,m=1: a message is never visible without its
 // headers.
+//
+// Atomic batch ([Queue.NewAtomicBatch]): the files are written into a
+// directory of the batch's own, tmp/.atomic-X/, and made durable (syncfs
+// for a large batch); under the commit lock each is named and renamed to
+// its name within that directory, the directory is fsynced and renamed
+// into the bucket of the first message's time as ID,b=N (N messages; see
+// [Name]), where it sorts as its first message would; after the lock,
+// the bucket and its parents are fsynced. That one rename makes the whole
+// batch visible at once. A receiver walks into such a directory as into a
+// bucket and removes it once drained; a delayed batch waits whole in
+// .due/ and moves whole. A sender that dies before the rename leaves the
+// directory in tmp/, which [Queue.CleanTmp] removes.
 //
 // Priorities: the lock file also holds two doorbells per priority (see
 // lockSize): the send time of the last message committed at it, written
