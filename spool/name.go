@@ -43,7 +43,9 @@ func (id ID) Time() (time.Time, bool) {
 // not to be delivered (set by a retry's backoff or a delayed send); x is the
 // time, likewise, from which it is never delivered (set by a send's
 // time to live); m=1 says that the message
-// has a metadata file, .meta/ID in the queue directory. A field whose value
+// has a metadata file, .meta/ID in the queue directory; r=1 says that it
+// is a request, whose sender waits for a reply in .replies/ID (see
+// [Queue.Request]). A field whose value
 // is zero is left out, so a fresh message's name is its ID.
 // Fields that this version of pq does not know are kept, in order, in Extra,
 // and written back unchanged, so that newer metadata survives older tools.
@@ -53,6 +55,7 @@ type Name struct {
 	Due      int64
 	Expires  int64
 	Meta     bool
+	Request  bool
 	Extra    []string
 }
 
@@ -77,6 +80,9 @@ func (n Name) String() string {
 	}
 	if n.Meta {
 		b.WriteString(",m=1")
+	}
+	if n.Request {
+		b.WriteString(",r=1")
 	}
 	for _, f := range n.Extra {
 		b.WriteByte(',')
@@ -118,11 +124,15 @@ func ParseName(s string) Name {
 			}
 			*t = d
 			continue
-		case "m":
-			if v != "1" || n.Meta {
+		case "m", "r":
+			flag := &n.Meta
+			if k == "r" {
+				flag = &n.Request
+			}
+			if v != "1" || *flag {
 				return Name{ID: ID(s)}
 			}
-			n.Meta = true
+			*flag = true
 			continue
 		}
 		n.Extra = append(n.Extra, f)

@@ -64,7 +64,7 @@ func (r *Receiver) Claim() (*Claim, error) {
 				break
 			}
 			c, err := r.q.claimFile(path)
-			if errors.Is(err, errGone) {
+			if errors.Is(err, errGone) || err == nil && r.q.dropOrphan(c) {
 				continue
 			}
 			return c, err
