@@ -268,7 +268,8 @@ func (rc *receiver) write(c *spool.Claim) error {
 }
 
 // writeFrame writes what --headers puts before a body: a line "ID SIZE",
-// a line KEY=VALUE per header, and an empty line.
+// for a request a line pq-reply-to=ID, a line KEY=VALUE per header, and an
+// empty line.
 func (rc *receiver) writeFrame(c *spool.Claim) error {
 	fi, err := c.File().Stat()
 	if err != nil {
@@ -279,6 +280,9 @@ func (rc *receiver) writeFrame(c *spool.Claim) error {
 		return err
 	}
 	fmt.Fprintf(rc.out, "%s %d\n", c.ID(), fi.Size())
+	if c.Request() {
+		fmt.Fprintf(rc.out, "pq-reply-to=%s\n", c.ID())
+	}
 	for _, h := range hs {
 		fmt.Fprintf(rc.out, "%s=%s\n", h.Key, h.Value)
 	}
