@@ -58,7 +58,11 @@ type replyPlace struct {
 // renamed to .replies/ID: a request is never visible without its reply
 // place. The request's name says r=1.
 func (q *Queue) Request(body io.Reader, o SendOptions) (*Request, error) {
-	b := q.NewBatch()
+	fast, err := Open(filepath.Dir(q.dir), q.name, Options{NoSync: true, Logger: q.opts.Logger, Settings: q.opts.Settings})
+	if err != nil {
+		return nil, err
+	}
+	b := fast.NewBatch()
 	b.one = true
 	defer b.Close()
 	if err := b.AddWith(body, o); err != nil {
