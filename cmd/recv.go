@@ -42,7 +42,8 @@ func recvCommand(e *env) *cli.Command {
 			"With --exec, runs CMD (with /bin/sh -c) once per message, the body on its stdin,\n" +
 			"and settles the message by CMD's exit status: 0 acks it, 100 dead-letters it,\n" +
 			"126 and 127 (CMD cannot run) put it back and stop the worker, and anything\n" +
-			"else retries it after a backoff until max_attempts, then dead-letters it.",
+			"else retries it after a backoff until max_attempts, then dead-letters it.\n" +
+			"For a request (pq request), CMD's stdout is the reply, sent once CMD exits 0.",
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "n", Value: 1, Usage: "receive up to `N` messages"},
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "receive until the queue is empty"},

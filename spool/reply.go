@@ -56,7 +56,10 @@ type replyPlace struct {
 // .replies/.new-X, and locks it; at the commit, under the commit lock, once
 // the request has its ID and before it is renamed into new/, the place is
 // renamed to .replies/ID: a request is never visible without its reply
-// place. The request's name says r=1.
+// place. The request's name says r=1. The request is sent without fsyncs:
+// it matters only while its requester waits, and a crash of the machine
+// ends that wait; a request that outlives its requester is dropped, never
+// delivered.
 func (q *Queue) Request(body io.Reader, o SendOptions) (*Request, error) {
 	fast, err := Open(filepath.Dir(q.dir), q.name, Options{NoSync: true, Logger: q.opts.Logger, Settings: q.opts.Settings})
 	if err != nil {
