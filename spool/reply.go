@@ -154,16 +154,22 @@ func (r *Request) Wait(ctx context.Context) (io.ReadCloser, error) {
 	}
 	poll := time.NewTicker(pollEvery)
 	defer poll.Stop()
-	for {
-		if rc, err := r.take(); rc != nil || err != nil {
-			return rc, err
+	for look := true; ; {
+		if look {
+			if rc, err := r.take(); rc != nil || err != nil {
+				return rc, err
+			}
 		}
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-events:
+		case ev := <-events:
+			// A reply being written is no news; its rename is.
+			look = !strings.HasPrefix(filepath.Base(ev.Name), ".")
 		case <-errs: // events were lost: look again
+			look = true
 		case <-poll.C:
+			look = true
 		}
 	}
 }
