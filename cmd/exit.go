@@ -16,7 +16,8 @@ const (
 	// ExitOK is success.
 	ExitOK = 0
 	// ExitNothing means there was nothing to receive: the queue was
-	// empty, or a wait timed out.
+	// empty, or a wait timed out (a request's too, which withdraws it);
+	// and a reply that came second.
 	ExitNothing = 1
 	// ExitError is every error: bad usage, a bad queue name, an I/O
 	// failure.

@@ -92,6 +92,9 @@ func TestConcurrentRequestersGetTheirOwnReplies(t *testing.T) {
 	if p := s.replyPlaces(t, "q"); len(p) != 0 {
 		t.Errorf(".replies/ holds %d entries after every reply was taken, first %q", len(p), p[0])
 	}
+	// A request is acked after its reply was committed: the last acks may
+	// come after the last reply.
+	waitUntil(t, "the last acks", func() bool { return len(names(t, s.dir("q", "cur"))) == 0 })
 	s.assertDrained(t, "q")
 }
 
@@ -136,6 +139,19 @@ func TestAKilledRequesterLeavesNoReplyAfterRecover(t *testing.T) {
 	if p := s.replyPlaces(t, "q"); len(p) != 0 {
 		t.Errorf(".replies/ holds %q after pq recover", p)
 	}
+	s.assertDrained(t, "q")
+}
+
+// A requester killed before its request was claimed: a waiting worker
+// drops the request without running its command, and removes the place.
+func TestAWaitingWorkerCleansUpAfterAKilledRequester(t *testing.T) {
+	s := newSpool(t)
+	s.run(t, nil, []int{0}, "init", "q")
+	req := start(t, "requester", s.command("request", "q"))
+	waitUntil(t, "the request to be sent", func() bool { return len(s.waiting(t, "q")) == 1 }, req)
+	req.kill(t)
+	workers := s.startWorkers(t, "q", "cat", 1)
+	waitUntil(t, "the worker to remove the dead requester's place", func() bool { return len(s.replyPlaces(t, "q")) == 0 }, workers...)
 	s.assertDrained(t, "q")
 }
 
