@@ -32,6 +32,7 @@
 #   DRAINED=300000   depth of the drained-deep queue before its drain;
 #                    DEEP_MILLION=1 makes it 1000000 (takes many minutes)
 #   FILL=fill        fill, or pq for `pq send --lines`
+#   PRIORITIES=1     priorities in use (1 to 10, spread over 0 to 9); fill only
 #   BENCH_DIR        where to make the scratch directory (default bench/out/)
 #
 # Usage: bench/deep.sh    (quick: DEEP=20000 DRAINED=50000 RUNS=15 bench/deep.sh)
@@ -46,6 +47,7 @@ DRAIN_RUNS=${DRAIN_RUNS:-5}
 DRAINED=${DRAINED:-300000}
 [[ ${DEEP_MILLION:-} != 1 ]] || DRAINED=1000000
 FILL=${FILL:-fill}
+PRIORITIES=${PRIORITIES:-1}
 
 build pq .
 build fill ./bench/fill
@@ -54,14 +56,14 @@ spool=$work/spool
 line=$(printf '%0100d' 0)
 
 echo "deep: RUNS=$RUNS SHALLOW=$SHALLOW DEEP=$DEEP SMALL=$SMALL DRAIN_RUNS=$DRAIN_RUNS" \
-	"DRAINED=$DRAINED FILL=$FILL scratch=$work"
+	"DRAINED=$DRAINED FILL=$FILL PRIORITIES=$PRIORITIES scratch=$work"
 
 # fill QUEUE N adds N messages to QUEUE.
 fill() {
 	if [[ $FILL == pq ]]; then
 		head -n "$2" < <(yes "$line") | "$pq" --root "$spool" send --lines "$1" >/dev/null
 	else
-		"$work/bin/fill" -root "$spool" -queue "$1" -n "$2"
+		"$work/bin/fill" -root "$spool" -queue "$1" -n "$2" -priorities "$PRIORITIES"
 	fi
 }
 

@@ -82,6 +82,9 @@ func dlqLine(d spool.DeadLetter) string {
 	if d.Original != "" {
 		line += "\toriginal=" + strconv.Quote(d.Original)
 	}
+	if d.Name.Priority != spool.DefaultPriority {
+		line += "\tpriority=" + strconv.Itoa(d.Name.Priority)
+	}
 	return line
 }
 

@@ -23,7 +23,7 @@ func requestCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "request",
 		Usage:     "send a request and wait for its reply",
-		UsageText: "pq request [--timeout DUR] [--delay DUR] [--ttl DUR] [-H KEY=VALUE]... QUEUE",
+		UsageText: "pq request [--timeout DUR] [-p N] [--delay DUR] [--ttl DUR] [-H KEY=VALUE]... QUEUE",
 		Description: "Sends stdin as a request and waits for its reply, then writes the reply's body\n" +
 			"to stdout and exits 0. A worker (pq recv --exec) answers with its command's\n" +
 			"stdout; a script answers with pq reply ID. If the request is dead-lettered, pq\n" +
@@ -32,6 +32,7 @@ func requestCommand(e *env) *cli.Command {
 			"and pq request exits 1.",
 		Flags: []cli.Flag{
 			&cli.DurationFlag{Name: "timeout", Aliases: []string{"t"}, Usage: "give up after `DUR` and withdraw the request (exit 1)"},
+			&cli.IntFlag{Name: "priority", Aliases: []string{"p"}, Value: spool.DefaultPriority, Usage: "priority `N`, 0 (lowest) to 9 (highest)"},
 			&cli.DurationFlag{Name: "delay", Aliases: []string{"d"}, Usage: "deliver no earlier than `DUR` from now"},
 			&cli.DurationFlag{Name: "ttl", Usage: "never deliver after `DUR` from now: dead-letter as expired"},
 			&cli.StringSliceFlag{Name: "header", Aliases: []string{"H"}, Usage: "add the header `KEY=VALUE` (repeatable)"},
@@ -66,6 +67,12 @@ func (o *requestOptions) parse(c *cli.Context) error {
 			return usagef("request: --ttl must be more than zero, not %s", ttl)
 		}
 		o.msg.Expires = time.Now().Add(ttl)
+	}
+	if p := c.Int("priority"); c.IsSet("priority") {
+		if p < spool.MinPriority || p > spool.MaxPriority {
+			return usagef("request: --priority must be 0 to 9, not %d", p)
+		}
+		o.msg.Priority = &p
 	}
 	for _, kv := range c.StringSlice("header") {
 		h, err := spool.ParseHeader(kv)

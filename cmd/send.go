@@ -28,13 +28,15 @@ func sendCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "send",
 		Usage:     "send messages to a queue",
-		UsageText: "pq send [--lines|-0] [--delay DUR|--at TIME] [--ttl DUR] [-H KEY=VALUE]... QUEUE [FILE...]",
+		UsageText: "pq send [--lines|-0] [-p N] [--delay DUR|--at TIME] [--ttl DUR] [-H KEY=VALUE]... QUEUE [FILE...]",
 		Description: "Sends one message read from stdin, or one per FILE ('-' is stdin), and prints\n" +
 			"each new message's id once it is durable. With --lines every input line is a\n" +
 			"message, with -0 every NUL-terminated record; empty records are skipped.\n" +
 			"With --delay or --at, no message is delivered before that time; with --ttl,\n" +
 			"none after that long: it goes to the dead-letter queue as expired.\n" +
 			"-H KEY=VALUE adds a header to every message sent, kept outside the body.\n" +
+			"-p N gives the messages priority N, 0 to 9 (default 4): receivers take the\n" +
+			"highest priority ready first, oldest first within a priority.\n" +
 			"The queue is created by its first message.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "lines", Aliases: []string{"l"}, Usage: "one message per input line, without its newline"},
@@ -43,6 +45,7 @@ func sendCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "at", Usage: "deliver no earlier than `TIME` (RFC 3339)"},
 			&cli.DurationFlag{Name: "ttl", Usage: "never deliver after `DUR` from now: dead-letter as expired"},
 			&cli.StringSliceFlag{Name: "header", Aliases: []string{"H"}, Usage: "add the header `KEY=VALUE` (repeatable)"},
+			&cli.IntFlag{Name: "priority", Aliases: []string{"p"}, Value: spool.DefaultPriority, Usage: "priority `N`, 0 (lowest) to 9 (highest)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Len() == 0 {
@@ -63,6 +66,12 @@ func sendCommand(e *env) *cli.Command {
 					return usagef("send: --ttl must be more than zero, not %s", ttl)
 				}
 				o.msg.Expires = time.Now().Add(ttl)
+			}
+			if p := c.Int("priority"); c.IsSet("priority") {
+				if p < spool.MinPriority || p > spool.MaxPriority {
+					return usagef("send: --priority must be 0 to 9, not %d", p)
+				}
+				o.msg.Priority = &p
 			}
 			for _, kv := range c.StringSlice("header") {
 				h, err := spool.ParseHeader(kv)

@@ -12,11 +12,20 @@ import (
 var body100 = strings.Repeat("x", 99) + "\n"
 
 // fill sends n messages without syncing, in batches.
-func fill(b testing.TB, q *Queue, n int) {
+func fill(b testing.TB, q *Queue, n int) { fillPriorities(b, q, n, 1) }
+
+// fillPriorities is fill with the messages spread over prios priorities
+// (1 to 10) from 0 to 9.
+func fillPriorities(b testing.TB, q *Queue, n, prios int) {
 	b.Helper()
 	batch := q.NewBatch()
 	for i := range n {
-		if err := batch.Add(strings.NewReader(body100)); err != nil {
+		o := SendOptions{}
+		if prios > 1 {
+			p := i % prios * MaxPriority / (prios - 1)
+			o.Priority = &p
+		}
+		if err := batch.AddWith(strings.NewReader(body100), o); err != nil {
 			b.Fatal(err)
 		}
 		if batch.Len() == 1000 || i == n-1 {
@@ -48,6 +57,33 @@ func BenchmarkSend(b *testing.B) {
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 			})
 		}
+	}
+}
+
+// BenchmarkReceivePriorities is BenchmarkReceive, unsynced, on a queue
+// whose messages are spread over one priority or all ten.
+func BenchmarkReceivePriorities(b *testing.B) {
+	for _, prios := range []int{1, 10} {
+		b.Run(fmt.Sprintf("priorities=%d", prios), func(b *testing.B) {
+			q := newQueue(b, Options{NoSync: true})
+			fillPriorities(b, q, b.N, prios)
+			r := q.NewReceiver()
+			var pending []*Claim
+			b.ResetTimer()
+			for range b.N {
+				c, err := r.Claim()
+				if err != nil {
+					b.Fatal(err)
+				}
+				pending = append(pending, c)
+				if len(pending) == 256 {
+					q.Ack(pending...)
+					pending = pending[:0]
+				}
+			}
+			q.Ack(pending...)
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+		})
 	}
 }
 

@@ -29,6 +29,9 @@ type Claim struct {
 // ID returns the claimed message's ID.
 func (c *Claim) ID() ID { return c.name.ID }
 
+// Priority returns the message's priority, MinPriority to MaxPriority.
+func (c *Claim) Priority() int { return c.name.Priority }
+
 // Attempt returns which delivery of the message this is: 1 the first time.
 func (c *Claim) Attempt() int { return c.name.Attempts + 1 }
 

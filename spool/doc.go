@@ -1,7 +1,8 @@
 // Package spool is a point-to-point message queue kept in a directory: a
 // queue is a directory and a message is a file. Any number of processes may
 // send to and receive from one queue at once; each message goes to exactly
-// one receiver, oldest first, and survives crashes of the sender, the
+// one receiver, the highest priority first and oldest first within a
+// priority, and survives crashes of the sender, the
 // receiver and the machine.
 //
 // # Layout
@@ -9,7 +10,8 @@
 // A spool root holds one directory per queue. A queue directory holds
 //
 //	tmp/          messages being written; never read by receivers
-//	new/          messages ready to be claimed, in time buckets
+//	new/          messages ready to be claimed, in time buckets: priority 4
+//	new/pP/       likewise, of priority P (0 to 9 but 4)
 //	cur/          messages claimed by a live receiver
 //	dlq/          dead letters: messages that could not be processed
 //	.due/         delayed messages (a retry's backoff), in buckets of their due time
@@ -17,15 +19,16 @@
 //	.quarantine/  what was found where no message can be, moved aside
 //	.replies/     reply places of the requests whose requesters wait: .replies/ID/
 //	.settings     the queue's own settings, written by its owner (see [Settings])
-//	.lock         the commit lock, holding the last name given
-//	.format       the version of this layout: "pq queue format 1"
+//	.lock         the commit lock, holding the last name given and doorbells
+//	.format       the version of this layout: "pq queue format 1" or 2
 //
 // Names that begin with a dot are pq's own, as in maildir: no message
 // ever has one, stray handling leaves them alone, and counting the files
 // under new/ and .due/ whose names do not begin with a dot counts the
 // messages waiting. A pq that finds a format newer than [Format] refuses
 // the queue ([ErrFormat]) rather than take entries it does not know for
-// strays; a queue without .format has format 1.
+// strays; a queue without .format has format 1, and the first tree of a
+// priority raises it to 2.
 //
 // A message file holds the body byte for byte and nothing else. Metadata
 // lives in the file name: see [Name] and [ID]; what does not fit there
@@ -43,8 +46,15 @@
 // due time does: delayed messages wait in .due/, in the bucket of their
 // due time, and a receiver lists only the buckets of .due/ whose time has
 // come (and the first one whose time has not, to know when to look again),
-// so they cost it nothing until they are due. To see every ready message
-// in order: find new -type f | sort.
+// so they cost it nothing until they are due.
+//
+// Each priority has such a tree of buckets: the default priority,
+// [DefaultPriority], new/ itself, so that a queue from before priorities
+// reads as it is, and any other priority P new/pP, made by the first
+// message of that priority and removed by a receiver that finds it
+// without buckets. A receiver walks the trees from the highest priority
+// down. To see the ready messages of priority 9 in order:
+// find new/p9 -type f | sort.
 //
 // # Protocol
 //
@@ -64,6 +74,14 @@
 // file is renamed to .meta/ID and .meta/ is synced before the message is
 // renamed into new/ as ID,m=1: a message is never visible without its
 // headers.
+//
+// Priorities: the lock file also holds two doorbells per priority (see
+// lockSize): the send time of the last message committed at it, written
+// after the rename, and a count of messages put back into new/ at it.
+// A Receiver reads them with one pread before each claim; when a doorbell
+// of a priority higher than the one it is walking rang, or the put-back
+// doorbell of that one, it walks again from the highest priority, so that
+// it takes such a message at its next claim.
 //
 // Because names are given at commit, under the lock, messages become
 // visible in the order of their names, across all senders, and no message

@@ -81,11 +81,14 @@ func (r *Receiver) promoteDir(lv *level, start int64) (bool, error) {
 				continue
 			}
 			at := min(max(n.Due, start), t)
-			if err := r.q.place(path, n, at, map[string]bool{}); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				if !errors.Is(err, fs.ErrExist) {
-					return false, err
-				}
+			err := r.q.place(path, n, at, map[string]bool{})
+			switch {
+			case err == nil:
+				r.q.ringBack(n.Priority)
+			case errors.Is(err, fs.ErrExist):
 				r.q.adopt(path, rel)
+			case !errors.Is(err, fs.ErrNotExist):
+				return false, err
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -18,13 +19,25 @@ import (
 // the version of its format. A queue without it has format 1.
 const formatName = ".format"
 
-// Format is the version of the on-disk format that this package writes
-// and reads. A pq that finds a newer one refuses the queue rather than
-// take entries it does not know for strays.
-const Format = 1
+// Format is the newest version of the on-disk format that this package
+// reads and writes. A pq that finds a newer one refuses the queue rather
+// than take entries it does not know for strays. A queue is made with
+// format 1 and raised to 2 when its first message with a priority other
+// than the default makes the tree of that priority in new/ (see
+// [Queue.tree]), so that a pq from before priorities refuses the queue
+// rather than take such a tree for a stray directory; until then, pq of
+// either version reads it.
+const Format = 2
 
-// formatText is the content of the stamp.
-func formatText() string { return fmt.Sprintf("pq queue format %d\n", Format) }
+// baseFormat is the format of a new queue; priorityFormat is the format of
+// a queue that has a tree of priority in new/.
+const (
+	baseFormat     = 1
+	priorityFormat = 2
+)
+
+// formatText is the content of the stamp of format v.
+func formatText(v int) string { return fmt.Sprintf("pq queue format %d\n", v) }
 
 // checkFormat refuses a queue stamped with a newer format than Format. A
 // missing stamp is format 1.
@@ -32,12 +45,21 @@ func (q *Queue) checkFormat() error {
 	if t := q.formatOK.Load(); t != 0 && time.Since(time.Unix(0, t)) < formatRecheck {
 		return nil
 	}
+	if _, err := q.readFormat(); err != nil {
+		return err
+	}
+	q.formatOK.Store(time.Now().UnixNano())
+	return nil
+}
+
+// readFormat returns the queue's format, refusing one newer than Format.
+func (q *Queue) readFormat() (int, error) {
 	b, err := readFile(filepath.Join(q.dir, formatName))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+		return baseFormat, nil
 	}
 	if err != nil {
-		return fmt.Errorf("queue %s: %w", q.name, err)
+		return 0, fmt.Errorf("queue %s: %w", q.name, err)
 	}
 	f := strings.Fields(string(b))
 	v := 0
@@ -45,12 +67,42 @@ func (q *Queue) checkFormat() error {
 		v, _ = strconv.Atoi(f[3])
 	}
 	if v < 1 {
-		return fmt.Errorf("queue %s: %w: %s says %q", q.name, ErrFormat, formatName, strings.TrimSpace(string(b)))
+		return 0, fmt.Errorf("queue %s: %w: %s says %q", q.name, ErrFormat, formatName, strings.TrimSpace(string(b)))
 	}
 	if v > Format {
-		return fmt.Errorf("queue %s: %w: it has format %d, this pq knows up to %d; use a newer pq", q.name, ErrFormat, v, Format)
+		return 0, fmt.Errorf("queue %s: %w: it has format %d, this pq knows up to %d; use a newer pq", q.name, ErrFormat, v, Format)
 	}
-	q.formatOK.Store(time.Now().UnixNano())
+	return v, nil
+}
+
+// raiseFormat stamps the queue with format v unless it has it or a newer
+// one already: write a new stamp in tmp/, fsync it, rename it over the old
+// one, fsync the queue directory. Two processes raising it at once write
+// the same stamp.
+func (q *Queue) raiseFormat(v int) error {
+	if q.raised.Load() >= int32(v) {
+		return nil
+	}
+	cur, err := q.readFormat()
+	if err != nil {
+		return err
+	}
+	if cur < v {
+		tmp := filepath.Join(q.tmp, fmt.Sprintf(".format-%d-%d", os.Getpid(), rand.Uint32()))
+		if err := q.writeFile(tmp, []byte(formatText(v)), !q.opts.NoSync); err != nil {
+			return fmt.Errorf("queue %s: raise format: %w", q.name, err)
+		}
+		if err := os.Rename(tmp, filepath.Join(q.dir, formatName)); err != nil {
+			os.Remove(tmp)
+			return fmt.Errorf("queue %s: raise format: %w", q.name, err)
+		}
+		if !q.opts.NoSync {
+			if err := syncDirs(map[string]bool{q.dir: true}); err != nil {
+				return fmt.Errorf("queue %s: raise format: %w", q.name, err)
+			}
+		}
+	}
+	q.raised.Store(int32(v))
 	return nil
 }
 
@@ -80,7 +132,7 @@ func writeStamp(dir string, created map[string]bool) error {
 	if err != nil {
 		return err
 	}
-	_, err = f.WriteString(formatText())
+	_, err = f.WriteString(formatText(baseFormat))
 	if err == nil {
 		err = f.Sync()
 	}

@@ -60,9 +60,9 @@ func (q *Queue) dropLinks(ls *lister, dir, keep string, st *syscall.Stat_t) int 
 // put-back or a claim. Its name in cur/ is then the one to drop.
 func (q *Queue) staleInCur(n Name, st *syscall.Stat_t) bool {
 	var ls lister
-	dirs := []string{q.dlq, filepath.Join(q.new, bucket(putBackTime(n)))}
+	dirs := []string{q.dlq, filepath.Join(q.tree(n.Priority), bucket(putBackTime(n)))}
 	if sent, ok := idNanos(string(n.ID)); ok {
-		dirs = append(dirs, filepath.Join(q.new, bucket(sent)))
+		dirs = append(dirs, filepath.Join(q.tree(n.Priority), bucket(sent)))
 	}
 	for _, dir := range dirs {
 		ents, err := ls.list(dir, "")

@@ -161,7 +161,7 @@ func (q *Queue) CleanMeta(age time.Duration) ([]ID, error) {
 // holds reports whether a message with the given ID is in the queue: in
 // cur/ or dlq/, in the bucket of new/ where it would be, or in .due/.
 func (q *Queue) holds(ls *lister, id ID) bool {
-	dirs := []string{q.cur, q.dlq, filepath.Join(q.new, bucket(putBackTime(Name{ID: id})))}
+	dirs := []string{q.cur, q.dlq, filepath.Join(q.new, bucket(putBackTime(Name{ID: id, Priority: DefaultPriority})))}
 	filepath.WalkDir(q.due, func(path string, d fs.DirEntry, err error) error {
 		if err == nil && d.IsDir() {
 			dirs = append(dirs, path)

@@ -42,11 +42,12 @@ func (id ID) Time() (time.Time, bool) {
 // the time, in nanoseconds since the Unix epoch, before which the message is
 // not to be delivered (set by a retry's backoff or a delayed send); x is the
 // time, likewise, from which it is never delivered (set by a send's
-// time to live); m=1 says that the message
-// has a metadata file, .meta/ID in the queue directory; r=1 says that it
-// is a request, whose sender waits for a reply in .replies/ID (see
-// [Queue.Request]). A field whose value
-// is zero is left out, so a fresh message's name is its ID.
+// time to live); p is the priority, 0 to 9, left out when it is
+// DefaultPriority; m=1 says that the message has a metadata file,
+// .meta/ID in the queue directory; r=1 says that it is a request, whose
+// sender waits for a reply in .replies/ID (see [Queue.Request]). A field
+// whose value is zero (or, for p, the default) is left out, so a fresh
+// message's name is its ID.
 // Fields that this version of pq does not know are kept, in order, in Extra,
 // and written back unchanged, so that newer metadata survives older tools.
 type Name struct {
@@ -54,10 +55,23 @@ type Name struct {
 	Attempts int
 	Due      int64
 	Expires  int64
+	// Priority is 0 (lowest) to 9 (highest); ParseName makes it
+	// DefaultPriority when the name has no p field. A Name made as a
+	// literal must set it.
+	Priority int
 	Meta     bool
 	Request  bool
 	Extra    []string
 }
+
+// Priorities run from MinPriority to MaxPriority: a receiver takes the
+// highest priority that is ready first, oldest first within one. A message
+// sent without one has DefaultPriority.
+const (
+	MinPriority     = 0
+	MaxPriority     = 9
+	DefaultPriority = 4
+)
 
 // maxNameLen bounds a file name (NAME_MAX on Linux).
 const maxNameLen = 255
@@ -78,6 +92,10 @@ func (n Name) String() string {
 		b.WriteString(",x=")
 		b.WriteString(strconv.FormatInt(n.Expires, 10))
 	}
+	if n.Priority != DefaultPriority {
+		b.WriteString(",p=")
+		b.WriteString(strconv.Itoa(n.Priority))
+	}
 	if n.Meta {
 		b.WriteString(",m=1")
 	}
@@ -95,21 +113,22 @@ func (n Name) String() string {
 // accepted: when the part after the first comma is not a list of well-formed
 // fields, the whole name is the ID.
 func ParseName(s string) Name {
+	whole := Name{ID: ID(s), Priority: DefaultPriority}
 	id, rest, ok := strings.Cut(s, ",")
 	if !ok {
-		return Name{ID: ID(s)}
+		return whole
 	}
-	n := Name{ID: ID(id)}
+	n := Name{ID: ID(id), Priority: -1}
 	for _, f := range strings.Split(rest, ",") {
 		k, v, ok := strings.Cut(f, "=")
 		if !ok || !validKey(k) || !validValue(v) {
-			return Name{ID: ID(s)}
+			return whole
 		}
 		switch k {
 		case "a":
 			a, ok := positive(v)
 			if !ok || n.Attempts != 0 || a > 1<<31 {
-				return Name{ID: ID(s)}
+				return whole
 			}
 			n.Attempts = int(a)
 			continue
@@ -120,7 +139,7 @@ func ParseName(s string) Name {
 			}
 			d, ok := positive(v)
 			if !ok || *t != 0 {
-				return Name{ID: ID(s)}
+				return whole
 			}
 			*t = d
 			continue
@@ -130,12 +149,21 @@ func ParseName(s string) Name {
 				flag = &n.Request
 			}
 			if v != "1" || *flag {
-				return Name{ID: ID(s)}
+				return whole
 			}
 			*flag = true
 			continue
+		case "p":
+			if len(v) != 1 || !isDigit(v[0]) || n.Priority >= 0 {
+				return whole
+			}
+			n.Priority = int(v[0] - '0')
+			continue
 		}
 		n.Extra = append(n.Extra, f)
+	}
+	if n.Priority < 0 {
+		n.Priority = DefaultPriority
 	}
 	return n
 }
@@ -322,7 +350,7 @@ func parseWellFormed(base string) (Name, bool) {
 		return Name{}, false
 	}
 	if !strings.Contains(base, ",") {
-		return Name{ID: ID(base)}, true
+		return Name{ID: ID(base), Priority: DefaultPriority}, true
 	}
 	n := ParseName(base)
 	return n, !strings.Contains(string(n.ID), ",")

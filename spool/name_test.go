@@ -8,28 +8,43 @@ import (
 
 func TestNameRoundTrip(t *testing.T) {
 	id, _ := newID()
+	const def = DefaultPriority
 	tests := []Name{
-		{ID: id},
-		{ID: id, Attempts: 3},
-		{ID: id, Attempts: 1, Extra: []string{"p=5", "g=orders"}},
-		{ID: id, Attempts: 2, Due: 1795611122152629542},
-		{ID: id, Meta: true, Request: true},
-		{ID: "job-1"},
-		{ID: "job-1", Attempts: 2},
+		{ID: id, Priority: def},
+		{ID: id, Attempts: 3, Priority: def},
+		{ID: id, Attempts: 1, Priority: def, Extra: []string{"q=5", "g=orders"}},
+		{ID: id, Attempts: 2, Due: 1795611122152629542, Priority: def},
+		{ID: id, Priority: 9, Meta: true},
+		{ID: id, Priority: 0, Expires: 1795611122152629542},
+		{ID: "job-1", Priority: def},
+		{ID: "job-1", Attempts: 2, Priority: 7},
+		{ID: id, Priority: def, Meta: true, Request: true},
 	}
 	for _, n := range tests {
 		t.Run(n.String(), func(t *testing.T) {
 			got := ParseName(n.String())
-			if got.String() != n.String() || got.ID != n.ID || got.Attempts != n.Attempts || got.Due != n.Due || got.Request != n.Request {
+			if got.String() != n.String() || got.ID != n.ID || got.Attempts != n.Attempts || got.Due != n.Due || got.Priority != n.Priority || got.Request != n.Request {
 				t.Fatalf("ParseName(%q) = %+v, want %+v", n.String(), got, n)
 			}
 		})
 	}
 }
 
+func TestANameWithoutPriorityHasTheDefault(t *testing.T) {
+	for s, want := range map[string]int{"x": DefaultPriority, "x,a=1": DefaultPriority, "x,p=4": DefaultPriority, "x,p=0": 0, "x,a=2,p=9": 9} {
+		if got := ParseName(s).Priority; got != want {
+			t.Errorf("ParseName(%q).Priority = %d, want %d", s, got, want)
+		}
+	}
+	if got := (Name{ID: "x", Priority: DefaultPriority}).String(); got != "x" {
+		t.Errorf("the default priority is written %q, want it left out", got)
+	}
+}
+
 func TestParseNameTakesAnyNameWhole(t *testing.T) {
-	for _, s := range []string{"plain", "a,b", "x,a=0", "x,a=01", "x,a=1,a=2", "x,A=1", "x,a=1,", "x,,a=1", "x,d=-5", "x,d=0", "x,d=1,d=2", "x,r=2", "x,r=1,r=1"} {
-		if got := ParseName(s); got.ID != ID(s) || got.Attempts != 0 {
+	for _, s := range []string{"plain", "a,b", "x,a=0", "x,a=01", "x,a=1,a=2", "x,A=1", "x,a=1,", "x,,a=1", "x,d=-5", "x,d=0", "x,d=1,d=2",
+		"x,p=10", "x,p=-1", "x,p=", "x,p=1,p=2", "x,p=a", "x,r=2", "x,r=1,r=1"} {
+		if got := ParseName(s); got.ID != ID(s) || got.Attempts != 0 || got.Priority != DefaultPriority {
 			t.Errorf("ParseName(%q) = %+v, want the whole name as ID", s, got)
 		}
 	}

@@ -6,19 +6,21 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
 // place renames the file at from into the queue as the message called n:
 // into .due/, in the bucket of its due time, when it is due later, else
-// into new/, in the bucket of time at (nanoseconds). It creates missing
+// into the tree of its priority in new/, in the bucket of time at
+// (nanoseconds). It creates missing
 // buckets and records in dirs every directory whose entries changed,
 // parents included. It never replaces a file: a name that is taken is an
 // error matching fs.ErrExist, unless it names the very file at from (a
 // second name left by a crash of the link-and-unlink fallback), which is
 // then dropped.
 func (q *Queue) place(from string, n Name, at int64, dirs map[string]bool) error {
-	top, t := q.new, at
+	top, t := q.tree(n.Priority), at
 	if n.Due > now().UnixNano() {
 		top, t = q.due, n.Due
 	}
@@ -49,12 +51,50 @@ func (q *Queue) place(from string, n Name, at int64, dirs map[string]bool) error
 				return err
 			}
 		}
+		if top != q.new && top != q.due {
+			if err := q.raiseFormat(priorityFormat); err != nil {
+				return err
+			}
+		}
 		// A parent may vanish the same way while we make it.
 		if err := mkdirs(q.dir, dir, dirs); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 	}
 	return fmt.Errorf("place %s: bucket %s keeps vanishing", n.ID, dir)
+}
+
+// tree returns the directory under which the ready messages of priority
+// p wait in their buckets: new/ itself for DefaultPriority, so that queues
+// from before priorities read as they are, and new/pP for any other.
+func (q *Queue) tree(p int) string {
+	if p == DefaultPriority {
+		return q.new
+	}
+	return filepath.Join(q.new, treeName(p))
+}
+
+// treeName is the name in new/ of the tree of priority p.
+func treeName(p int) string { return "p" + strconv.Itoa(p) }
+
+// treePriority returns the priority whose tree is called s in new/, and
+// false for any other name.
+func treePriority(s string) (int, bool) {
+	if len(s) != 2 || s[0] != 'p' || !isDigit(s[1]) || s[1]-'0' == DefaultPriority {
+		return 0, false
+	}
+	return int(s[1] - '0'), true
+}
+
+// relPriority returns the priority of the tree that rel, a path relative
+// to the queue directory, is in, and false when it is in none.
+func relPriority(rel string) (int, bool) {
+	rest, ok := strings.CutPrefix(rel, dirNew+"/")
+	if !ok {
+		return 0, false
+	}
+	top, _, _ := strings.Cut(rest, "/")
+	return treePriority(top)
 }
 
 // sameFile reports whether the paths a and b name one file.
@@ -80,11 +120,16 @@ func putBackTime(n Name) int64 {
 
 // placeBack puts the file at from back into the queue as n, in its place by
 // send time; if the name is taken by another file, under a fresh ID.
+// It rings the put-back doorbell of the message's priority when it went to
+// new/.
 func (q *Queue) placeBack(from string, n Name, dirs map[string]bool) error {
 	err := q.place(from, n, putBackTime(n), dirs)
 	if errors.Is(err, fs.ErrExist) {
 		q.log.Warn("name taken by another message; giving this one a fresh id", "name", n.String())
 		return q.renew(from, n, n.String(), dirs)
+	}
+	if err == nil && n.Due <= now().UnixNano() {
+		q.ringBack(n.Priority)
 	}
 	return err
 }
@@ -93,17 +138,22 @@ func (q *Queue) placeBack(from string, n Name, dirs map[string]bool) error {
 // or under a name that pq cannot use as it is, its proper place: a file
 // with a well-formed name goes to its bucket, any other gets a fresh ID and
 // joins the end of the queue, its original name kept in its metadata. A
-// file that another process adopts at the same time is no error. Nothing
-// here stops the queue: a failure is logged and the file left where it is.
-// It reports whether it moved the file.
+// file found in the tree of a priority (new/pP/...) whose name does not say
+// a priority gets that one. A file that another process adopts at the same
+// time is no error. Nothing here stops the queue: a failure is logged and
+// the file left where it is. It reports whether it moved the file.
 func (q *Queue) adopt(path, rel string) bool {
 	base := filepath.Base(path)
 	dirs := map[string]bool{}
+	n := ParseName(base)
+	if p, ok := relPriority(rel); ok && !strings.Contains(base, ",p=") {
+		n.Priority = p
+	}
 	var err error
 	if wellFormed(base) {
-		err = q.placeBack(path, ParseName(base), dirs)
+		err = q.placeBack(path, n, dirs)
 	} else {
-		err = q.renew(path, ParseName(base), base, dirs)
+		err = q.renew(path, n, base, dirs)
 	}
 	switch {
 	case err == nil:
@@ -142,8 +192,8 @@ func (q *Queue) renew(from string, n Name, orig string, dirs map[string]bool) er
 	if err := c.lock(); err != nil {
 		return err
 	}
-	send, at := c.next()
-	m := Name{ID: formatID(send), Attempts: min(n.Attempts, 1<<20), Meta: true}
+	send, at := c.next(n.Priority)
+	m := Name{ID: formatID(send), Attempts: min(n.Attempts, 1<<20), Priority: n.Priority, Meta: true}
 	if !strings.Contains(string(n.ID), ",") {
 		m.Due, m.Extra = n.Due, n.Extra
 	}

@@ -63,6 +63,7 @@ type Queue struct {
 	mu       sync.Mutex
 	warned   map[string]bool // what warnOnce reported
 	formatOK atomic.Int64    // when the format stamp was last read and known
+	raised   atomic.Int32    // the format this Queue has made sure the stamp has
 }
 
 // Open returns the queue called name under root. It checks the name but does

@@ -248,12 +248,22 @@ func TestBucketsOfTheCurrentMomentStay(t *testing.T) {
 	}
 }
 
-// setClock makes the package's clock read t for the rest of the test.
+// setClock makes the package's clock read t for the rest of the test. The
+// last send time of this process goes back to what it was afterwards, so
+// that names given under a clock set ahead do not lead later tests' names.
 func setClock(t *testing.T, at time.Time) {
 	t.Helper()
 	saved := now
+	ids.Lock()
+	savedLast := ids.last
+	ids.Unlock()
 	now = func() time.Time { return at }
-	t.Cleanup(func() { now = saved })
+	t.Cleanup(func() {
+		now = saved
+		ids.Lock()
+		ids.last = savedLast
+		ids.Unlock()
+	})
 }
 
 func TestRetryHidesTheMessageUntilItsBackoffHasPassed(t *testing.T) {

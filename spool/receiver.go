@@ -1,9 +1,11 @@
 package spool
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -16,15 +18,22 @@ import (
 // by recovery or release, and retries whose backoff ended.
 var rewalkAfter = time.Second
 
-// Receiver claims a queue's messages oldest first. It walks the buckets of
-// new/ in order and lists each directory once per walk, so that a
+// Receiver claims a queue's messages, the highest priority first and
+// oldest first within a priority. It walks the buckets of each priority's
+// tree in new/ in order and lists each directory once per walk, so that a
 // long-running receiver pays for each message about the same at any depth
 // of queue. A Receiver is for one goroutine; run one per goroutine, or
 // share one under a mutex.
 type Receiver struct {
 	q       *Queue
 	ls      lister
-	stack   []*level
+	stack   []*level // the walk of the tree being taken from
+	prio    int      // the priority of that tree
+	walking bool     // a walk of the queue is under way
+	trees   [MaxPriority + 1]bool
+	done    [MaxPriority + 1]bool        // trees walked to their end in this walk
+	bells   [2 * (MaxPriority + 1)]int64 // the doorbells as last heard: commits, then put-backs
+	bell    *os.File                     // the commit lock's file, for its doorbells
 	started time.Time
 	nextDue int64 // when the earliest delayed message is due; 0: none seen
 	checked bool  // the queue's format was checked
@@ -32,10 +41,12 @@ type Receiver struct {
 	w       *waiter
 }
 
-// level is one directory of the walk: new/ itself (depth 0) or a bucket.
+// level is one directory of the walk: the top of a priority's tree (depth
+// 0) or a bucket in it.
 type level struct {
 	dir   string
 	rel   string // dir relative to the queue directory
+	base  int    // where in rel the path relative to the tree begins
 	depth int
 	ents  []entry
 	i     int
@@ -44,16 +55,19 @@ type level struct {
 // NewReceiver returns a Receiver for q.
 func (q *Queue) NewReceiver() *Receiver { return &Receiver{q: q} }
 
-// Claim claims the oldest message that is ready and not claimed by anyone
-// else. It returns ErrEmpty when there is none.
+// Claim claims the message that is ready and not claimed by anyone else
+// with the highest priority, the oldest of that priority. It returns
+// ErrEmpty when there is none.
 func (r *Receiver) Claim() (*Claim, error) {
 	for {
-		cached := r.stack != nil && time.Since(r.started) < rewalkAfter &&
+		cached := r.walking && time.Since(r.started) < rewalkAfter &&
 			(r.nextDue == 0 || now().UnixNano() < r.nextDue)
 		if !cached {
 			if err := r.rewind(); err != nil {
 				return nil, err
 			}
+		} else {
+			r.listen()
 		}
 		for {
 			path, err := r.next()
@@ -69,7 +83,7 @@ func (r *Receiver) Claim() (*Claim, error) {
 			}
 			return c, err
 		}
-		r.stack = nil
+		r.walking = false
 		if !cached {
 			return nil, ErrEmpty
 		}
@@ -89,39 +103,179 @@ func (r *Receiver) rewind() error {
 	if err := r.promote(); err != nil {
 		return err
 	}
-	return r.top()
-}
-
-// top starts the walk of new/ at its top.
-func (r *Receiver) top() error {
-	r.stack = r.stack[:0]
-	top := &level{dir: r.q.new, rel: dirNew}
-	if err := r.list(top, ""); err != nil {
-		return r.q.missing(fmt.Errorf("receive from %s: %w", r.q.name, err))
+	r.hear()
+	r.trees = [MaxPriority + 1]bool{DefaultPriority: true}
+	r.done = [MaxPriority + 1]bool{}
+	r.stack, r.prio, r.walking = r.stack[:0], MaxPriority+1, true
+	// The listing of new/ tells which trees exist, and is the top of
+	// the tree of the default priority.
+	top, err := r.treeTop(DefaultPriority)
+	if err != nil {
+		return err
 	}
 	r.stack = append(r.stack, top)
+	r.prio = DefaultPriority
+	if r.higher() {
+		r.stack, r.prio = r.stack[:0], MaxPriority+1
+	}
 	return nil
 }
 
-// list reads lv's directory, keeping the names after after.
+// higher reports whether a tree above the one being walked may hold
+// messages.
+func (r *Receiver) higher() bool {
+	for p := r.prio + 1; p <= MaxPriority; p++ {
+		if r.trees[p] && !r.done[p] {
+			return true
+		}
+	}
+	return false
+}
+
+// treeTop lists the top of the tree of priority p. Listing new/ notes the
+// trees of the other priorities that it holds.
+func (r *Receiver) treeTop(p int) (*level, error) {
+	rel := dirNew
+	if p != DefaultPriority {
+		rel += "/" + treeName(p)
+	}
+	lv := &level{dir: r.q.tree(p), rel: rel, base: len(rel) + 1}
+	err := r.list(lv, "")
+	if err != nil && p == DefaultPriority {
+		return nil, r.q.missing(fmt.Errorf("receive from %s: %w", r.q.name, err))
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, unix.ENOTDIR) {
+		return nil, fmt.Errorf("receive from %s: %w", r.q.name, err)
+	}
+	return lv, nil
+}
+
+// hear reads the doorbells of the commit lock (see lockSize) into r.bells.
+// Without the lock file it hears nothing, and the receiver finds new
+// messages of higher priorities, and messages put back behind its walk, at
+// its next walk, within rewalkAfter.
+func (r *Receiver) hear() bool {
+	if r.bell == nil {
+		f, err := openFD(filepath.Join(r.q.dir, lockName), unix.O_RDONLY, 0)
+		if err != nil {
+			return false
+		}
+		r.bell = f
+	}
+	var b [lockSize]byte
+	n, _ := r.bell.ReadAt(b[:], 0)
+	for i := range r.bells {
+		r.bells[i] = 0
+		if at := lockHead + 8*i; n >= at+8 {
+			r.bells[i] = int64(binary.LittleEndian.Uint64(b[at:]))
+		}
+	}
+	return true
+}
+
+// listen takes note of what rang since the last claim. A tree that a
+// message was committed to is walked again if the walk has been through
+// it; one that a message was put back into, maybe behind the walk, is
+// walked again from its top. When such a tree has a priority higher than
+// the one being walked, or a message was put back into that one, the walk
+// starts again from the highest priority, skipping the trees it has walked
+// to their end and that heard nothing since.
+func (r *Receiver) listen() {
+	prev := r.bells
+	if !r.hear() {
+		return
+	}
+	const n = MaxPriority + 1
+	for p := range n {
+		committed, back := r.bells[p] != prev[p], r.bells[n+p] != prev[n+p]
+		if !committed && !back {
+			continue
+		}
+		r.trees[p], r.done[p] = true, false
+		if (p > r.prio || back && p == r.prio) && r.prio <= MaxPriority {
+			r.stack, r.prio = r.stack[:0], MaxPriority+1
+		}
+	}
+}
+
+// startTree starts the walk of the tree of priority p.
+func (r *Receiver) startTree(p int) error {
+	top, err := r.treeTop(p)
+	if err != nil {
+		return err
+	}
+	r.stack, r.prio = append(r.stack[:0], top), p
+	return nil
+}
+
+// list reads lv's directory, keeping the names after after. In new/
+// itself it leaves out the trees of the priorities other than the
+// default, noting which there are.
 func (r *Receiver) list(lv *level, after string) error {
 	ents, err := r.ls.list(lv.dir, after)
 	lv.ents, lv.i = ents, 0
+	if lv.depth == 0 && lv.rel == dirNew {
+		kept := ents[:0]
+		for _, e := range ents {
+			if p, ok := treePriority(e.name); ok {
+				r.trees[p] = true
+				continue
+			}
+			kept = append(kept, e)
+		}
+		lv.ents = kept
+	}
 	return err
 }
 
 // next returns the path of the next message file in walk order, or "" when
-// the walk has seen everything. What is no message on the way is dealt
-// with: a stray is moved aside, a file out of place or under a name that pq
-// cannot use is given its place.
+// the walk has seen everything: the trees of the priorities from the
+// highest down, each in bucket and name order. What is no message on the
+// way is dealt with: a stray is moved aside, a file out of place or under
+// a name that pq cannot use is given its place.
 func (r *Receiver) next() (string, error) {
+	for {
+		if len(r.stack) == 0 && !r.nextTree() {
+			return "", nil
+		}
+		if len(r.stack) == 0 {
+			continue
+		}
+		path, err := r.step()
+		if err != nil || path != "" {
+			return path, err
+		}
+		r.done[r.prio] = true
+	}
+}
+
+// nextTree starts the walk of the highest tree below the one just walked
+// that may hold messages, and reports whether there was one.
+func (r *Receiver) nextTree() bool {
+	for p := min(r.prio-1, MaxPriority); p >= MinPriority; p-- {
+		if r.trees[p] && !r.done[p] {
+			if err := r.startTree(p); err != nil {
+				r.q.warnOnce(treeName(p), "cannot read a tree of priority", "priority", p, "err", err)
+				r.done[p] = true
+				r.prio = p
+				return true
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// step returns the path of the next message file in the walk of the tree
+// being walked, or "" when it has seen all of it.
+func (r *Receiver) step() (string, error) {
 	for len(r.stack) > 0 {
 		lv := r.stack[len(r.stack)-1]
 		if lv.i == len(lv.ents) && r.moved {
 			// What the walk moved went to the end of the queue or to
 			// its place by send time, maybe behind the walk.
 			r.moved = false
-			if err := r.top(); err != nil {
+			if err := r.startTree(r.prio); err != nil {
 				return "", err
 			}
 			continue
@@ -152,11 +306,16 @@ func (r *Receiver) next() (string, error) {
 // is then removed, so that a queue that was once deep lists as fast as a
 // new one; rmdir refuses a bucket that is not empty.
 func (r *Receiver) finish(lv *level) (bool, error) {
-	idle := lv.depth > 0 && bucketIdle(lv.rel[len(dirNew)+1:])
+	idle := lv.depth > 0 && bucketIdle(lv.rel[lv.base:])
 	if idle && unix.Rmdir(lv.dir) == nil {
 		return true, nil // drained, and no sender fills it any more
 	}
 	if lv.i == 0 {
+		if lv.depth == 0 && lv.dir != r.q.new {
+			// The tree of a priority that has no bucket left; a
+			// sender makes it again when it needs it.
+			unix.Rmdir(lv.dir)
+		}
 		return true, nil // listed empty a moment ago
 	}
 	prev := lv.ents[lv.i-1]
@@ -191,7 +350,7 @@ func (r *Receiver) visit(lv *level, e entry) (string, error) {
 	}
 	switch {
 	case lv.depth < bucketDepth && typ.IsDir() && isBucket(e.name, lv.depth):
-		sub := &level{dir: path, rel: rel, depth: lv.depth + 1}
+		sub := &level{dir: path, rel: rel, base: lv.base, depth: lv.depth + 1}
 		if err := r.list(sub, ""); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return "", nil
@@ -284,6 +443,7 @@ func bucketIdle(rel string) bool {
 // go; Tidy is for a queue nobody receives from.
 func (q *Queue) Tidy() error {
 	r := q.NewReceiver()
+	defer r.Close()
 	if err := r.rewind(); err != nil {
 		return err
 	}

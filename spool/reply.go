@@ -252,7 +252,7 @@ func (q *Queue) dropWaiting(n Name) {
 	if !ok {
 		return
 	}
-	path := filepath.Join(q.new, bucket(sent), n.String())
+	path := filepath.Join(q.tree(n.Priority), bucket(sent), n.String())
 	if n.Due > now().UnixNano() {
 		path = filepath.Join(q.due, bucket(n.Due), n.String())
 	}

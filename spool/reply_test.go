@@ -175,6 +175,19 @@ func TestAWithdrawnRequestIsNeverDelivered(t *testing.T) {
 		t.Fatalf("new/ still holds %q after the withdrawal", f)
 	}
 
+	// Likewise with a priority of its own, in its priority's tree.
+	nine := 9
+	r, err := q.Request(strings.NewReader("urgent"), SendOptions{Priority: &nine})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Withdraw(); err != nil {
+		t.Fatal(err)
+	}
+	if f := messagesUnder(t, q.new); len(f) != 0 {
+		t.Fatalf("new/ still holds %q after the withdrawal", f)
+	}
+
 	// Claimed at the withdrawal, then put back: the next claim drops it,
 	// and the holder's reply is discarded.
 	r = request(t, q, "claimed")

@@ -31,7 +31,15 @@ type SendOptions struct {
 	// Headers travel with the message outside its body, in its metadata
 	// file (see [Meta]); at most 4 KiB in all.
 	Headers []Header
+	// Priority, when not nil, is the message's priority, MinPriority to
+	// MaxPriority; nil means DefaultPriority. Receivers take the highest
+	// priority that is ready first, oldest first within a priority.
+	Priority *int
 }
+
+// ErrBadPriority is returned for a priority outside MinPriority to
+// MaxPriority.
+var ErrBadPriority = errors.New("priority must be 0 to 9")
 
 // SendWith is Send with options.
 func (q *Queue) SendWith(body io.Reader, o SendOptions) (ID, error) {
@@ -70,8 +78,9 @@ type Batch struct {
 type pendingFile struct {
 	f        *os.File
 	path     string
-	due      int64    // nanoseconds since the epoch; 0 for none
-	expires  int64    // likewise
+	due      int64 // nanoseconds since the epoch; 0 for none
+	expires  int64 // likewise
+	priority int
 	meta     *os.File // its metadata, written in tmp/; nil for none
 	metaPath string
 	reply    *replyPlace // a request's reply place (see reply.go); nil for none
@@ -101,11 +110,17 @@ func (b *Batch) AddWith(body io.Reader, o SendOptions) error {
 	if err := checkHeaders(o.Headers); err != nil {
 		return fmt.Errorf("send to %s: %w", b.q.name, err)
 	}
+	prio := DefaultPriority
+	if o.Priority != nil {
+		if prio = *o.Priority; prio < MinPriority || prio > MaxPriority {
+			return fmt.Errorf("send to %s: %w, not %d", b.q.name, ErrBadPriority, prio)
+		}
+	}
 	f, path, err := b.create()
 	if err != nil {
 		return fmt.Errorf("send to %s: %w", b.q.name, err)
 	}
-	p := pendingFile{f: f, path: path, due: due}
+	p := pendingFile{f: f, path: path, due: due, priority: prio}
 	switch {
 	case !o.Expires.IsZero():
 		p.expires = max(o.Expires.UnixNano(), 1)
@@ -265,8 +280,8 @@ func (b *Batch) place(dirs map[string]bool) ([]ID, error) {
 	names := make([]Name, len(b.pending))
 	ats := make([]int64, len(b.pending))
 	for i, p := range b.pending {
-		send, at := b.c.next()
-		names[i], ats[i] = Name{ID: formatID(send), Due: p.due, Expires: p.expires, Meta: p.metaPath != "", Request: p.reply != nil}, at
+		send, at := b.c.next(p.priority)
+		names[i], ats[i] = Name{ID: formatID(send), Due: p.due, Expires: p.expires, Priority: p.priority, Meta: p.metaPath != "", Request: p.reply != nil}, at
 	}
 	if err := b.placeMeta(names); err != nil {
 		return nil, err

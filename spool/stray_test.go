@@ -200,7 +200,7 @@ func TestARecoveredNameTakenInNewGetsAFreshID(t *testing.T) {
 
 func TestANewerFormatIsRefused(t *testing.T) {
 	q := newQueue(t, Options{})
-	if b, err := os.ReadFile(filepath.Join(q.Dir(), formatName)); err != nil || string(b) != formatText() {
+	if b, err := os.ReadFile(filepath.Join(q.Dir(), formatName)); err != nil || string(b) != formatText(baseFormat) {
 		t.Fatalf("stamp = %q, %v", b, err)
 	}
 	if err := os.WriteFile(filepath.Join(q.Dir(), formatName), []byte("pq queue format 99\n"), 0o600); err != nil {

@@ -84,7 +84,7 @@ func (r *Receiver) Wait(ctx context.Context) error {
 		r.w.lastRecover = time.Time{}
 	}
 	r.drain()
-	r.stack = nil // rescan from the top
+	r.walking = false // rescan from the top
 	return r.recoverDue()
 }
 
@@ -128,6 +128,10 @@ func (r *Receiver) recoverDue() error {
 
 // Close releases what the Receiver holds to wait.
 func (r *Receiver) Close() error {
+	if r.bell != nil {
+		r.bell.Close()
+		r.bell = nil
+	}
 	if r.w == nil {
 		return nil
 	}

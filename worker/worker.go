@@ -55,6 +55,9 @@ func (m *Message) File() *os.File { return m.c.File() }
 // Body returns a reader of the message body from its first byte.
 func (m *Message) Body() io.Reader { return m.c.Body() }
 
+// Priority returns the message's priority, 0 to 9.
+func (m *Message) Priority() int { return m.c.Priority() }
+
 // Headers returns the message's headers, in the order they were given.
 func (m *Message) Headers() ([]spool.Header, error) { return m.c.Headers() }
 
