@@ -140,7 +140,7 @@
 // file. A request dead-lettered ([Claim.DeadLetter]: a worker's last
 // failure, a poison message, expiry) has its reason written to
 // .replies/ID/dead, as to dlq/ID.reason, and its requester fails at once
-// ([ErrDeadLettered]). A requester that gives up ([Request.Withdraw])
+// ([ErrDeadLettered]); so does one dropped as expired (on_expiry = drop). A requester that gives up ([Request.Withdraw])
 // removes its place, and removes the request if it still waits where it
 // was sent. A receiver that claims a request whose place is missing or
 // unlocked (withdrawn, or its requester died) acks it without delivering

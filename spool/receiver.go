@@ -406,6 +406,8 @@ func (q *Queue) expire(path string) {
 	if s, err := q.Settings(); err == nil && s.OnExpiry == ExpiryDrop {
 		if err := q.Ack(c); err != nil {
 			q.log.Warn("cannot drop an expired message", "id", c.ID(), "err", err)
+		} else if c.name.Request {
+			q.tellRequester(c.name.ID, Reason{Cause: CauseExpired + " (dropped: on_expiry = drop)", Attempts: c.name.Attempts, Time: now()})
 		}
 		return
 	}

@@ -298,3 +298,29 @@ func TestRepliesToWhatCannotBeARequestAreRefused(t *testing.T) {
 		}
 	}
 }
+
+// An expired request fails its requester with the cause, whether it goes
+// to the dead-letter queue or is dropped as the queue's settings say.
+func TestAnExpiredRequestFailsItsRequester(t *testing.T) {
+	for _, onExpiry := range []string{ExpiryDeadLetter, ExpiryDrop} {
+		t.Run(onExpiry, func(t *testing.T) {
+			q := newQueue(t, Options{})
+			if err := q.Set(map[string]string{"on_expiry": onExpiry}); err != nil {
+				t.Fatal(err)
+			}
+			r, err := q.Request(strings.NewReader("x"), SendOptions{Expires: time.Now().Add(-time.Second)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Withdraw()
+			if c, err := q.NewReceiver().Claim(); !errors.Is(err, ErrEmpty) {
+				t.Fatalf("claim = %v, %v; want ErrEmpty", c, err)
+			}
+			_, err = waitReply(t, r)
+			var de *DeadLetterError
+			if !errors.As(err, &de) || !strings.HasPrefix(de.Reason.Cause, CauseExpired) {
+				t.Fatalf("Wait = %v, want a DeadLetterError whose cause says expired", err)
+			}
+		})
+	}
+}
