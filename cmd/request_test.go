@@ -163,11 +163,11 @@ func TestATimedOutRequestersReplyIsDiscarded(t *testing.T) {
 	cmdline, gate := blocker(t, "late reply")
 	workers := s.startWorkers(t, "q", cmdline, 1)
 	var out bytes.Buffer
-	cmd := s.command("request", "--timeout", "3s", "q")
+	cmd := s.command("request", "--timeout", "5s", "q")
 	cmd.Stdout = &out
 	req := start(t, "requester", cmd)
 	waitUntil(t, "the worker to claim the request", func() bool { return len(names(t, s.dir("q", "cur"))) == 1 }, req)
-	if code := req.waitWithin(t, stepLimit); code != 1 || out.Len() != 0 || !strings.Contains(req.stderr.String(), "no reply within 3s; withdrawn") {
+	if code := req.waitWithin(t, stepLimit); code != 1 || out.Len() != 0 || !strings.Contains(req.stderr.String(), "no reply within 5s; withdrawn") {
 		t.Fatalf("requester exited %d with %q, stderr %q; want exit 1, no reply, a line saying so", code, out.String(), req.stderr.String())
 	}
 	open(t, gate)

@@ -22,7 +22,7 @@ func (q *Queue) Reply(id ID, r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(w, r); err != nil {
+	if _, err := io.Copy(w.f, r); err != nil { // a pipe splices
 		w.Abort()
 		return fmt.Errorf("reply to %s: %w", id, err)
 	}
