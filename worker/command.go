@@ -117,6 +117,18 @@ func (r *commandRunner) run(ctx context.Context, m *Message) error {
 	if err != nil {
 		return err // a failed attempt: the metadata may be readable next time
 	}
+	stdout := r.o.Stdout
+	var reply *spool.ReplyWriter
+	if m.Request() {
+		if reply, err = r.newReply(m); err != nil {
+			return err
+		}
+		stdout = nil // nobody waits: discarded
+		if reply != nil {
+			defer reply.Abort() // a no-op once committed
+			stdout = reply.File()
+		}
+	}
 	tail := &tailWriter{max: tailLength}
 	stderr, err := newStderrPipe(io.MultiWriter(r.stderr, tail))
 	if err != nil {
@@ -124,18 +136,7 @@ func (r *commandRunner) run(ctx context.Context, m *Message) error {
 	}
 	cmd := exec.Command("/bin/sh", "-c", r.line)
 	cmd.Stdin = m.File()
-	cmd.Stdout = r.o.Stdout
-	var reply *spool.ReplyWriter
-	if m.Request() {
-		if reply, err = r.newReply(m); err != nil {
-			return err
-		}
-		cmd.Stdout = nil // nobody waits: discarded
-		if reply != nil {
-			defer reply.Abort()
-			cmd.Stdout = reply.File()
-		}
-	}
+	cmd.Stdout = stdout
 	cmd.Stderr = stderr.w
 	cmd.Env = env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
