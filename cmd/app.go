@@ -116,6 +116,8 @@ var builders = []struct {
 }{
 	{"send", sendCommand},
 	{"recv", recvCommand},
+	{"request", requestCommand},
+	{"reply", replyCommand},
 	{"init", initCommand},
 	{"dlq", dlqCommand},
 	{"retry", retryCommand},

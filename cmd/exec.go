@@ -28,7 +28,8 @@ type execOptions struct {
 // commands at once.
 func runExec(ctx context.Context, e *env, q *spool.Queue, o execOptions) error {
 	stderr := &worker.SyncWriter{W: e.Err}
-	h := worker.Command(o.command, worker.CommandOptions{Stdout: e.Out, Stderr: stderr})
+	log := slog.New(newWorkerHandler(stderr))
+	h := worker.Command(o.command, worker.CommandOptions{Stdout: e.Out, Stderr: stderr, Logger: log})
 	w, err := worker.New(q, h, worker.Options{
 		Jobs:        o.jobs,
 		Wait:        o.wait,
@@ -38,7 +39,7 @@ func runExec(ctx context.Context, e *env, q *spool.Queue, o execOptions) error {
 		JobTimeout:  o.JobTimeout,
 		Grace:       o.Grace,
 		Rate:        o.Rate,
-		Logger:      slog.New(newWorkerHandler(stderr)),
+		Logger:      log,
 	})
 	if err != nil {
 		return err

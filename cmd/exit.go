@@ -16,7 +16,8 @@ const (
 	// ExitOK is success.
 	ExitOK = 0
 	// ExitNothing means there was nothing to receive: the queue was
-	// empty, or a wait timed out.
+	// empty, or a wait timed out (a request's too, which withdraws it);
+	// and a reply that came second.
 	ExitNothing = 1
 	// ExitError is every error: bad usage, a bad queue name, an I/O
 	// failure.
@@ -50,6 +51,19 @@ func withHint(err error, format string, args ...any) error {
 	return &hintError{err: err, hint: fmt.Sprintf(format, args...)}
 }
 
+// statusError is an error that ends a command with a status of its own,
+// after its line.
+type statusError struct {
+	err  error
+	code int
+}
+
+func (e *statusError) Error() string { return e.err.Error() }
+func (e *statusError) Unwrap() error { return e.err }
+
+// withStatus makes err end the command with code.
+func withStatus(code int, err error) error { return &statusError{err: err, code: code} }
+
 // report prints err for a user and returns the exit status it maps to.
 func report(stderr io.Writer, err error) int {
 	if err == nil {
@@ -62,6 +76,10 @@ func report(stderr io.Writer, err error) int {
 	var h *hintError
 	if errors.As(err, &h) {
 		fmt.Fprintf(stderr, "pq: hint: %s\n", oneLine(h.hint))
+	}
+	var s *statusError
+	if errors.As(err, &s) {
+		return s.code
 	}
 	return ExitError
 }

@@ -27,8 +27,9 @@ func recoverCommand(e *env) *cli.Command {
 		UsageText: "pq recover QUEUE",
 		Description: "Puts every message claimed by a receiver that has died back into the queue,\n" +
 			"in its place by send time with one more attempt counted, and removes the files\n" +
-			"that crashed senders left in tmp/ more than 36 hours ago. Prints one line per\n" +
-			"action, 'recovered ID' or 'removed tmp/NAME', and nothing when there was\n" +
+			"that crashed senders left in tmp/ more than 36 hours ago, and the reply places\n" +
+			"of requesters that died. Prints one line per action, 'recovered ID',\n" +
+			"'removed tmp/NAME' or 'removed .replies/ID', and nothing when there was\n" +
 			"nothing to do. It also gives files renamed into new/ by other programs their\n" +
 			"places, moves aside what is no message (named pipes, links, stray directories)\n" +
 			"into the queue's .quarantine/ directory, and lists what is there, one\n" +
@@ -67,6 +68,13 @@ func runRecover(e *env, o recoverOptions) error {
 		removed, err = q.CleanMeta(tmpMaxAge)
 		for _, id := range removed {
 			fmt.Fprintf(out, "removed .meta/%s\n", id)
+		}
+	}
+	if err == nil {
+		var removed []string
+		removed, err = q.CleanReplies()
+		for _, name := range removed {
+			fmt.Fprintf(out, "removed .replies/%s\n", name)
 		}
 	}
 	if err == nil {

@@ -43,7 +43,8 @@ func recvCommand(e *env) *cli.Command {
 			"With --exec, runs CMD (with /bin/sh -c) once per message, the body on its stdin,\n" +
 			"and settles the message by CMD's exit status: 0 acks it, 100 dead-letters it,\n" +
 			"126 and 127 (CMD cannot run) put it back and stop the worker, and anything\n" +
-			"else retries it after a backoff until max_attempts, then dead-letters it.",
+			"else retries it after a backoff until max_attempts, then dead-letters it.\n" +
+			"For a request (pq request), CMD's stdout is the reply, sent once CMD exits 0.",
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "n", Value: 1, Usage: "receive up to `N` messages"},
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "receive until the queue is empty"},
@@ -279,7 +280,8 @@ func (rc *receiver) write(c *spool.Claim) error {
 }
 
 // writeFrame writes what --headers puts before a body: a line "ID SIZE",
-// a line KEY=VALUE per header, and an empty line.
+// for a request a line pq-reply-to=ID, a line KEY=VALUE per header, and an
+// empty line.
 func (rc *receiver) writeFrame(c *spool.Claim) error {
 	fi, err := c.File().Stat()
 	if err != nil {
@@ -290,6 +292,9 @@ func (rc *receiver) writeFrame(c *spool.Claim) error {
 		return err
 	}
 	fmt.Fprintf(rc.out, "%s %d\n", c.ID(), fi.Size())
+	if c.Request() {
+		fmt.Fprintf(rc.out, "pq-reply-to=%s\n", c.ID())
+	}
 	for _, h := range hs {
 		fmt.Fprintf(rc.out, "%s=%s\n", h.Key, h.Value)
 	}

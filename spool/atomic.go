@@ -32,12 +32,15 @@ func (b *Batch) placeAtomic(dirs map[string]bool) ([]ID, error) {
 	var at int64
 	for i, p := range b.pending {
 		send, t := b.c.next(p.priority)
-		names[i] = Name{ID: formatID(send), Due: p.due, Expires: p.expires, Priority: p.priority, Meta: p.metaPath != ""}
+		names[i] = Name{ID: formatID(send), Due: p.due, Expires: p.expires, Priority: p.priority, Meta: p.metaPath != "", Request: p.reply != nil}
 		if i == 0 {
 			at = t
 		}
 	}
 	if err := b.placeMeta(names); err != nil {
+		return nil, err
+	}
+	if err := b.placeReplies(names); err != nil {
 		return nil, err
 	}
 	fail := func(err error) ([]ID, error) {

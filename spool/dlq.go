@@ -76,12 +76,20 @@ func (c *Claim) DeadLetter(reason Reason) error {
 	if err := c.q.sync(c.q.dlq); err != nil {
 		return fmt.Errorf("dead-letter %s: %w", n.ID, err)
 	}
+	if n.Request {
+		c.q.tellRequester(n.ID, reason)
+	}
 	return nil
 }
 
 // writeReason stores r durably as dlq/ID.reason, replacing an older one.
 func (q *Queue) writeReason(id ID, r Reason) error {
-	tmp := filepath.Join(q.tmp, string(id)+reasonSuffix)
+	return q.writeReasonTo(id, r, reasonSuffix, filepath.Join(q.dlq, string(id)+reasonSuffix))
+}
+
+// writeReasonTo stores r durably at the path to, through tmp/ID+suffix.
+func (q *Queue) writeReasonTo(id ID, r Reason, suffix, to string) error {
+	tmp := filepath.Join(q.tmp, string(id)+suffix)
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return fmt.Errorf("dead-letter %s: %w", id, err)
@@ -102,7 +110,7 @@ func (q *Queue) writeReason(id ID, r Reason) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp, filepath.Join(q.dlq, string(id)+reasonSuffix))
+		err = os.Rename(tmp, to)
 	}
 	if err != nil {
 		os.Remove(tmp)

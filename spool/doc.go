@@ -17,6 +17,7 @@
 //	.due/         delayed messages (a retry's backoff), in buckets of their due time
 //	.meta/        metadata files of the messages whose names say m=1
 //	.quarantine/  what was found where no message can be, moved aside
+//	.replies/     reply places of the requests whose requesters wait: .replies/ID/
 //	.settings     the queue's own settings, written by its owner (see [Settings])
 //	.lock         the commit lock, holding the last name given and doorbells
 //	.format       the version of this layout: "pq queue format 1", 2 or 3
@@ -133,6 +134,33 @@
 // Dead letter ([Claim.DeadLetter]): rename the message into dlq/, then
 // write dlq/ID.reason (in tmp/, fsync, rename), then fsync dlq/.
 //
+// Request and reply ([Queue.Request], [Queue.Reply]): a request is a
+// message whose name says r=1. Before its commit the requester makes a
+// reply place, .replies/.new-X, opens it and takes a flock on it, which it
+// holds for as long as it waits: the lock proves the requester alive, as a
+// claim's lock does. At the commit, under the commit lock, once the
+// request has its ID and before it is renamed into new/, the place is
+// renamed to .replies/ID: a request is never visible without its reply
+// place. A request is sent without fsyncs: it matters only while its
+// requester waits, which a crash of the machine ends. A replier writes
+// .replies/ID/.tmp-X, fsyncs it, renames it to .replies/ID/reply without
+// replacing one (the first reply stands: [ErrReplied]) and fsyncs the
+// place; a reply whose place is missing or unlocked goes nowhere
+// ([ErrNoRequester]). The requester, woken by inotify on its place (and a
+// poll every second), opens reply, removes the place (renamed to a dot
+// name, then removed with what it holds) and reads the reply from the open
+// file. A request dead-lettered ([Claim.DeadLetter]: a worker's last
+// failure, a poison message, expiry) has its reason written to
+// .replies/ID/dead, as to dlq/ID.reason, and its requester fails at once
+// ([ErrDeadLettered]); so does one dropped as expired (on_expiry = drop). A requester that gives up ([Request.Withdraw])
+// removes its place, and removes the request if it still waits where it
+// was sent. A receiver that claims a request whose place is missing or
+// unlocked (withdrawn, or its requester died) acks it without delivering
+// it, so a withdrawn request is never delivered afterwards. A redriven
+// request ([Queue.Redrive]) loses r=1 and becomes an ordinary message: its
+// requester has already failed. [Queue.CleanReplies] removes the places
+// whose locks it can take, and dot leftovers older than an hour.
+//
 // Expiry: a message sent with a time to live carries x=T in its name. A
 // receiver that meets it in new/ at or after T claims it and dead-letters
 // it with the cause "expired", counting no attempt, instead of delivering
@@ -177,6 +205,12 @@
 // unlink and its fsync can bring the message back the same way. Promoting
 // a delayed message, adopting a foreign file and moving a stray aside are
 // single renames: a crash leaves the entry where it was or where it went.
+//
+// A requester that dies leaves its reply place unlocked: the request is
+// dropped by the receiver that claims it, a reply that comes is discarded
+// or lands in the place, and [Queue.CleanReplies] removes the place. A
+// replier that dies while writing leaves at most .replies/ID/.tmp-X, which
+// the requester never reads: a requester gets a whole reply or none.
 //
 // # Concurrency
 //

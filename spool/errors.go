@@ -31,3 +31,35 @@ var ErrBadHeader = errors.New("bad header")
 
 // ErrBadSetting reports a queue setting that pq refuses: see [Settings].
 var ErrBadSetting = errors.New("bad queue setting")
+
+// ErrDeadLettered reports a request that went to the dead-letter queue
+// instead of being answered: see [DeadLetterError].
+var ErrDeadLettered = errors.New("dead-lettered")
+
+// ErrNoRequester reports a reply that nobody waits for: the request's
+// reply place is gone (its requester timed out, withdrew or died), so the
+// reply is discarded.
+var ErrNoRequester = errors.New("nobody waits for this reply; discarded")
+
+// ErrReplied reports a reply to a request that already has one: the first
+// reply stands.
+var ErrReplied = errors.New("the request has been replied to already")
+
+// DeadLetterError is what [Request.Wait] returns when the request was
+// dead-lettered: it matches ErrDeadLettered and carries the reason.
+type DeadLetterError struct {
+	ID     ID
+	Reason Reason
+}
+
+// Error says which request was dead-lettered, and why.
+func (e *DeadLetterError) Error() string {
+	cause := e.Reason.Cause
+	if cause == "" {
+		cause = "no reason recorded"
+	}
+	return "request " + string(e.ID) + " was dead-lettered: " + cause
+}
+
+// Unwrap returns ErrDeadLettered.
+func (e *DeadLetterError) Unwrap() error { return ErrDeadLettered }

@@ -7,7 +7,10 @@ import (
 )
 
 // Header is one of a message's headers: metadata that travels with it
-// outside its body, as `pq send -H KEY=VALUE` gives it.
+// outside its body, as `pq send -H KEY=VALUE` gives it. Keys that begin
+// with "pq-" (or "pq_", in any case) are pq's own, such as the
+// pq-reply-to line that `pq recv --headers` shows for a request, and no
+// message may carry one.
 type Header struct {
 	// Key matches [A-Za-z0-9][A-Za-z0-9_-]{0,63}.
 	Key string
@@ -55,6 +58,9 @@ func checkHeaders(hs []Header) error {
 func checkKey(k string) error {
 	if k == "" || len(k) > 64 {
 		return fmt.Errorf("%w: a key has 1 to 64 characters, not %d", ErrBadHeader, len(k))
+	}
+	if l := strings.ToLower(k); strings.HasPrefix(l, "pq-") || strings.HasPrefix(l, "pq_") {
+		return fmt.Errorf("%w: key %q: keys beginning with pq- are pq's own", ErrBadHeader, k)
 	}
 	for i := 0; i < len(k); i++ {
 		c := k[i]

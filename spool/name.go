@@ -44,9 +44,11 @@ func (id ID) Time() (time.Time, bool) {
 // time, likewise, from which it is never delivered (set by a send's
 // time to live); p is the priority, 0 to 9, left out when it is
 // DefaultPriority; b=N names not a message but the directory of an atomic
-// batch of N messages (see [Queue.NewAtomicBatch]); m=1 says that the message has a metadata file,
-// .meta/ID in the queue directory. A field whose value is zero (or, for p,
-// the default) is left out, so a fresh message's name is its ID.
+// batch of N messages (see [Queue.NewAtomicBatch]); m=1 says that the
+// message has a metadata file, .meta/ID in the queue directory; r=1 says
+// that it is a request, whose sender waits for a reply in .replies/ID (see
+// [Queue.Request]). A field whose value is zero (or, for p, the default) is
+// left out, so a fresh message's name is its ID.
 // Fields that this version of pq does not know are kept, in order, in Extra,
 // and written back unchanged, so that newer metadata survives older tools.
 type Name struct {
@@ -60,6 +62,7 @@ type Name struct {
 	Priority int
 	Batch    int
 	Meta     bool
+	Request  bool
 	Extra    []string
 }
 
@@ -102,6 +105,9 @@ func (n Name) String() string {
 	if n.Meta {
 		b.WriteString(",m=1")
 	}
+	if n.Request {
+		b.WriteString(",r=1")
+	}
 	for _, f := range n.Extra {
 		b.WriteByte(',')
 		b.WriteString(f)
@@ -143,11 +149,15 @@ func ParseName(s string) Name {
 			}
 			*t = d
 			continue
-		case "m":
-			if v != "1" || n.Meta {
+		case "m", "r":
+			flag := &n.Meta
+			if k == "r" {
+				flag = &n.Request
+			}
+			if v != "1" || *flag {
 				return whole
 			}
-			n.Meta = true
+			*flag = true
 			continue
 		case "b":
 			c, ok := positive(v)

@@ -18,11 +18,12 @@ func TestNameRoundTrip(t *testing.T) {
 		{ID: id, Priority: 0, Expires: 1795611122152629542},
 		{ID: "job-1", Priority: def},
 		{ID: "job-1", Attempts: 2, Priority: 7},
+		{ID: id, Priority: def, Meta: true, Request: true},
 	}
 	for _, n := range tests {
 		t.Run(n.String(), func(t *testing.T) {
 			got := ParseName(n.String())
-			if got.String() != n.String() || got.ID != n.ID || got.Attempts != n.Attempts || got.Due != n.Due || got.Priority != n.Priority {
+			if got.String() != n.String() || got.ID != n.ID || got.Attempts != n.Attempts || got.Due != n.Due || got.Priority != n.Priority || got.Request != n.Request {
 				t.Fatalf("ParseName(%q) = %+v, want %+v", n.String(), got, n)
 			}
 		})
@@ -42,7 +43,7 @@ func TestANameWithoutPriorityHasTheDefault(t *testing.T) {
 
 func TestParseNameTakesAnyNameWhole(t *testing.T) {
 	for _, s := range []string{"plain", "a,b", "x,a=0", "x,a=01", "x,a=1,a=2", "x,A=1", "x,a=1,", "x,,a=1", "x,d=-5", "x,d=0", "x,d=1,d=2",
-		"x,p=10", "x,p=-1", "x,p=", "x,p=1,p=2", "x,p=a"} {
+		"x,p=10", "x,p=-1", "x,p=", "x,p=1,p=2", "x,p=a", "x,r=2", "x,r=1,r=1"} {
 		if got := ParseName(s); got.ID != ID(s) || got.Attempts != 0 || got.Priority != DefaultPriority {
 			t.Errorf("ParseName(%q) = %+v, want the whole name as ID", s, got)
 		}
@@ -97,11 +98,12 @@ func FuzzName(f *testing.F) {
 	f.Add("x,p=1,a=3,g=z", 1)
 	f.Add("x,a=3,d=1795611122152629542", 1)
 	f.Add("x,a=1,d=1795611122152629542,x=1795611122152629543,m=1", 1)
+	f.Add("x,m=1,r=1", 1)
 	f.Fuzz(func(t *testing.T, s string, attempts int) {
 		n := ParseName(s)
 		again := ParseName(n.String())
 		if again.String() != n.String() || again.ID != n.ID || again.Attempts != n.Attempts || again.Due != n.Due ||
-			again.Expires != n.Expires || again.Meta != n.Meta {
+			again.Expires != n.Expires || again.Meta != n.Meta || again.Request != n.Request {
 			t.Fatalf("ParseName(%q) = %+v, but its String %q parses to %+v", s, n, n.String(), again)
 		}
 		if attempts < 0 || strings.Contains(s, ",") {

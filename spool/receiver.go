@@ -78,7 +78,7 @@ func (r *Receiver) Claim() (*Claim, error) {
 				break
 			}
 			c, err := r.q.claimFile(path)
-			if errors.Is(err, errGone) {
+			if errors.Is(err, errGone) || err == nil && r.q.dropOrphan(c) {
 				continue
 			}
 			return c, err
@@ -409,6 +409,8 @@ func (q *Queue) expire(path string) {
 	if s, err := q.Settings(); err == nil && s.OnExpiry == ExpiryDrop {
 		if err := q.Ack(c); err != nil {
 			q.log.Warn("cannot drop an expired message", "id", c.ID(), "err", err)
+		} else if c.name.Request {
+			q.tellRequester(c.name.ID, Reason{Cause: CauseExpired + " (dropped: on_expiry = drop)", Attempts: c.name.Attempts, Time: now()})
 		}
 		return
 	}

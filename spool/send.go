@@ -85,6 +85,7 @@ type pendingFile struct {
 	priority int
 	meta     *os.File // its metadata, written in tmp/; nil for none
 	metaPath string
+	reply    *replyPlace // a request's reply place (see reply.go); nil for none
 }
 
 // NewBatch starts an empty batch.
@@ -342,9 +343,12 @@ func (b *Batch) place(dirs map[string]bool) ([]ID, error) {
 	ats := make([]int64, len(b.pending))
 	for i, p := range b.pending {
 		send, at := b.c.next(p.priority)
-		names[i], ats[i] = Name{ID: formatID(send), Due: p.due, Expires: p.expires, Priority: p.priority, Meta: p.metaPath != ""}, at
+		names[i], ats[i] = Name{ID: formatID(send), Due: p.due, Expires: p.expires, Priority: p.priority, Meta: p.metaPath != "", Request: p.reply != nil}, at
 	}
 	if err := b.placeMeta(names); err != nil {
+		return nil, err
+	}
+	if err := b.placeReplies(names); err != nil {
 		return nil, err
 	}
 	ids := make([]ID, 0, len(b.pending))

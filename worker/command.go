@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,6 +56,9 @@ type CommandOptions struct {
 	// Env is the environment the command starts from; nil means the
 	// worker's own (os.Environ).
 	Env []string
+	// Logger receives a line when a request's reply is discarded because
+	// nobody waits for it any more; nil discards it.
+	Logger *slog.Logger
 }
 
 // Command returns a Handler that runs the shell command line cmdline with
@@ -66,6 +70,15 @@ type CommandOptions struct {
 // (the spool root, absolute), and PQ_HEADER_KEY for each header of the
 // message (see [spool.EnvName]); PQ_HEADER_ variables of the worker's own
 // environment are left out.
+//
+// For a request ([Message.Request]), the command's stdout is its reply
+// instead: it goes to a file in the request's reply place, not to
+// CommandOptions.Stdout, and the environment adds PQ_REPLY_TO, the
+// request's ID. When the command exits 0 the reply is committed (see
+// [spool.ReplyWriter]) before the handler returns, and so before the
+// request is acked; when it fails the reply is discarded. When nobody
+// waits for the reply any more, it is discarded and the request acked as
+// usual, with a line to CommandOptions.Logger.
 //
 // The command runs in a process group of its own. When the handler's
 // context is done (a timeout, or the worker stopping it), the group gets
@@ -104,6 +117,18 @@ func (r *commandRunner) run(ctx context.Context, m *Message) error {
 	if err != nil {
 		return err // a failed attempt: the metadata may be readable next time
 	}
+	stdout := r.o.Stdout
+	var reply *spool.ReplyWriter
+	if m.Request() {
+		if reply, err = r.newReply(m); err != nil {
+			return err
+		}
+		stdout = nil // nobody waits: discarded
+		if reply != nil {
+			defer reply.Abort() // a no-op once committed
+			stdout = reply.File()
+		}
+	}
 	tail := &tailWriter{max: tailLength}
 	stderr, err := newStderrPipe(io.MultiWriter(r.stderr, tail))
 	if err != nil {
@@ -111,7 +136,7 @@ func (r *commandRunner) run(ctx context.Context, m *Message) error {
 	}
 	cmd := exec.Command("/bin/sh", "-c", r.line)
 	cmd.Stdin = m.File()
-	cmd.Stdout = r.o.Stdout
+	cmd.Stdout = stdout
 	cmd.Stderr = stderr.w
 	cmd.Env = env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -124,7 +149,7 @@ func (r *commandRunner) run(ctx context.Context, m *Message) error {
 	res := waitGroup(ctx, cmd)
 	stderr.wait() // the whole tail, before it is recorded
 	if res == nil {
-		return nil
+		return r.commitReply(m, reply)
 	}
 	if errors.Is(res, ErrCannotRun) {
 		return cannotRun(res.Cause, tail.String())
@@ -160,7 +185,7 @@ func (r *commandRunner) env(m *Message) ([]string, error) {
 	}
 	env := make([]string, 0, len(base)+6+len(headers))
 	for _, kv := range base {
-		if !strings.HasPrefix(kv, "PQ_HEADER_") {
+		if !strings.HasPrefix(kv, "PQ_HEADER_") && !strings.HasPrefix(kv, "PQ_REPLY_TO=") {
 			env = append(env, kv)
 		}
 	}
@@ -174,6 +199,9 @@ func (r *commandRunner) env(m *Message) ([]string, error) {
 	)
 	for _, h := range headers {
 		env = append(env, spool.EnvName(h.Key)+"="+h.Value)
+	}
+	if m.Request() {
+		env = append(env, "PQ_REPLY_TO="+string(m.ID()))
 	}
 	return env, nil
 }

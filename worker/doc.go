@@ -29,6 +29,15 @@
 // its message back untouched when the worker is shutting down or starts
 // to within 250 ms after the error; otherwise it is a failed attempt.
 //
+// # Requests
+//
+// A message sent with [spool.Queue.Request] is a request ([Message.Request]):
+// its sender waits for a reply. A Handler answers it with
+// [spool.Queue.Reply] before it returns; a [Command]'s stdout is the reply,
+// committed before the request is acked, and discarded when the command
+// fails. A waiting worker removes, at most once a minute when it is idle,
+// the reply places of requesters that died ([spool.Queue.CleanReplies]).
+//
 // # Poison messages
 //
 // A message claimed with Options.MaxAttempts failed attempts or more is

@@ -121,6 +121,7 @@ type Worker struct {
 	interrupted bool
 	done        chan struct{} // a job ended
 	stopping    <-chan struct{}
+	lastClean   time.Time // of the reply places; for the loop alone
 }
 
 // job is one run of the handler on one claimed message.
@@ -288,6 +289,7 @@ func (w *Worker) start(ctx context.Context, c *spool.Claim, slots chan struct{})
 // error.
 func (w *Worker) idle(ctx context.Context, r *spool.Receiver, busy int) (bool, error) {
 	if w.o.Wait {
+		w.cleanReplies()
 		err := r.Wait(ctx)
 		if err != nil && ctx.Err() == nil {
 			return false, fmt.Errorf("wait on queue %s: %w", w.q.Name(), err)

@@ -1,0 +1,77 @@
+package worker
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"pq/spool"
+)
+
+// cleanRepliesEvery is how often, at most, a waiting worker removes the
+// reply places that nobody waits on any more (see [spool.Queue.CleanReplies]).
+var cleanRepliesEvery = time.Minute
+
+// Request reports whether the message is a request, whose sender waits for
+// a reply: a handler answers it with m.Queue().Reply(m.ID(), body) before
+// it returns (see [spool.Queue.Reply]).
+func (m *Message) Request() bool { return m.c.Request() }
+
+// newReply starts the reply to the request m; nil when nobody waits for it
+// any more, which is logged.
+func (r *commandRunner) newReply(m *Message) (*spool.ReplyWriter, error) {
+	w, err := m.Queue().NewReply(m.ID())
+	if errors.Is(err, spool.ErrNoRequester) {
+		r.logDiscarded(m)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, &Failure{Cause: fmt.Sprintf("cannot start the reply: %v", err)}
+	}
+	return w, nil
+}
+
+// commitReply commits the reply of a command that exited 0, if m is a
+// request. A reply that nobody waits for any more, or that comes second, is
+// discarded: the request was handled all the same.
+func (r *commandRunner) commitReply(m *Message, w *spool.ReplyWriter) error {
+	if w == nil {
+		return nil
+	}
+	err := w.Commit()
+	switch {
+	case errors.Is(err, spool.ErrNoRequester):
+		r.logDiscarded(m)
+	case errors.Is(err, spool.ErrReplied):
+		r.log(m, "%s: the request was replied to already: reply discarded", m.ID())
+	case err != nil:
+		return &Failure{Cause: fmt.Sprintf("cannot commit the reply: %v", err)}
+	}
+	return nil
+}
+
+// logDiscarded says that a request's reply goes nowhere.
+func (r *commandRunner) logDiscarded(m *Message) {
+	r.log(m, "%s: nobody waits for the reply any more: output discarded", m.ID())
+}
+
+// log logs a line about m.
+func (r *commandRunner) log(m *Message, format string, args ...any) {
+	if r.o.Logger == nil {
+		return
+	}
+	r.o.Logger.With("queue", m.Queue().Name()).Warn(fmt.Sprintf(format, args...), "id", string(m.ID()))
+}
+
+// cleanReplies removes the reply places of dead requesters, at most once
+// every cleanRepliesEvery.
+func (w *Worker) cleanReplies() {
+	if !w.lastClean.IsZero() && time.Since(w.lastClean) < cleanRepliesEvery {
+		return
+	}
+	w.lastClean = time.Now()
+	if _, err := w.q.CleanReplies(); err != nil {
+		w.log.Warn(fmt.Sprintf("cannot clean up replies: %v", err), slog.String("cause", err.Error()))
+	}
+}
