@@ -32,7 +32,7 @@ func (b *Batch) placeAtomic(dirs map[string]bool) ([]ID, error) {
 	var at int64
 	for i, p := range b.pending {
 		send, t := b.c.next(p.priority)
-		names[i] = Name{ID: formatID(send), Due: p.due, Expires: p.expires, Priority: p.priority, Meta: p.metaPath != "", Request: p.reply != nil}
+		names[i] = Name{ID: formatID(send), Due: p.due, Expires: p.expires, Priority: p.priority, Group: p.group, Meta: p.metaPath != "", Request: p.reply != nil}
 		if i == 0 {
 			at = t
 		}

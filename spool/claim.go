@@ -20,14 +20,18 @@ import (
 // claim ends with [Queue.Ack] or [Claim.Release]. If the process dies first,
 // the kernel drops the lock and recovery puts the message back.
 type Claim struct {
-	q    *Queue
-	name Name
-	f    *os.File
-	path string
+	q     *Queue
+	name  Name
+	f     *os.File
+	path  string
+	group *groupLock // the lock of its group, held until it ends; nil for none
 }
 
 // ID returns the claimed message's ID.
 func (c *Claim) ID() ID { return c.name.ID }
+
+// Group returns the message's group, "" for none.
+func (c *Claim) Group() string { return c.name.Group }
 
 // Priority returns the message's priority, MinPriority to MaxPriority.
 func (c *Claim) Priority() int { return c.name.Priority }
@@ -198,6 +202,7 @@ func (q *Queue) Ack(claims ...*Claim) error {
 		}
 	}
 	for _, c := range claims {
+		c.settleGroup(hold{}, false)
 		c.f.Close()
 	}
 	return first
@@ -208,6 +213,7 @@ func (q *Queue) Ack(claims ...*Claim) error {
 // delivery that never reached its handler, such as a body that could not be
 // written out. No attempt is counted.
 func (c *Claim) Release() error {
+	c.settleGroup(hold{id: c.name.ID, until: now().Add(holdGrace).UnixNano()}, false)
 	return c.putBack(c.name)
 }
 
@@ -219,6 +225,9 @@ func (c *Claim) Retry(delay time.Duration) error {
 	if delay > 0 {
 		n.Due = now().Add(delay).UnixNano()
 	}
+	// The group waits for this message: until its backoff ends and a
+	// little more; durably, as it may wait long.
+	c.settleGroup(hold{id: n.ID, until: max(n.Due, now().UnixNano()) + int64(holdGrace)}, delay > 0)
 	return c.putBack(n)
 }
 

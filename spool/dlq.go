@@ -54,6 +54,7 @@ type DeadLetter struct {
 // the delivery that failed, unless reason.Untried says there was none.
 func (c *Claim) DeadLetter(reason Reason) error {
 	defer c.f.Close()
+	defer func() { c.group.release(); c.group = nil }()
 	n := c.name
 	if !reason.Untried {
 		n = withAttempt(n)
@@ -79,6 +80,7 @@ func (c *Claim) DeadLetter(reason Reason) error {
 	if n.Request {
 		c.q.tellRequester(n.ID, reason)
 	}
+	c.settleGroup(hold{}, false) // its group moves on
 	return nil
 }
 

@@ -28,8 +28,10 @@ const formatName = ".format"
 // rather than take such a tree for a stray directory; until then, pq of
 // either version reads it. The first atomic batch (see
 // [Queue.NewAtomicBatch]) raises it to 3 likewise, so that no pq from
-// before atomic batches takes a batch's directory for a stray.
-const Format = 3
+// before atomic batches takes a batch's directory for a stray; and the
+// first message of a group (see [SendOptions]) to 4, so that no pq from
+// before groups hands out a group's messages at once.
+const Format = 4
 
 // baseFormat is the format of a new queue; priorityFormat is the format of
 // a queue that has a tree of priority in new/.

@@ -48,7 +48,8 @@ func (id ID) Time() (time.Time, bool) {
 // message has a metadata file, .meta/ID in the queue directory; r=1 says
 // that it is a request, whose sender waits for a reply in .replies/ID (see
 // [Queue.Request]). A field whose value is zero (or, for p, the default) is
-// left out, so a fresh message's name is its ID.
+// left out, so a fresh message's name is its ID. g=KEY names the message's
+// group (see [SendOptions]).
 // Fields that this version of pq does not know are kept, in order, in Extra,
 // and written back unchanged, so that newer metadata survives older tools.
 type Name struct {
@@ -61,6 +62,7 @@ type Name struct {
 	// literal must set it.
 	Priority int
 	Batch    int
+	Group    string
 	Meta     bool
 	Request  bool
 	Extra    []string
@@ -101,6 +103,10 @@ func (n Name) String() string {
 	if n.Batch > 0 {
 		b.WriteString(",b=")
 		b.WriteString(strconv.Itoa(n.Batch))
+	}
+	if n.Group != "" {
+		b.WriteString(",g=")
+		b.WriteString(n.Group)
 	}
 	if n.Meta {
 		b.WriteString(",m=1")
@@ -158,6 +164,12 @@ func ParseName(s string) Name {
 				return whole
 			}
 			*flag = true
+			continue
+		case "g":
+			if n.Group != "" || checkGroup(v) != nil {
+				return whole
+			}
+			n.Group = v
 			continue
 		case "b":
 			c, ok := positive(v)

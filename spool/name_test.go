@@ -12,7 +12,8 @@ func TestNameRoundTrip(t *testing.T) {
 	tests := []Name{
 		{ID: id, Priority: def},
 		{ID: id, Attempts: 3, Priority: def},
-		{ID: id, Attempts: 1, Priority: def, Extra: []string{"q=5", "g=orders"}},
+		{ID: id, Attempts: 1, Priority: def, Extra: []string{"q=5", "k=orders"}},
+		{ID: id, Attempts: 1, Priority: def, Group: "orders-42", Meta: true},
 		{ID: id, Attempts: 2, Due: 1795611122152629542, Priority: def},
 		{ID: id, Priority: 9, Meta: true},
 		{ID: id, Priority: 0, Expires: 1795611122152629542},

@@ -35,9 +35,10 @@ type Receiver struct {
 	bells   [2 * (MaxPriority + 1)]int64 // the doorbells as last heard: commits, then put-backs
 	bell    *os.File                     // the commit lock's file, for its doorbells
 	started time.Time
-	nextDue int64 // when the earliest delayed message is due; 0: none seen
-	checked bool  // the queue's format was checked
-	moved   bool  // the walk gave files their places: walk again once done
+	nextDue int64           // when the earliest delayed message is due; 0: none seen
+	blocked map[string]bool // groups passed by in this walk: none of theirs goes now
+	checked bool            // the queue's format was checked
+	moved   bool            // the walk gave files their places: walk again once done
 	w       *waiter
 }
 
@@ -77,7 +78,7 @@ func (r *Receiver) Claim() (*Claim, error) {
 			if path == "" {
 				break
 			}
-			c, err := r.q.claimFile(path)
+			c, err := r.claim(path)
 			if errors.Is(err, errGone) || err == nil && r.q.dropOrphan(c) {
 				continue
 			}
@@ -88,6 +89,29 @@ func (r *Receiver) Claim() (*Claim, error) {
 			return nil, ErrEmpty
 		}
 	}
+}
+
+// claim claims the message at path. A message of a group goes only if its
+// group lets it; once the walk has passed by one of a group, it passes by
+// the rest of that group until it starts again from the top of the tree,
+// so that no later message of a group goes before an earlier one.
+func (r *Receiver) claim(path string) (*Claim, error) {
+	n := ParseName(filepath.Base(path))
+	if n.Group == "" {
+		return r.q.claimFile(path)
+	}
+	if r.blocked[n.Group] {
+		return nil, errGone
+	}
+	c, err := r.q.claimGrouped(path, n)
+	if errors.Is(err, errGroupBusy) {
+		if r.blocked == nil {
+			r.blocked = map[string]bool{}
+		}
+		r.blocked[n.Group] = true
+		return nil, errGone
+	}
+	return c, err
 }
 
 // rewind starts a fresh walk at the top of new/, having first moved the
@@ -104,6 +128,7 @@ func (r *Receiver) rewind() error {
 		return err
 	}
 	r.hear()
+	clear(r.blocked)
 	r.trees = [MaxPriority + 1]bool{DefaultPriority: true}
 	r.done = [MaxPriority + 1]bool{}
 	r.stack, r.prio, r.walking = r.stack[:0], MaxPriority+1, true
@@ -205,6 +230,7 @@ func (r *Receiver) startTree(p int) error {
 		return err
 	}
 	r.stack, r.prio = append(r.stack[:0], top), p
+	clear(r.blocked)
 	return nil
 }
 

@@ -95,6 +95,7 @@ func (q *Queue) recoverOne(base string, dirs map[string]bool) (ID, error) {
 		return "", nil
 	}
 	n = withAttempt(n)
+	q.holdGroupFor(n) // it goes first in its group again
 	if !wellFormed(base) {
 		err = q.renew(path, n, base, dirs)
 	} else {

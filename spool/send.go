@@ -35,6 +35,11 @@ type SendOptions struct {
 	// MaxPriority; nil means DefaultPriority. Receivers take the highest
 	// priority that is ready first, oldest first within a priority.
 	Priority *int
+	// Group, when not empty, puts the message in a group: a group's
+	// messages are handed out one at a time, in the order they were
+	// sent, while different groups go in parallel. A key is 1 to 64 of
+	// A-Z a-z 0-9 . _ - (see ErrBadGroup).
+	Group string
 }
 
 // ErrBadPriority is returned for a priority outside MinPriority to
@@ -83,6 +88,7 @@ type pendingFile struct {
 	due      int64 // nanoseconds since the epoch; 0 for none
 	expires  int64 // likewise
 	priority int
+	group    string
 	meta     *os.File // its metadata, written in tmp/; nil for none
 	metaPath string
 	reply    *replyPlace // a request's reply place (see reply.go); nil for none
@@ -127,6 +133,11 @@ func (b *Batch) AddWith(body io.Reader, o SendOptions) error {
 	if err := checkHeaders(o.Headers); err != nil {
 		return fmt.Errorf("send to %s: %w", b.q.name, err)
 	}
+	if o.Group != "" {
+		if err := checkGroup(o.Group); err != nil {
+			return fmt.Errorf("send to %s: %w", b.q.name, err)
+		}
+	}
 	prio := DefaultPriority
 	if o.Priority != nil {
 		if prio = *o.Priority; prio < MinPriority || prio > MaxPriority {
@@ -137,7 +148,7 @@ func (b *Batch) AddWith(body io.Reader, o SendOptions) error {
 	if err != nil {
 		return fmt.Errorf("send to %s: %w", b.q.name, err)
 	}
-	p := pendingFile{f: f, path: path, due: due, priority: prio}
+	p := pendingFile{f: f, path: path, due: due, priority: prio, group: o.Group}
 	switch {
 	case !o.Expires.IsZero():
 		p.expires = max(o.Expires.UnixNano(), 1)
@@ -332,6 +343,14 @@ func (b *Batch) Commit() ([]ID, error) {
 // place names the batch's messages and renames them into new/, under the
 // commit lock.
 func (b *Batch) place(dirs map[string]bool) ([]ID, error) {
+	for _, p := range b.pending {
+		if p.group != "" {
+			if err := b.q.raiseFormat(groupFormat); err != nil {
+				return nil, err
+			}
+			break
+		}
+	}
 	if b.atomic {
 		return b.placeAtomic(dirs)
 	}
@@ -343,7 +362,7 @@ func (b *Batch) place(dirs map[string]bool) ([]ID, error) {
 	ats := make([]int64, len(b.pending))
 	for i, p := range b.pending {
 		send, at := b.c.next(p.priority)
-		names[i], ats[i] = Name{ID: formatID(send), Due: p.due, Expires: p.expires, Priority: p.priority, Meta: p.metaPath != "", Request: p.reply != nil}, at
+		names[i], ats[i] = Name{ID: formatID(send), Due: p.due, Expires: p.expires, Priority: p.priority, Group: p.group, Meta: p.metaPath != "", Request: p.reply != nil}, at
 	}
 	if err := b.placeMeta(names); err != nil {
 		return nil, err
