@@ -221,7 +221,7 @@ func (q *Queue) Redrive(ids ...ID) ([]ID, error) {
 	var moved []ID
 	dirs := map[string]bool{}
 	for _, d := range dead {
-		n := Name{ID: d.Name.ID, Priority: d.Name.Priority, Meta: d.Name.Meta, Extra: d.Name.Extra}
+		n := Name{ID: d.Name.ID, Priority: d.Name.Priority, Group: d.Name.Group, Meta: d.Name.Meta, Extra: d.Name.Extra}
 		// The record goes first, so that a crash leaves no record
 		// behind without its letter.
 		os.Remove(filepath.Join(q.dlq, string(n.ID)+reasonSuffix))

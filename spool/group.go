@@ -138,9 +138,10 @@ func (g *groupLock) release() {
 	}
 }
 
-// mayGo reports whether the message n of a group whose file says h may be
-// handed out now.
-func (q *Queue) mayGo(n Name, h hold) bool {
+// mayGo reports whether the message n of the group g, whose file says h,
+// may be handed out now.
+func (q *Queue) mayGo(n Name, g *groupLock, h hold) bool {
+	var ls lister
 	switch {
 	case h.id == "" || h.id == n.ID:
 		return true
@@ -149,43 +150,66 @@ func (q *Queue) mayGo(n Name, h hold) bool {
 		// was free: it waits for recovery while it is in cur/; if it
 		// is not, it was settled by a receiver that died before it
 		// said so.
-		return !q.inCur(h.id)
+		return !dirHolds(&ls, q.cur, h.id)
+	case now().UnixNano() < h.until:
+		return false
+	case q.waiting(&ls, h.id):
+		// Past its time and still waiting: no receiver came for it
+		// (all were stopped, say). It still goes first; look again
+		// in a while rather than at every message of the group.
+		g.write(hold{id: h.id, until: now().Add(holdGrace).UnixNano()}, false)
+		return false
 	}
-	return now().UnixNano() >= h.until
+	return true // gone: removed by hand, or by a pq that knows no groups
 }
 
-// inCur reports whether a message with the given ID is claimed.
-func (q *Queue) inCur(id ID) bool {
-	var ls lister
-	return dirHolds(&ls, q.cur, id)
+// waiting reports whether a message with the given ID waits in the queue:
+// in cur/, in .due/ or in new/. It walks them: it is for the rare case of a
+// group's head that did not come back in time.
+func (q *Queue) waiting(ls *lister, id ID) bool {
+	found := dirHolds(ls, q.cur, id)
+	for _, top := range []string{q.due, q.new} {
+		filepath.WalkDir(top, func(path string, d fs.DirEntry, err error) error {
+			if err == nil && d.IsDir() && !found {
+				found = dirHolds(ls, path, id)
+			}
+			return nil
+		})
+	}
+	return found
 }
 
 // claimGrouped claims the message at path, of the group n.Group, if the
 // group lets it go now: its lock is free and its file names no other
-// message to go first. It reports errGone when it does not.
-func (q *Queue) claimGrouped(path string, n Name) (*Claim, error) {
+// message to go first. When it does not, it returns errGroupBusy and the
+// ID of the message that goes first, if the group's file names one that
+// is not claimed.
+func (q *Queue) claimGrouped(path string, n Name) (*Claim, ID, error) {
 	g, ok, err := q.lockGroup(n.Group)
 	if err != nil {
 		q.warnOnce(dirGroups+"/"+n.Group, "cannot lock a message group; its messages wait", "err", err)
-		return nil, errGone
+		return nil, "", errGroupBusy
 	}
 	if !ok {
-		return nil, errGroupBusy
+		return nil, "", errGroupBusy
 	}
-	if !q.mayGo(n, g.read()) {
+	if h := g.read(); !q.mayGo(n, g, h) {
 		g.release()
-		return nil, errGroupBusy
+		if h.until == 0 {
+			return nil, "", errGroupBusy
+		}
+		return nil, h.id, errGroupBusy
 	}
 	c, err := q.claimFile(path)
 	if err != nil {
 		g.release()
-		return nil, err
+		return nil, "", err
 	}
 	if err := g.write(hold{id: c.name.ID}, false); err != nil {
 		q.log.Warn("cannot record the claim of a grouped message", "id", c.name.ID, "err", err)
 	}
 	c.group = g
-	return c, nil
+	return c, "", nil
 }
 
 // errGroupBusy says that a message's group is not to hand out that

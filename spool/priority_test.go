@@ -24,7 +24,12 @@ func sendAt(t testing.TB, q *Queue, p int, body string) ID {
 func drain(t *testing.T, r *Receiver) []string {
 	t.Helper()
 	var got []string
-	eachClaim(t, r, func(c *Claim) { got = append(got, readAll(t, c)) })
+	eachClaim(t, r, func(c *Claim) {
+		got = append(got, readAll(t, c))
+		if err := r.q.Ack(c); err != nil {
+			t.Fatal(err)
+		}
+	})
 	return got
 }
 

@@ -36,7 +36,7 @@ type Receiver struct {
 	bell    *os.File                     // the commit lock's file, for its doorbells
 	started time.Time
 	nextDue int64           // when the earliest delayed message is due; 0: none seen
-	blocked map[string]bool // groups passed by in this walk: none of theirs goes now
+	blocked map[string]ID // groups passed by in this walk: only the ID given, if any, goes
 	checked bool            // the queue's format was checked
 	moved   bool            // the walk gave files their places: walk again once done
 	w       *waiter
@@ -93,22 +93,23 @@ func (r *Receiver) Claim() (*Claim, error) {
 
 // claim claims the message at path. A message of a group goes only if its
 // group lets it; once the walk has passed by one of a group, it passes by
-// the rest of that group until it starts again from the top of the tree,
-// so that no later message of a group goes before an earlier one.
+// the rest of that group (but for the one that the group says goes next,
+// put back behind the others) until it starts again from the top of the
+// tree, so that no later message of a group goes before an earlier one.
 func (r *Receiver) claim(path string) (*Claim, error) {
 	n := ParseName(filepath.Base(path))
 	if n.Group == "" {
 		return r.q.claimFile(path)
 	}
-	if r.blocked[n.Group] {
+	if head, ok := r.blocked[n.Group]; ok && head != n.ID {
 		return nil, errGone
 	}
-	c, err := r.q.claimGrouped(path, n)
+	c, head, err := r.q.claimGrouped(path, n)
 	if errors.Is(err, errGroupBusy) {
 		if r.blocked == nil {
-			r.blocked = map[string]bool{}
+			r.blocked = map[string]ID{}
 		}
-		r.blocked[n.Group] = true
+		r.blocked[n.Group] = head
 		return nil, errGone
 	}
 	return c, err
