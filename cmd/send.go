@@ -29,7 +29,7 @@ func sendCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "send",
 		Usage:     "send messages to a queue",
-		UsageText: "pq send [--lines|-0] [--atomic] [-p N] [--delay DUR|--at TIME] [--ttl DUR] [-H KEY=VALUE]... QUEUE [FILE...]",
+		UsageText: "pq send [--lines|-0] [--atomic] [-p N] [-g KEY] [--delay DUR|--at TIME] [--ttl DUR] [-H KEY=VALUE]... QUEUE [FILE...]",
 		Description: "Sends one message read from stdin, or one per FILE ('-' is stdin), and prints\n" +
 			"each new message's id once it is durable. With --lines every input line is a\n" +
 			"message, with -0 every NUL-terminated record; empty records are skipped.\n" +
@@ -38,6 +38,8 @@ func sendCommand(e *env) *cli.Command {
 			"-H KEY=VALUE adds a header to every message sent, kept outside the body.\n" +
 			"With --atomic, every message of the send is committed at once or none is, even\n" +
 			"across a crash, and no receiver sees a part of them before the commit.\n" +
+			"-g KEY puts the messages in group KEY: a group's messages are handed out one\n" +
+			"at a time, in send order; different groups go in parallel.\n" +
 			"-p N gives the messages priority N, 0 to 9 (default 4): receivers take the\n" +
 			"highest priority ready first, oldest first within a priority.\n" +
 			"The queue is created by its first message.",
@@ -49,6 +51,7 @@ func sendCommand(e *env) *cli.Command {
 			&cli.DurationFlag{Name: "ttl", Usage: "never deliver after `DUR` from now: dead-letter as expired"},
 			&cli.StringSliceFlag{Name: "header", Aliases: []string{"H"}, Usage: "add the header `KEY=VALUE` (repeatable)"},
 			&cli.BoolFlag{Name: "atomic", Usage: "commit all the messages of the send, or none"},
+			&cli.StringFlag{Name: "group", Aliases: []string{"g"}, Usage: "put the messages in group `KEY`: one at a time, in order"},
 			&cli.IntFlag{Name: "priority", Aliases: []string{"p"}, Value: spool.DefaultPriority, Usage: "priority `N`, 0 (lowest) to 9 (highest)"},
 		},
 		Action: func(c *cli.Context) error {
@@ -76,6 +79,12 @@ func sendCommand(e *env) *cli.Command {
 					return usagef("send: --priority must be 0 to 9, not %d", p)
 				}
 				o.msg.Priority = &p
+			}
+			if c.IsSet("group") {
+				o.msg.Group = c.String("group")
+				if err := spool.CheckGroup(o.msg.Group); err != nil {
+					return usagef("send: --group: %v", err)
+				}
 			}
 			for _, kv := range c.StringSlice("header") {
 				h, err := spool.ParseHeader(kv)

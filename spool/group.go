@@ -30,6 +30,10 @@ const maxGroupLen = 64
 // bytes, or has a byte outside A-Z a-z 0-9 . _ -.
 var ErrBadGroup = errors.New("a group key is 1 to 64 of A-Z a-z 0-9 . _ -")
 
+// CheckGroup checks a group key, returning an error matching ErrBadGroup
+// for one that cannot be.
+func CheckGroup(g string) error { return checkGroup(g) }
+
 // checkGroup checks a group key.
 func checkGroup(g string) error {
 	if g == "" || len(g) > maxGroupLen || !allBytes(g, isNameByte) || g[0] == '.' {

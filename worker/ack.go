@@ -39,6 +39,11 @@ func (w *Worker) acker() {
 		if err := w.q.Ack(batch...); err != nil && first == nil {
 			first = err
 		}
+		w.unacked.Add(-int64(len(batch)))
+		select {
+		case w.done <- struct{}{}: // acked: their groups go on
+		default:
+		}
 	}
 	w.ackErr <- first
 }

@@ -66,7 +66,7 @@ type CommandOptions struct {
 // the claim's own locked descriptor: the command, and anything it leaves
 // running, holds the claim for as long as it keeps stdin open, even if the
 // worker dies. Its environment adds PQ_QUEUE (the queue's name), PQ_ID,
-// PQ_ATTEMPT (1 the first time), PQ_PRIORITY (0 to 9), PQ_FILE (the claimed file), PQ_ROOT
+// PQ_ATTEMPT (1 the first time), PQ_PRIORITY (0 to 9), PQ_GROUP (its group, empty for none), PQ_FILE (the claimed file), PQ_ROOT
 // (the spool root, absolute), and PQ_HEADER_KEY for each header of the
 // message (see [spool.EnvName]); PQ_HEADER_ variables of the worker's own
 // environment are left out.
@@ -194,6 +194,7 @@ func (r *commandRunner) env(m *Message) ([]string, error) {
 		"PQ_ID="+string(m.ID()),
 		"PQ_ATTEMPT="+strconv.Itoa(m.Attempt()),
 		"PQ_PRIORITY="+strconv.Itoa(m.Priority()),
+		"PQ_GROUP="+m.Group(),
 		"PQ_FILE="+m.Path(),
 		"PQ_ROOT="+root,
 	)

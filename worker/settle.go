@@ -43,6 +43,7 @@ func (w *Worker) call(ctx context.Context, j *job) (err error) {
 func (w *Worker) settle(j *job, herr error, timedOut bool) {
 	c := j.c
 	if herr == nil {
+		w.unacked.Add(1)
 		w.acks <- c
 		return
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"pq/spool"
@@ -54,6 +55,9 @@ func (m *Message) File() *os.File { return m.c.File() }
 
 // Body returns a reader of the message body from its first byte.
 func (m *Message) Body() io.Reader { return m.c.Body() }
+
+// Group returns the message's group, "" for none.
+func (m *Message) Group() string { return m.c.Group() }
 
 // Priority returns the message's priority, 0 to 9.
 func (m *Message) Priority() int { return m.c.Priority() }
@@ -111,8 +115,9 @@ type Worker struct {
 	o   Options
 	log *slog.Logger
 
-	acks   chan *spool.Claim
-	ackErr chan error
+	acks    chan *spool.Claim
+	ackErr  chan error
+	unacked atomic.Int64 // claims sent to the acker and not yet acked
 
 	mu          sync.Mutex
 	running     map[*job]bool
@@ -296,10 +301,13 @@ func (w *Worker) idle(ctx context.Context, r *spool.Receiver, busy int) (bool, e
 		}
 		return err == nil, nil
 	}
-	if busy == 0 {
+	// A job that ended may have its ack pending, and its message
+	// holds its group until the ack: the next of the group is there
+	// to take once it is done.
+	if busy == 0 && w.unacked.Load() == 0 {
 		return false, nil
 	}
-	if w.count() == 0 {
+	if w.count() == 0 && w.unacked.Load() == 0 {
 		return true, nil // look once more, now that all are done
 	}
 	select {
