@@ -20,7 +20,8 @@
 //	.replies/     reply places of the requests whose requesters wait: .replies/ID/
 //	.settings     the queue's own settings, written by its owner (see [Settings])
 //	.lock         the commit lock, holding the last name given and doorbells
-//	.format       the version of this layout: "pq queue format 1", 2 or 3
+//	.groups/      one file per message group: its lock, and what goes next
+//	.format       the version of this layout: "pq queue format 1" to 4
 //
 // Names that begin with a dot are pq's own, as in maildir: no message
 // ever has one, stray handling leaves them alone, and counting the files
@@ -28,7 +29,8 @@
 // messages waiting. A pq that finds a format newer than [Format] refuses
 // the queue ([ErrFormat]) rather than take entries it does not know for
 // strays; a queue without .format has format 1, the first tree of a
-// priority raises it to 2 and the first atomic batch to 3.
+// priority raises it to 2, the first atomic batch to 3 and the first
+// message of a group to 4.
 //
 // A message file holds the body byte for byte and nothing else. Metadata
 // lives in the file name: see [Name] and [ID]; what does not fit there
@@ -74,6 +76,18 @@
 // file is renamed to .meta/ID and .meta/ is synced before the message is
 // renamed into new/ as ID,m=1: a message is never visible without its
 // headers.
+//
+// Groups ([SendOptions] Group): a receiver claims a message of group KEY
+// only with a non-blocking flock on .groups/KEY, which it holds until the
+// claim ends, and only if that file names the message, or nothing, as
+// the one to go next (a claimed message no longer in cur/, or a put-back
+// one past its time and nowhere in the queue, no longer counts). The
+// claim records the message there; an ack or a dead letter clears it; a
+// release, a retry (fsynced when it backs off) and recovery record the
+// message with the time until which it holds its group before they put it
+// back. A receiver that passes by a message of a group passes by the rest
+// of the group until it walks again from the top of the tree, so that a
+// group's messages go one at a time and in order within a priority.
 //
 // Atomic batch ([Queue.NewAtomicBatch]): the files are written into a
 // directory of the batch's own, tmp/.atomic-X/, and made durable (syncfs
