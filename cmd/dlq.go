@@ -85,6 +85,9 @@ func dlqLine(d spool.DeadLetter) string {
 	if d.Name.Priority != spool.DefaultPriority {
 		line += "\tpriority=" + strconv.Itoa(d.Name.Priority)
 	}
+	if d.Name.Group != "" {
+		line += "\tgroup=" + d.Name.Group
+	}
 	return line
 }
 

@@ -233,8 +233,14 @@ func (rc *receiver) loop(ctx context.Context, r *spool.Receiver, o recvOptions) 
 			return nil // the unit is what there was
 		}
 		if errors.Is(err, spool.ErrEmpty) {
+			held := len(rc.pending) > 0
 			if err := rc.flush(); err != nil {
 				return err
+			}
+			if held {
+				// The claims just acked may have held their groups'
+				// next messages back: look once more.
+				continue
 			}
 			if !o.wait {
 				return nil
