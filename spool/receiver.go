@@ -36,7 +36,8 @@ type Receiver struct {
 	bell    *os.File                     // the commit lock's file, for its doorbells
 	started time.Time
 	nextDue int64         // when the earliest delayed message is due; 0: none seen
-	blocked map[string]ID // groups passed by in this walk: only the ID given, if any, goes
+	blocked map[string]ID       // groups passed by in this walk: only the ID given, if any, goes
+	passed  map[string][]string // per group, the paths passed by in this walk, oldest first
 	checked bool          // the queue's format was checked
 	moved   bool          // the walk gave files their places: walk again once done
 	w       *waiter
@@ -70,6 +71,9 @@ func (r *Receiver) Claim() (*Claim, error) {
 		} else {
 			r.listen()
 		}
+		if c := r.claimPassed(); c != nil {
+			return c, nil
+		}
 		for {
 			path, err := r.next()
 			if err != nil {
@@ -102,6 +106,7 @@ func (r *Receiver) claim(path string) (*Claim, error) {
 		return r.q.claimFile(path)
 	}
 	if head, ok := r.blocked[n.Group]; ok && head != n.ID {
+		r.pass(n.Group, path)
 		return nil, errGone
 	}
 	c, head, err := r.q.claimGrouped(path, n)
@@ -110,9 +115,48 @@ func (r *Receiver) claim(path string) (*Claim, error) {
 			r.blocked = map[string]ID{}
 		}
 		r.blocked[n.Group] = head
+		r.pass(n.Group, path)
 		return nil, errGone
 	}
 	return c, err
+}
+
+// maxPassed bounds the paths a Receiver remembers per group in one walk.
+const maxPassed = 64
+
+// pass remembers path, a message of group g that the walk passes by, so
+// that the receiver can take it once its group goes on without walking the
+// whole queue again. Past maxPassed it remembers no more of the group: the
+// rest wait for the next walk.
+func (r *Receiver) pass(g, path string) {
+	if r.passed == nil {
+		r.passed = map[string][]string{}
+	}
+	if l := r.passed[g]; len(l) < maxPassed {
+		r.passed[g] = append(l, path)
+	} else if len(l) == maxPassed {
+		r.passed[g] = append(l, "") // full: the group stays blocked
+	}
+}
+
+// claimPassed claims the oldest message passed by in this walk of a group
+// that now lets it go, if any.
+func (r *Receiver) claimPassed() *Claim {
+	for g, l := range r.passed {
+		for len(l) > 0 && l[0] != "" {
+			c, _, err := r.q.claimGrouped(l[0], ParseName(filepath.Base(l[0])))
+			if errors.Is(err, errGroupBusy) {
+				break
+			}
+			l = l[1:] // claimed now, or gone
+			if err == nil {
+				r.passed[g] = l
+				return c
+			}
+		}
+		r.passed[g] = l
+	}
+	return nil
 }
 
 // rewind starts a fresh walk at the top of new/, having first moved the
@@ -130,6 +174,7 @@ func (r *Receiver) rewind() error {
 	}
 	r.hear()
 	clear(r.blocked)
+	clear(r.passed)
 	r.trees = [MaxPriority + 1]bool{DefaultPriority: true}
 	r.done = [MaxPriority + 1]bool{}
 	r.stack, r.prio, r.walking = r.stack[:0], MaxPriority+1, true
@@ -232,6 +277,7 @@ func (r *Receiver) startTree(p int) error {
 	}
 	r.stack, r.prio = append(r.stack[:0], top), p
 	clear(r.blocked)
+	clear(r.passed)
 	return nil
 }
 
