@@ -35,11 +35,11 @@ type Receiver struct {
 	bells   [2 * (MaxPriority + 1)]int64 // the doorbells as last heard: commits, then put-backs
 	bell    *os.File                     // the commit lock's file, for its doorbells
 	started time.Time
-	nextDue int64         // when the earliest delayed message is due; 0: none seen
+	nextDue int64               // when the earliest delayed message is due; 0: none seen
 	blocked map[string]ID       // groups passed by in this walk: only the ID given, if any, goes
 	passed  map[string][]string // per group, the paths passed by in this walk, oldest first
-	checked bool          // the queue's format was checked
-	moved   bool          // the walk gave files their places: walk again once done
+	checked bool                // the queue's format was checked
+	moved   bool                // the walk gave files their places: walk again once done
 	w       *waiter
 }
 
