@@ -35,6 +35,11 @@ type SendOptions struct {
 	// MaxPriority; nil means DefaultPriority. Receivers take the highest
 	// priority that is ready first, oldest first within a priority.
 	Priority *int
+	// DedupID, when not empty, makes the send idempotent: a send of one
+	// message whose DedupID a send to the queue had within its dedup
+	// window makes no message and returns the first one's ID. See
+	// [Queue.SendDedup].
+	DedupID string
 }
 
 // ErrBadPriority is returned for a priority outside MinPriority to
@@ -43,6 +48,10 @@ var ErrBadPriority = errors.New("priority must be 0 to 9")
 
 // SendWith is Send with options.
 func (q *Queue) SendWith(body io.Reader, o SendOptions) (ID, error) {
+	if o.DedupID != "" {
+		id, _, err := q.SendDedup(body, o)
+		return id, err
+	}
 	b := q.NewBatch()
 	b.one = true
 	defer b.Close()
@@ -74,6 +83,7 @@ type Batch struct {
 	atomic  bool     // all or nothing: see NewAtomicBatch
 	stage   string   // an atomic batch's directory in tmp/, once made
 	ttl     time.Duration
+	dd      dedupState // the dedup id of a send of one message
 }
 
 // pendingFile is a message written into tmp/ and not yet committed.
@@ -86,6 +96,7 @@ type pendingFile struct {
 	meta     *os.File // its metadata, written in tmp/; nil for none
 	metaPath string
 	reply    *replyPlace // a request's reply place (see reply.go); nil for none
+	dedup    string      // the name of its dedup id's entries; "" for none
 }
 
 // NewBatch starts an empty batch.
@@ -133,11 +144,15 @@ func (b *Batch) AddWith(body io.Reader, o SendOptions) error {
 			return fmt.Errorf("send to %s: %w, not %d", b.q.name, ErrBadPriority, prio)
 		}
 	}
+	dedup, err := b.dedupName(o.DedupID)
+	if err != nil {
+		return fmt.Errorf("send to %s: %w", b.q.name, err)
+	}
 	f, path, err := b.create()
 	if err != nil {
 		return fmt.Errorf("send to %s: %w", b.q.name, err)
 	}
-	p := pendingFile{f: f, path: path, due: due, priority: prio}
+	p := pendingFile{f: f, path: path, due: due, priority: prio, dedup: dedup}
 	switch {
 	case !o.Expires.IsZero():
 		p.expires = max(o.Expires.UnixNano(), 1)
@@ -204,7 +219,7 @@ func (b *Batch) create() (*os.File, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		b.ttl, b.checked = s.TTL, true
+		b.ttl, b.dd.window, b.checked = s.TTL, s.DedupWindow, true
 	}
 	if err := b.openSyncFS(); err != nil {
 		return nil, "", err
@@ -339,12 +354,19 @@ func (b *Batch) place(dirs map[string]bool) ([]ID, error) {
 		return nil, err
 	}
 	defer b.c.unlock()
+	if ids, done, err := b.dedupLookup(); done {
+		return ids, err
+	}
 	names := make([]Name, len(b.pending))
 	ats := make([]int64, len(b.pending))
 	for i, p := range b.pending {
 		send, at := b.c.next(p.priority)
 		names[i], ats[i] = Name{ID: formatID(send), Due: p.due, Expires: p.expires, Priority: p.priority, Meta: p.metaPath != "", Request: p.reply != nil}, at
 	}
+	if err := b.dedupBegin(names); err != nil {
+		return nil, err
+	}
+	defer b.dedupUndo()
 	if err := b.placeMeta(names); err != nil {
 		return nil, err
 	}
@@ -365,7 +387,7 @@ func (b *Batch) place(dirs map[string]bool) ([]ID, error) {
 		p.path = ""
 		ids = append(ids, names[i].ID)
 	}
-	return ids, nil
+	return ids, b.dedupEnd(dirs)
 }
 
 // placeMeta renames the batch's metadata files into .meta/ under the IDs
