@@ -152,7 +152,7 @@ func (b *Batch) dedupLookup() ([]ID, bool, error) {
 		return nil, false, nil
 	}
 	if !b.c.held {
-		return nil, true, fmt.Errorf("%s: %w", b.q.name, ErrDedupLock)
+		return nil, true, fmt.Errorf("%w (waited %s)", ErrDedupLock, commitLockWait)
 	}
 	name := b.pending[0].dedup
 	t := now().UnixNano()
@@ -163,7 +163,7 @@ func (b *Batch) dedupLookup() ([]ID, bool, error) {
 	for s := hi / dedupSpan; s >= max(lo, 0)/dedupSpan; s-- {
 		id, found, err := b.q.probeDedup(filepath.Join(b.q.dir, dirDedup, fmt.Sprintf("%07d", s)), name, lo)
 		if err != nil {
-			return nil, true, fmt.Errorf("dedup %s: %w", b.q.name, err)
+			return nil, true, fmt.Errorf("dedup: %w", err)
 		}
 		if found {
 			b.dd.dup = true
@@ -294,7 +294,7 @@ func (b *Batch) dedupBegin(names []Name) error {
 	dir := q.dedupBucket(ns)
 	dirs := map[string]bool{dir: true, q.tmp: true}
 	if err := mkdirs(q.dir, dir, dirs); err != nil {
-		return fmt.Errorf("dedup %s: %w", q.name, err)
+		return fmt.Errorf("dedup: %w", err)
 	}
 	b.dd.made = dirs[filepath.Join(q.dir, dirDedup)]
 	b.dd.tmp = filepath.Base(p.path)
@@ -308,13 +308,13 @@ func (b *Batch) dedupBegin(names []Name) error {
 		err = q.writeEntry(path, data)
 	}
 	if err != nil {
-		return fmt.Errorf("dedup %s: %w", q.name, err)
+		return fmt.Errorf("dedup: %w", err)
 	}
 	b.dd.pending = path
 	if !q.opts.NoSync {
 		if err := syncDirs(dirs); err != nil {
 			b.dedupUndo()
-			return fmt.Errorf("dedup %s: %w", q.name, err)
+			return fmt.Errorf("dedup: %w", err)
 		}
 	}
 	return nil
