@@ -76,6 +76,28 @@ func TestDedupSecondSendMakesNoMessage(t *testing.T) {
 	}
 }
 
+// A delayed message with headers and a priority dedups the same way.
+func TestDedupWithOtherOptions(t *testing.T) {
+	q := newQueue(t, Options{})
+	p := 9
+	o := SendOptions{DedupID: "k", Due: time.Now().Add(time.Hour), Headers: []Header{{Key: "a", Value: "b"}}, Priority: &p}
+	first, dup, err := q.SendDedup(strings.NewReader("x"), o)
+	if err != nil || dup {
+		t.Fatalf("first: %v, duplicate %v", err, dup)
+	}
+	again, dup, err := q.SendDedup(strings.NewReader("y"), o)
+	if err != nil || !dup || again != first {
+		t.Fatalf("second: %s, %v, duplicate %v; want %s", again, err, dup, first)
+	}
+	if s, err := q.Stat(); err != nil || s.Delayed != 1 || s.Ready != 0 {
+		t.Fatalf("stat %+v, %v: want one delayed message", s, err)
+	}
+	if names, _ := readDirNames(filepath.Join(q.dir, dirMeta)); len(names) != 1 {
+		t.Fatalf(".meta/ holds %v, want the first message's file only", names)
+	}
+	assertNoFiles(t, q.tmp)
+}
+
 // The dedup id still counts once its message was received and acked.
 func TestDedupOutlivesTheMessage(t *testing.T) {
 	q := newQueue(t, Options{})
