@@ -145,7 +145,12 @@
 // pending entry that settles the same way. The evidence holds for as long
 // as recovery leaves a dead sender's file in tmp/ (36 hours), which is why
 // the window is at most [MaxDedupWindow]. No receiver takes part: acks
-// and every other move are unchanged.
+// and every other move are unchanged. One case escapes this, and only
+// where renameat2(RENAME_NOREPLACE) is missing: a sender that dies
+// between the link and the unlink of its message's file, whose message
+// is then received and acked before the next send with its id, leaves
+// tmp/ holding the file under one name again, and that send makes a
+// second message.
 //
 // Expired entries go without a scan per send: a sender that makes a new
 // bucket (once in a thousand seconds) renames every bucket whose entries
