@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -134,20 +133,18 @@ func TestConcurrentDedupSendersMakeOneMessagePerKey(t *testing.T) {
 	}
 }
 
-// crashBinary is pq built with the tag pqcrashpoints: with $PQ_CRASH_AT=N
-// it kills itself at the Nth durable step (see spool/crashpoint.go).
-var crashBinary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "pq-crash")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "pq")
+// crashBinary builds pq with the tag pqcrashpoints into a directory of
+// the test's: with $PQ_CRASH_AT=N it kills itself at the Nth durable step
+// (see spool/crashpoint.go).
+func crashBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "pq")
 	out, err := exec.Command("go", "build", "-tags", "pqcrashpoints", "-o", bin, "pq").CombinedOutput()
 	if err != nil {
-		return "", fmt.Errorf("go build -tags pqcrashpoints: %v\n%s", err, out)
+		t.Fatalf("go build -tags pqcrashpoints: %v\n%s", err, out)
 	}
-	return bin, nil
-})
+	return bin
+}
 
 // A sender of a dedup id killed at each durable step in turn, then run
 // again with the same id, with a receiver draining the queue in between
@@ -155,10 +152,7 @@ var crashBinary = sync.OnceValues(func() (string, error) {
 // one whose id the second run printed.
 func TestKilledDedupSenderRetriedMakesOneMessage(t *testing.T) {
 	const q = "dedup"
-	bin, err := crashBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := crashBinary(t)
 	s := newSpool(t)
 	s.run(t, nil, []int{0}, "init", q)
 	printed := map[string]string{} // key -> the id the retry printed
