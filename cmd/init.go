@@ -19,8 +19,10 @@ func initCommand(e *env) *cli.Command {
 		UsageText: "pq init [--set KEY=VALUE]... QUEUE",
 		Description: "Creates the queue's directories. On a queue that exists it changes nothing,\n" +
 			"but for the settings that --set gives: ttl (a duration, the time to live of\n" +
-			"every message sent without --ttl; \"0s\" for none) and on_expiry\n" +
-			"(\"dead-letter\" or \"drop\"). They are kept in the queue's .settings file.",
+			"every message sent without --ttl; \"0s\" for none), on_expiry\n" +
+			"(\"dead-letter\" or \"drop\") and dedup_window (a duration up to 24h, how long\n" +
+			"pq send --dedup-id KEY remembers KEY; 5m by default). They are kept in the\n" +
+			"queue's .settings file.",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "set", Usage: "set the queue setting `KEY=VALUE` (repeatable)"},
 		},

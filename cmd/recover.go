@@ -27,9 +27,10 @@ func recoverCommand(e *env) *cli.Command {
 		UsageText: "pq recover QUEUE",
 		Description: "Puts every message claimed by a receiver that has died back into the queue,\n" +
 			"in its place by send time with one more attempt counted, and removes the files\n" +
-			"that crashed senders left in tmp/ more than 36 hours ago, and the reply places\n" +
-			"of requesters that died. Prints one line per action, 'recovered ID',\n" +
-			"'removed tmp/NAME' or 'removed .replies/ID', and nothing when there was\n" +
+			"that crashed senders left in tmp/ more than 36 hours ago, the reply places\n" +
+			"of requesters that died, and dedup ids past the queue's dedup_window from\n" +
+			".dedup/. Prints one line per action, 'recovered ID', 'removed tmp/NAME',\n" +
+			"'removed .replies/ID' or 'removed .dedup/...', and nothing when there was\n" +
 			"nothing to do. It also gives files renamed into new/ by other programs their\n" +
 			"places, moves aside what is no message (named pipes, links, stray directories)\n" +
 			"into the queue's .quarantine/ directory, and lists what is there, one\n" +
@@ -75,6 +76,13 @@ func runRecover(e *env, o recoverOptions) error {
 		removed, err = q.CleanReplies()
 		for _, name := range removed {
 			fmt.Fprintf(out, "removed .replies/%s\n", name)
+		}
+	}
+	if err == nil {
+		var removed []string
+		removed, err = q.CleanDedup()
+		for _, p := range removed {
+			fmt.Fprintf(out, "removed %s\n", p)
 		}
 	}
 	if err == nil {

@@ -29,7 +29,7 @@ func sendCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "send",
 		Usage:     "send messages to a queue",
-		UsageText: "pq send [--lines|-0] [--atomic] [-p N] [-g KEY] [--delay DUR|--at TIME] [--ttl DUR] [-H KEY=VALUE]... QUEUE [FILE...]",
+		UsageText: "pq send [--lines|-0] [--atomic] [-p N] [-g KEY] [--delay DUR|--at TIME] [--ttl DUR] [-H KEY=VALUE]... [--dedup-id KEY] QUEUE [FILE...]",
 		Description: "Sends one message read from stdin, or one per FILE ('-' is stdin), and prints\n" +
 			"each new message's id once it is durable. With --lines every input line is a\n" +
 			"message, with -0 every NUL-terminated record; empty records are skipped.\n" +
@@ -42,6 +42,8 @@ func sendCommand(e *env) *cli.Command {
 			"at a time, in send order; different groups go in parallel.\n" +
 			"-p N gives the messages priority N, 0 to 9 (default 4): receivers take the\n" +
 			"highest priority ready first, oldest first within a priority.\n" +
+			"--dedup-id KEY sends one message unless a send with KEY did within the\n" +
+			"queue's dedup_window (5m): then it prints that message's id and makes none.\n" +
 			"The queue is created by its first message.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "lines", Aliases: []string{"l"}, Usage: "one message per input line, without its newline"},
@@ -53,6 +55,7 @@ func sendCommand(e *env) *cli.Command {
 			&cli.BoolFlag{Name: "atomic", Usage: "commit all the messages of the send, or none"},
 			&cli.StringFlag{Name: "group", Aliases: []string{"g"}, Usage: "put the messages in group `KEY`: one at a time, in order"},
 			&cli.IntFlag{Name: "priority", Aliases: []string{"p"}, Value: spool.DefaultPriority, Usage: "priority `N`, 0 (lowest) to 9 (highest)"},
+			&cli.StringFlag{Name: "dedup-id", Usage: "send nothing if a message with `KEY` was sent within the dedup window"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Len() == 0 {
@@ -92,6 +95,9 @@ func sendCommand(e *env) *cli.Command {
 					return usagef("send: -H: %v", err)
 				}
 				o.msg.Headers = append(o.msg.Headers, h)
+			}
+			if c.IsSet("dedup-id") {
+				return runSendDedup(e, o, c.String("dedup-id"))
 			}
 			return runSend(e, o)
 		},

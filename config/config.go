@@ -36,11 +36,11 @@ type Worker struct {
 	Rate float64
 }
 
-// Queue returns the queue settings that this file gives queue: ttl and
-// on_expiry from [defaults], overridden by [queue.NAME]. They apply where
-// the queue's own settings file (see spool.Settings) says nothing, and a
-// ttl here can only shorten the queue's own: a user's configuration never
-// loosens what a queue says of itself.
+// Queue returns the queue settings that this file gives queue: ttl,
+// on_expiry and dedup_window from [defaults], overridden by [queue.NAME].
+// They apply where the queue's own settings file (see spool.Settings) says
+// nothing, and a ttl here can only shorten the queue's own: a user's
+// configuration never loosens what a queue says of itself.
 func (c Config) Queue(queue string) spool.Settings {
 	return c.queues[queue].settings(c.defaults.settings(spool.Settings{}))
 }

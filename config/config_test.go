@@ -409,3 +409,22 @@ func TestQueueSettingsFromTables(t *testing.T) {
 		t.Errorf("on_expiry = \"keep\": %v, want an error naming the key", err)
 	}
 }
+
+func TestDedupWindowFromTables(t *testing.T) {
+	c, err := Parse("c.toml", "[defaults]\ndedup_window = \"10m\"\n[queue.jobs]\ndedup_window = \"1h\"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Queue("jobs").DedupWindow; got != time.Hour {
+		t.Errorf("jobs: dedup_window %s, want 1h", got)
+	}
+	if got := c.Queue("other").DedupWindow; got != 10*time.Minute {
+		t.Errorf("other: dedup_window %s, want 10m", got)
+	}
+	for _, bad := range []string{`"0s"`, `"25h"`, `300`, `"soon"`} {
+		_, err := Parse("c.toml", "[defaults]\ndedup_window = "+bad+"\n")
+		if err == nil || !strings.Contains(err.Error(), "line 2: defaults.dedup_window: ") {
+			t.Errorf("dedup_window = %s: %v, want an error naming the line and key", bad, err)
+		}
+	}
+}

@@ -106,10 +106,11 @@ type workerTable struct {
 	Rate                                      *rate
 	TTL                                       *Duration
 	OnExpiry                                  *onExpiry
+	DedupWindow                               *dedupWindow
 }
 
 // workerKeys lists the keys of a workerTable, for errors.
-const workerKeys = "max_attempts, backoff_min, backoff_max, job_timeout, grace, rate, ttl and on_expiry"
+const workerKeys = "max_attempts, backoff_min, backoff_max, job_timeout, grace, rate, ttl, on_expiry and dedup_window"
 
 // onExpiry is the value of on_expiry: "dead-letter" or "drop".
 type onExpiry string
@@ -120,6 +121,22 @@ func (o *onExpiry) UnmarshalTOML(v any) error {
 		return fmt.Errorf("must be %q or %q, not %s", spool.ExpiryDeadLetter, spool.ExpiryDrop, describe(v))
 	}
 	*o = onExpiry(s)
+	return nil
+}
+
+// dedupWindow is the value of dedup_window: a duration more than zero
+// and at most spool.MaxDedupWindow.
+type dedupWindow time.Duration
+
+func (w *dedupWindow) UnmarshalTOML(v any) error {
+	var d Duration
+	if err := d.UnmarshalTOML(v); err != nil {
+		return err
+	}
+	if d <= 0 || time.Duration(d) > spool.MaxDedupWindow {
+		return fmt.Errorf("must be more than zero and at most %s, not %q", "24h", v)
+	}
+	*w = dedupWindow(d)
 	return nil
 }
 
@@ -151,6 +168,9 @@ func (t *workerTable) field(name string) any {
 	case "on_expiry":
 		t.OnExpiry = new(onExpiry)
 		return t.OnExpiry
+	case "dedup_window":
+		t.DedupWindow = new(dedupWindow)
+		return t.DedupWindow
 	}
 	return nil
 }
@@ -165,6 +185,9 @@ func (t *workerTable) settings(s spool.Settings) spool.Settings {
 	}
 	if t.OnExpiry != nil {
 		s.OnExpiry = string(*t.OnExpiry)
+	}
+	if t.DedupWindow != nil {
+		s.DedupWindow = time.Duration(*t.DedupWindow)
 	}
 	return s
 }

@@ -18,6 +18,7 @@
 //	.meta/        metadata files of the messages whose names say m=1
 //	.quarantine/  what was found where no message can be, moved aside
 //	.replies/     reply places of the requests whose requesters wait: .replies/ID/
+//	.dedup/       entries of dedup ids, in buckets of their messages' send time
 //	.settings     the queue's own settings, written by its owner (see [Settings])
 //	.lock         the commit lock, holding the last name given and doorbells
 //	.groups/      one file per message group: its lock, and what goes next
@@ -119,6 +120,60 @@
 // commitLockWait (its holder is stopped, say) commits without it, and only
 // the order of that batch against other senders' is at risk.
 //
+// Deduplication ([SendOptions.DedupID], [Queue.SendDedup]): a send of one
+// message may carry a dedup id, any bytes up to [MaxDedupID]. Its entry
+// is .dedup/SSSSSSS/H, where H is the first 32 hex digits of the SHA-256
+// of the id and SSSSSSS the send time of the message it stands for in
+// seconds divided by 1000, as at the top of new/; the file holds two
+// lines, that message's ID and the name its file had in tmp/. Everything
+// happens in the commit, under the commit lock, which a send with a dedup
+// id never goes without ([ErrDedupLock]), so that of any number of
+// senders of one id exactly one makes a message:
+//
+//  1. Look up the id in every bucket that the queue's dedup window
+//     (Settings.DedupWindow) covers, newest first: two opens a bucket,
+//     one or two buckets for the default window of five minutes, never a
+//     listing. An entry H
+//     whose message was sent inside the window makes the send a
+//     duplicate: it reports that ID and makes nothing. A pending entry,
+//     .pending-H, is settled first (below).
+//  2. Name the message; fsync tmp/, so that the message's file there is
+//     durable; write .dedup/S/.pending-H (O_EXCL, write, fsync) and fsync
+//     its directory (and .dedup/ and the queue directory, when the bucket
+//     or .dedup/ is new).
+//  3. Rename the message into new/ (or .due/) as any send does, and fsync
+//     its directories, still under the lock.
+//  4. Rename .pending-H to H, without an fsync, and release the lock.
+//
+// A pending entry found under the commit lock was left by a sender that
+// died (or failed) between steps 2 and 4. Its message was placed if and
+// only if the file the entry names is gone from tmp/ (or has a second
+// name: a crash inside the link-and-unlink fallback), since a rename out
+// of tmp/ is the only way it leaves: then the entry is renamed to H and
+// the send is a duplicate, whether the message is still in the queue or
+// was received and acked since. Otherwise the message was never placed,
+// and the entry and the dead sender's file are removed, so that the retry
+// makes the message: a key never swallows a message that was lost. A
+// pending entry cut short by a crash in step 2 holds no valid ID and is
+// removed likewise. A crash of the machine that undoes step 4 leaves a
+// pending entry that settles the same way. The evidence holds for as long
+// as recovery leaves a dead sender's file in tmp/ (36 hours), which is why
+// the window is at most [MaxDedupWindow]. No receiver takes part: acks
+// and every other move are unchanged. One case escapes this, and only
+// where renameat2(RENAME_NOREPLACE) is missing: a sender that dies
+// between the link and the unlink of its message's file, whose message
+// is then received and acked before the next send with its id, leaves
+// tmp/ holding the file under one name again, and that send makes a
+// second message.
+//
+// Expired entries go without a scan per send: a sender that makes a new
+// bucket (once in a thousand seconds) renames every bucket whose entries
+// are all older than its window to .dedup/.old-..., and removes it;
+// [Queue.CleanDedup] (pq recover) removes what a crash left of that, and
+// pending entries older than the window. The window is the queue's
+// setting, applied by each sender: where senders' configurations differ
+// and the queue's .settings says nothing, each uses its own.
+//
 // Claim ([Receiver.Claim]): open new/.../NAME (never blocking, never
 // following a link, refusing anything but a regular file), take a
 // non-blocking flock on it, check that the name still refers to the file
@@ -216,7 +271,10 @@
 // is claimed leaves it in cur/, unlocked, and the next receiver puts it
 // back: delivery is at least once, so a message handled but not yet acked
 // when its receiver died is delivered again. A crash between an ack's
-// unlink and its fsync can bring the message back the same way. Promoting
+// unlink and its fsync can bring the message back the same way. A crash
+// while sending with a dedup id leaves at most a pending entry in
+// .dedup/, which the next send with that id settles (see Deduplication
+// above). Promoting
 // a delayed message, adopting a foreign file and moving a stray aside are
 // single renames: a crash leaves the entry where it was or where it went.
 //

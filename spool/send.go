@@ -40,6 +40,11 @@ type SendOptions struct {
 	// sent, while different groups go in parallel. A key is 1 to 64 of
 	// A-Z a-z 0-9 . _ - (see ErrBadGroup).
 	Group string
+	// DedupID, when not empty, makes the send idempotent: a send of one
+	// message whose DedupID a send to the queue had within its dedup
+	// window makes no message and returns the first one's ID. See
+	// [Queue.SendDedup].
+	DedupID string
 }
 
 // ErrBadPriority is returned for a priority outside MinPriority to
@@ -48,6 +53,10 @@ var ErrBadPriority = errors.New("priority must be 0 to 9")
 
 // SendWith is Send with options.
 func (q *Queue) SendWith(body io.Reader, o SendOptions) (ID, error) {
+	if o.DedupID != "" {
+		id, _, err := q.SendDedup(body, o)
+		return id, err
+	}
 	b := q.NewBatch()
 	b.one = true
 	defer b.Close()
@@ -79,6 +88,7 @@ type Batch struct {
 	atomic  bool     // all or nothing: see NewAtomicBatch
 	stage   string   // an atomic batch's directory in tmp/, once made
 	ttl     time.Duration
+	dd      dedupState // the dedup id of a send of one message
 }
 
 // pendingFile is a message written into tmp/ and not yet committed.
@@ -92,6 +102,7 @@ type pendingFile struct {
 	meta     *os.File // its metadata, written in tmp/; nil for none
 	metaPath string
 	reply    *replyPlace // a request's reply place (see reply.go); nil for none
+	dedup    string      // the name of its dedup id's entries; "" for none
 }
 
 // NewBatch starts an empty batch.
@@ -144,11 +155,15 @@ func (b *Batch) AddWith(body io.Reader, o SendOptions) error {
 			return fmt.Errorf("send to %s: %w, not %d", b.q.name, ErrBadPriority, prio)
 		}
 	}
+	dedup, err := b.dedupName(o.DedupID)
+	if err != nil {
+		return fmt.Errorf("send to %s: %w", b.q.name, err)
+	}
 	f, path, err := b.create()
 	if err != nil {
 		return fmt.Errorf("send to %s: %w", b.q.name, err)
 	}
-	p := pendingFile{f: f, path: path, due: due, priority: prio, group: o.Group}
+	p := pendingFile{f: f, path: path, due: due, priority: prio, group: o.Group, dedup: dedup}
 	switch {
 	case !o.Expires.IsZero():
 		p.expires = max(o.Expires.UnixNano(), 1)
@@ -215,7 +230,7 @@ func (b *Batch) create() (*os.File, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		b.ttl, b.checked = s.TTL, true
+		b.ttl, b.dd.window, b.checked = s.TTL, s.DedupWindow, true
 	}
 	if err := b.openSyncFS(); err != nil {
 		return nil, "", err
@@ -358,12 +373,19 @@ func (b *Batch) place(dirs map[string]bool) ([]ID, error) {
 		return nil, err
 	}
 	defer b.c.unlock()
+	if ids, done, err := b.dedupLookup(); done {
+		return ids, err
+	}
 	names := make([]Name, len(b.pending))
 	ats := make([]int64, len(b.pending))
 	for i, p := range b.pending {
 		send, at := b.c.next(p.priority)
 		names[i], ats[i] = Name{ID: formatID(send), Due: p.due, Expires: p.expires, Priority: p.priority, Group: p.group, Meta: p.metaPath != "", Request: p.reply != nil}, at
 	}
+	if err := b.dedupBegin(names); err != nil {
+		return nil, err
+	}
+	defer b.dedupUndo()
 	if err := b.placeMeta(names); err != nil {
 		return nil, err
 	}
@@ -384,7 +406,7 @@ func (b *Batch) place(dirs map[string]bool) ([]ID, error) {
 		p.path = ""
 		ids = append(ids, names[i].ID)
 	}
-	return ids, nil
+	return ids, b.dedupEnd(dirs)
 }
 
 // placeMeta renames the batch's metadata files into .meta/ under the IDs

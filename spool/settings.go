@@ -33,6 +33,10 @@ type Settings struct {
 	// OnExpiry says what becomes of an expired message: "dead-letter"
 	// (the default: dlq/, with the cause "expired") or "drop" (deleted).
 	OnExpiry string
+	// DedupWindow is how long a send's dedup id keeps a later send with
+	// the same id from making a message (see [SendOptions.DedupID]);
+	// zero means DefaultDedupWindow. The sender applies it.
+	DedupWindow time.Duration
 }
 
 // Expiry policies, the values of Settings.OnExpiry.
@@ -42,12 +46,13 @@ const (
 )
 
 // settingKeys are the keys a settings file may hold.
-var settingKeys = []string{"on_expiry", "ttl"}
+var settingKeys = []string{"dedup_window", "on_expiry", "ttl"}
 
 // Settings returns the queue's settings: what its settings file says,
 // then, for what it does not say, Options.Settings; and the shorter of the
 // two ttls where both give one, so that a configuration file can never
-// loosen what the queue says of itself. A queue without a settings file
+// loosen what the queue says of itself. A dedup_window in the file wins
+// over Options.Settings, so that every sender uses the queue's own. A queue without a settings file
 // has Options.Settings, on_expiry "dead-letter" by default.
 func (q *Queue) Settings() (Settings, error) {
 	path := filepath.Join(q.dir, settingsName)
@@ -75,6 +80,9 @@ func merge(kv map[string]string, cfg Settings) Settings {
 	}
 	if v, ok := kv["on_expiry"]; ok {
 		s.OnExpiry = v
+	}
+	if v, ok := kv["dedup_window"]; ok {
+		s.DedupWindow, _ = time.ParseDuration(v)
 	}
 	if s.OnExpiry == "" {
 		s.OnExpiry = ExpiryDeadLetter
@@ -117,6 +125,8 @@ func checkSetting(k, v string) error {
 		if v != ExpiryDeadLetter && v != ExpiryDrop {
 			return fmt.Errorf("%w: on_expiry %q: want %q or %q", ErrBadSetting, v, ExpiryDeadLetter, ExpiryDrop)
 		}
+	case "dedup_window":
+		return checkDedupWindow(v)
 	default:
 		return fmt.Errorf("%w: unknown key %q; the keys are %s", ErrBadSetting, k, strings.Join(settingKeys, ", "))
 	}

@@ -14,7 +14,9 @@
 // before each run of the command, untimed (to put a message in a queue,
 // say), "-" for none. ARG0 is the program to run, given as a path, and the
 // remaining fields are its arguments; no shell is involved. Standard output
-// goes to /dev/null, standard error is kept.
+// goes to /dev/null, standard error is kept. In the arguments, {RUN} is
+// replaced by the number of the run of that case, from 0, so that every run
+// may use a name of its own (a dedup id, say).
 //
 // Every round runs each case once, in an order that rotates from round to
 // round; the first -warmup rounds are not counted. A run is timed from just
@@ -49,6 +51,7 @@ type testCase struct {
 	argv   []string
 	times  []time.Duration
 	cpu    []time.Duration
+	runs   int // runs so far, for {RUN}
 }
 
 func main() {
@@ -152,7 +155,12 @@ func (c *testCase) run() (wall, cpu time.Duration, err error) {
 	defer stdout.Close()
 	attr := &os.ProcAttr{Files: []*os.File{stdin, stdout, os.Stderr}}
 	start := time.Now()
-	p, err := os.StartProcess(c.argv[0], c.argv, attr)
+	argv := make([]string, len(c.argv))
+	for i, a := range c.argv {
+		argv[i] = strings.ReplaceAll(a, "{RUN}", fmt.Sprint(c.runs))
+	}
+	c.runs++
+	p, err := os.StartProcess(argv[0], argv, attr)
 	if err != nil {
 		return 0, 0, fmt.Errorf("%s: %w", c.name, err)
 	}
