@@ -146,7 +146,7 @@ func (r *Request) Wait(ctx context.Context) (io.ReadCloser, error) {
 	if w, err := fsnotify.NewWatcher(); err != nil {
 		r.q.log.Warn("cannot watch for the reply; polling instead", "err", err)
 	} else {
-		defer w.Close()
+		defer closeWatcher(w)
 		if err := w.Add(r.dir); err != nil {
 			r.q.log.Warn("cannot watch for the reply; polling instead", "err", err)
 		}

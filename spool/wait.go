@@ -139,7 +139,27 @@ func (r *Receiver) Close() error {
 		r.w.closes.Close()
 	}
 	if r.w.w != nil {
-		return r.w.w.Close()
+		return closeWatcher(r.w.w)
 	}
 	return nil
+}
+
+// closeWatcher closes w while it drains w's channels: fsnotify's reader
+// may be blocked sending an event nobody reads (the removal of a watched
+// directory, say), and Close waits for it.
+func closeWatcher(w *fsnotify.Watcher) error {
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-w.Events:
+			case <-w.Errors:
+			case <-done:
+				return
+			}
+		}
+	}()
+	err := w.Close()
+	close(done)
+	return err
 }
