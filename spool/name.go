@@ -41,17 +41,17 @@ func (id ID) Time() (time.Time, bool) {
 // The key a counts the earlier deliveries that did not end in an ack; d is
 // the time, in nanoseconds since the Unix epoch, before which the message is
 // not to be delivered (set by a retry's backoff or a delayed send); x is the
-// time, likewise, from which it is never delivered (set by a send's
-// time to live); p is the priority, 0 to 9, left out when it is
-// DefaultPriority; b=N names not a message but the directory of an atomic
-// batch of N messages (see [Queue.NewAtomicBatch]); m=1 says that the
-// message has a metadata file, .meta/ID in the queue directory; r=1 says
-// that it is a request, whose sender waits for a reply in .replies/ID (see
-// [Queue.Request]). A field whose value is zero (or, for p, the default) is
-// left out, so a fresh message's name is its ID. g=KEY names the message's
-// group (see [SendOptions]).
-// Fields that this version of pq does not know are kept, in order, in Extra,
-// and written back unchanged, so that newer metadata survives older tools.
+// time, likewise, from which it is never delivered (set by a send's time to
+// live); p is the priority, 0 to 9, left out when it is DefaultPriority; g
+// is the message's group (see [SendOptions]); b=N names not a message but
+// the directory of an atomic batch of N messages (see
+// [Queue.NewAtomicBatch]); m=1 says that the message has a metadata file,
+// .meta/ID in the queue directory; r=1 says that it is a request, whose
+// sender waits for a reply in .replies/ID (see [Queue.Request]). A field
+// whose value is zero (or, for p, the default) is left out, so a fresh
+// message's name is its ID. Fields that this version of pq does not know
+// are kept, in order, in Extra, and written back unchanged, so that newer
+// metadata survives older tools.
 type Name struct {
 	ID       ID
 	Attempts int
