@@ -46,7 +46,7 @@ func TestAnAtomicSendIsAllOrNothing(t *testing.T) {
 		t.Fatalf("a whole atomic send left %d messages, want %d", n, total)
 	}
 	committed, points := 0, 0
-	for _, pct := range []int{10, 50, 85, 95, 100, 110} {
+	for _, pct := range []int{30, 80, 95, 100, 115} {
 		points++
 		q := fmt.Sprintf("killed-at-%d", pct)
 		s.run(t, nil, []int{0}, "init", q)
