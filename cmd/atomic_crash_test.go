@@ -90,7 +90,7 @@ func watch(dir string, done <-chan struct{}) <-chan []int {
 				if n := countMessages(dir); len(seen) == 0 || seen[len(seen)-1] != n {
 					seen = append(seen, n)
 				}
-				time.Sleep(time.Millisecond) // leave the sender a core
+				time.Sleep(5 * time.Millisecond) // leave the sender a core
 			}
 		}
 	}()
