@@ -1,6 +1,9 @@
 package spool
 
-import "errors"
+import (
+	"errors"
+	"strings"
+)
 
 // ErrEmpty reports that a queue holds no message ready to be claimed.
 var ErrEmpty = errors.New("no message ready")
@@ -58,8 +61,16 @@ func (e *DeadLetterError) Error() string {
 	if cause == "" {
 		cause = "no reason recorded"
 	}
+	if c, ok := strings.CutSuffix(cause, droppedSuffix); ok {
+		return "request " + string(e.ID) + " was dropped: " + c + " (on_expiry = drop)"
+	}
 	return "request " + string(e.ID) + " was dead-lettered: " + cause
 }
+
+// droppedSuffix ends the cause told to the requester of a request that
+// was deleted as expired, on a queue whose on_expiry is drop, rather than
+// dead-lettered.
+const droppedSuffix = " (dropped: on_expiry = drop)"
 
 // Unwrap returns ErrDeadLettered.
 func (e *DeadLetterError) Unwrap() error { return ErrDeadLettered }

@@ -483,7 +483,7 @@ func (q *Queue) expire(path string) {
 		if err := q.Ack(c); err != nil {
 			q.log.Warn("cannot drop an expired message", "id", c.ID(), "err", err)
 		} else if c.name.Request {
-			q.tellRequester(c.name.ID, Reason{Cause: CauseExpired + " (dropped: on_expiry = drop)", Attempts: c.name.Attempts, Time: now()})
+			q.tellRequester(c.name.ID, Reason{Cause: CauseExpired + droppedSuffix, Attempts: c.name.Attempts, Time: now()})
 		}
 		return
 	}

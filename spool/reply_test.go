@@ -321,6 +321,10 @@ func TestAnExpiredRequestFailsItsRequester(t *testing.T) {
 			if !errors.As(err, &de) || !strings.HasPrefix(de.Reason.Cause, CauseExpired) {
 				t.Fatalf("Wait = %v, want a DeadLetterError whose cause says expired", err)
 			}
+			want := map[string]string{ExpiryDeadLetter: " was dead-lettered: expired", ExpiryDrop: " was dropped: expired (on_expiry = drop)"}[onExpiry]
+			if !strings.HasSuffix(err.Error(), want) {
+				t.Fatalf("Wait = %q, want it to end %q", err, want)
+			}
 		})
 	}
 }
