@@ -335,3 +335,32 @@ func (q *Queue) Peek(id ID) (Entry, *os.File, error) {
 	}
 	return Entry{}, nil, ErrEmpty
 }
+
+// Queues returns the names of the queues under root, in name order: the
+// directories there whose names are valid queue names and that hold a
+// queue's subdirectories. A missing root holds none.
+func Queues(root string) ([]string, error) {
+	var l lister
+	ents, err := l.list(root, "")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list queues: %w", err)
+	}
+	var out []string
+	for _, e := range ents {
+		if ValidName(e.name) != nil {
+			continue
+		}
+		if typ, err := kind(root, e); err != nil || !typ.IsDir() {
+			continue
+		}
+		q, err := Open(root, e.name, Options{})
+		if err != nil || q.Check() != nil {
+			continue
+		}
+		out = append(out, e.name)
+	}
+	return out, nil
+}
