@@ -122,6 +122,9 @@ var builders = []struct {
 	{"dlq", dlqCommand},
 	{"retry", retryCommand},
 	{"recover", recoverCommand},
+	{"stat", statCommand},
+	{"ls", lsCommand},
+	{"peek", peekCommand},
 }
 
 // commands builds every command around e.

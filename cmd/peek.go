@@ -1,0 +1,92 @@
+package cmd
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/urfave/cli/v2"
+
+	"pq/spool"
+)
+
+// peekOptions are the flags of pq peek.
+type peekOptions struct {
+	queue   string
+	id      spool.ID // "": the oldest ready message
+	headers bool
+}
+
+func peekCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "peek",
+		Usage:     "print a message's body without receiving it",
+		UsageText: "pq peek [--headers] QUEUE [ID]",
+		Description: "Prints the body of the message that a receiver would take next (the oldest\n" +
+			"ready one of the highest priority; a receiver may pass it by while its group is\n" +
+			"busy), or of the message ID in any state, without claiming it: the message\n" +
+			"stays where it is, and nothing in the queue changes. With --headers, the body\n" +
+			"is framed as by 'pq recv --headers'. Exits 1 when no message is ready.\n\n" +
+			"Example: pq peek --headers jobs",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "headers", Usage: "print before the body a line 'ID SIZE', its headers as KEY=VALUE lines, and an empty line"},
+		},
+		Action: func(c *cli.Context) error {
+			o := peekOptions{headers: c.Bool("headers")}
+			switch c.Args().Len() {
+			case 2:
+				o.id = spool.ID(c.Args().Get(1))
+				fallthrough
+			case 1:
+				o.queue = c.Args().First()
+			case 0:
+				return withHint(usagef("peek: missing QUEUE"), "usage: %s", c.Command.UsageText)
+			default:
+				return withHint(usagef("peek: too many arguments: %q", c.Args().Slice()[2:]), "usage: %s", c.Command.UsageText)
+			}
+			return runPeek(e, o)
+		},
+	}
+}
+
+func runPeek(e *env, o peekOptions) error {
+	q, err := e.existingQueue(o.queue)
+	if err != nil {
+		return err
+	}
+	m, f, err := q.Peek(o.id)
+	if errors.Is(err, spool.ErrEmpty) {
+		return errNothing
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	out := bufio.NewWriterSize(e.Out, 64<<10)
+	if o.headers {
+		hs, err := q.Headers(m)
+		if err != nil {
+			return err
+		}
+		fi, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "%s %d\n", m.Name.ID, fi.Size())
+		if m.Name.Request {
+			fmt.Fprintf(out, "pq-reply-to=%s\n", m.Name.ID)
+		}
+		for _, h := range hs {
+			fmt.Fprintf(out, "%s=%s\n", h.Key, h.Value)
+		}
+		out.WriteString("\n")
+	}
+	if _, err := io.Copy(out, f); err != nil {
+		return fmt.Errorf("peek %s: %w", m.Name.ID, err)
+	}
+	if err := out.Flush(); err != nil {
+		return fmt.Errorf("write to stdout: %w", err)
+	}
+	return nil
+}
