@@ -63,3 +63,6 @@ func (e *DeadLetterError) Error() string {
 
 // Unwrap returns ErrDeadLettered.
 func (e *DeadLetterError) Unwrap() error { return ErrDeadLettered }
+
+// ErrSameQueue reports a move of a message to the queue it is in.
+var ErrSameQueue = errors.New("cannot move a message to its own queue")
