@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"pq/spool"
+	"pq/worker"
 )
 
 // mvOptions are the arguments of pq mv.
@@ -102,4 +103,32 @@ func moveOne(q, to *spool.Queue, c *spool.Claim, out *bufio.Writer) error {
 		err = aerr
 	}
 	return err
+}
+
+// checkTo checks the queue of pq recv --exec --to.
+func checkTo(o execOptions) error {
+	if o.to == "" {
+		return nil
+	}
+	if err := spool.ValidName(o.to); err != nil {
+		return err
+	}
+	if o.to == o.queue {
+		return usagef("recv: --to names the queue received from, %s", o.queue)
+	}
+	return nil
+}
+
+// openTo opens the queue of --to, if any, as where the commands' stdout
+// goes.
+func openTo(e *env, o execOptions, co *worker.CommandOptions) error {
+	if o.to == "" {
+		return nil
+	}
+	to, err := e.queue(o.to)
+	if err != nil {
+		return err
+	}
+	co.To = to
+	return nil
 }
