@@ -130,16 +130,18 @@ func (o *Output) Commit() (ID, error) {
 		return "", fmt.Errorf("output of %s: committed or aborted already", o.c.name.ID)
 	}
 	o.done = true
-	err := o.f.Sync()
-	if cerr := o.f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(o.path)
-		return "", fmt.Errorf("output of %s: %w", o.c.name.ID, err)
-	}
 	return o.c.move(o.to, func(staged string) error {
-		return os.Rename(o.path, staged)
+		// Renamed first, then synced: on a journaling filesystem the
+		// file's fsync then commits its new name too, and the sync of
+		// tmp/ that follows costs next to nothing.
+		err := os.Rename(o.path, staged)
+		if err == nil {
+			err = fsync("fsync", o.f)
+		}
+		if cerr := o.f.Close(); err == nil {
+			err = cerr
+		}
+		return err
 	}, o.path)
 }
 

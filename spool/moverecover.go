@@ -89,7 +89,10 @@ func (q *Queue) recoverMove(target, base string) (Moved, bool, error) {
 	n := ParseName(base)
 	staged := filepath.Join(to.tmp, stageName(q.name, n.ID))
 	id, err := to.handOver(staged, n)
-	if id == "" && err != nil && !errors.Is(err, errNotStaged) {
+	if errors.Is(err, errNotStaged) {
+		err = nil // handed over by the mover before it died
+	}
+	if id == "" && err != nil {
 		return Moved{}, false, fmt.Errorf("recover the move of %s: %w", base, err)
 	}
 	os.Remove(staged + stageMeta)
