@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -131,4 +132,20 @@ func openTo(e *env, o execOptions, co *worker.CommandOptions) error {
 	}
 	co.To = to
 	return nil
+}
+
+// printMoves finishes the moves that dead movers left in q (see
+// [spool.Queue.RecoverMoves]) and prints a line for each: 'moved ID to
+// QUEUE2 as NEWID' when it handed the message over, 'moved ID to QUEUE2'
+// when its mover had.
+func printMoves(out io.Writer, q *spool.Queue) error {
+	moved, err := q.RecoverMoves()
+	for _, m := range moved {
+		if m.NewID != "" {
+			fmt.Fprintf(out, "moved %s to %s as %s\n", m.ID, m.To, m.NewID)
+		} else {
+			fmt.Fprintf(out, "moved %s to %s\n", m.ID, m.To)
+		}
+	}
+	return err
 }

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"time"
 
@@ -28,7 +29,9 @@ func recoverCommand(e *env) *cli.Command {
 		Description: "Puts every message claimed by a receiver that has died back into the queue,\n" +
 			"in its place by send time with one more attempt counted, and removes the files\n" +
 			"that crashed senders left in tmp/ more than 36 hours ago, and the reply places\n" +
-			"of requesters that died. Prints one line per action, 'recovered ID',\n" +
+			"of requesters that died, and finishes the moves to other queues (pq mv, pq recv\n" +
+			"--to) whose movers died. Prints one line per action, 'recovered ID',\n" +
+			"'moved ID to QUEUE2 [as NEWID]',\n" +
 			"'removed tmp/NAME' or 'removed .replies/ID', and nothing when there was\n" +
 			"nothing to do. It also gives files renamed into new/ by other programs their\n" +
 			"places, moves aside what is no message (named pipes, links, stray directories)\n" +
@@ -52,7 +55,9 @@ func runRecover(e *env, o recoverOptions) error {
 	}
 	out := bufio.NewWriter(e.Out)
 	// Print what was done even when a later step fails.
-	ids, err := q.Recover()
+	err = printMoves(out, q)
+	ids, rerr := q.Recover()
+	err = cmp.Or(err, rerr)
 	for _, id := range ids {
 		fmt.Fprintf(out, "recovered %s\n", id)
 	}
