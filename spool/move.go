@@ -31,9 +31,9 @@ const dirMoving = ".moving"
 
 // Prefixes of the names of a move's files in the target's tmp/.
 const (
-	stagePrefix2 = ".move-"     // a staged output: .move-QUEUE+ID
-	outPrefix    = ".move-out-" // a command's output being written
-	stageMeta    = ".meta"      // ends the staged output's metadata
+	movePrefix = ".move-"     // a staged output: .move-QUEUE+ID
+	outPrefix  = ".move-out-" // a command's output being written
+	stageMeta  = ".meta"      // ends the staged output's metadata
 )
 
 // stageName is the name in the target's tmp/ of the output staged for the
@@ -41,12 +41,12 @@ const (
 // attempt stages over what an earlier one left. '+' is in neither queue
 // names nor IDs made by pq.
 func stageName(from string, id ID) string {
-	return stagePrefix2 + from + "+" + string(id)
+	return movePrefix + from + "+" + string(id)
 }
 
 // parseStageName returns the queue and the ID a staged name is made of.
 func parseStageName(name string) (from string, id ID, ok bool) {
-	rest, ok := strings.CutPrefix(name, stagePrefix2)
+	rest, ok := strings.CutPrefix(name, movePrefix)
 	if !ok || strings.HasPrefix(name, outPrefix) {
 		return "", "", false
 	}

@@ -194,7 +194,7 @@ func TestAMoveKilledAtAnyStepEndsExactlyOnce(t *testing.T) {
 					t.Fatalf("outputs %q, inputs %q: want no output, the input back", outputs, inputs)
 				}
 				for _, l := range leftovers(t, q, out) {
-					if !strings.Contains(l, stagePrefix2) || tc.handedOver {
+					if !strings.Contains(l, movePrefix) || tc.handedOver {
 						t.Errorf("left behind: %s", l)
 					}
 				}

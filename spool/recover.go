@@ -134,7 +134,7 @@ func (q *Queue) CleanTmp(age time.Duration) ([]string, error) {
 		}
 		path := filepath.Join(q.tmp, e.Name())
 		switch {
-		case strings.HasPrefix(e.Name(), stagePrefix2) && q.keepStaged(e.Name(), fi.ModTime(), cutoff):
+		case strings.HasPrefix(e.Name(), movePrefix) && q.keepStaged(e.Name(), fi.ModTime(), cutoff):
 			continue // a move's staged output: see keepStaged
 		case fi.Mode().IsRegular():
 			err = os.Remove(path)
