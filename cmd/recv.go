@@ -299,7 +299,7 @@ func (rc *receiver) writeFrame(c *spool.Claim) error {
 	}
 	fmt.Fprintf(rc.out, "%s %d\n", c.ID(), fi.Size())
 	if c.Request() {
-		fmt.Fprintf(rc.out, "pq-reply-to=%s\n", c.ID())
+		writeReplyTo(rc.out, rc.q, c)
 	}
 	for _, h := range hs {
 		fmt.Fprintf(rc.out, "%s=%s\n", h.Key, h.Value)

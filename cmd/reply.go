@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -41,7 +42,7 @@ func replyArgs(c *cli.Context) (replyOptions, error) {
 	args := c.Args().Slice()
 	switch len(args) {
 	case 1:
-		q := os.Getenv("PQ_QUEUE")
+		q := cmp.Or(os.Getenv("PQ_REPLY_QUEUE"), os.Getenv("PQ_QUEUE"))
 		if q == "" {
 			return replyOptions{}, withHint(usagef("reply: missing QUEUE, and $PQ_QUEUE is not set"), "usage: %s", c.Command.UsageText)
 		}

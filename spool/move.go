@@ -238,20 +238,25 @@ func (c *Claim) move(to *Queue, stage func(staged string) error, tmp string) (ID
 }
 
 // stageMeta writes, or removes, the metadata of the staged output at path:
-// the claim's headers. It is written before the staged output, and synced
+// the claim's headers and, for a request, its reply address. It is written before the staged output, and synced
 // with it.
 func (c *Claim) stageMeta(path string) error {
 	headers, err := c.Headers()
 	if err != nil {
 		return err
 	}
-	if len(headers) == 0 {
+	m := Meta{Headers: headers}
+	if c.name.Request {
+		rq, id := c.ReplyTo()
+		m.ReplyQueue, m.ReplyID = rq.name, id
+	}
+	if len(headers) == 0 && m.ReplyQueue == "" {
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 		return nil
 	}
-	return c.q.writeFile(path, Meta{Headers: headers}.encode(), true)
+	return c.q.writeFile(path, m.encode(), true)
 }
 
 // intend renames the claimed file from cur/ to entry, under .moving/, and
@@ -300,7 +305,7 @@ func (q *Queue) handOver(staged string, in Name) (ID, error) {
 		return "", err
 	}
 	send, at := c.next(in.Priority)
-	out := Name{ID: formatID(send), Priority: in.Priority, Expires: in.Expires}
+	out := Name{ID: formatID(send), Priority: in.Priority, Expires: in.Expires, Request: in.Request}
 	meta, err := q.linkMeta(staged+stageMeta, out.ID)
 	if err != nil {
 		return "", err

@@ -1,6 +1,7 @@
 package spool
 
 import (
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -357,5 +358,61 @@ func TestClaimIDsFindsMessagesInEveryTreeAndBatch(t *testing.T) {
 	}
 	if got := readAll(t, claims[ids[1]]); got != "b2" {
 		t.Fatalf("batch message body %q", got)
+	}
+}
+
+func TestAMovedRequestKeepsItsReplyAddress(t *testing.T) {
+	for _, end := range []string{"reply", "dead letter"} {
+		t.Run(end, func(t *testing.T) {
+			q, out := twoQueues(t)
+			req, err := q.Request(strings.NewReader("question"), SendOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer req.Withdraw()
+			r := q.NewReceiver()
+			defer r.Close()
+			c, err := r.Claim()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.MoveTo(out); err != nil {
+				t.Fatal(err)
+			}
+			q.Ack(c)
+			r2 := out.NewReceiver()
+			defer r2.Close()
+			moved, err := r2.Claim()
+			if err != nil {
+				t.Fatalf("claim of the moved request: %v (dropped as an orphan?)", err)
+			}
+			rq, id := moved.ReplyTo()
+			if !moved.Request() || rq.Name() != q.Name() || id != req.ID() {
+				t.Fatalf("moved request: request %v, reply to %s %s; want %s %s", moved.Request(), rq.Name(), id, q.Name(), req.ID())
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			if end == "dead letter" {
+				if err := moved.DeadLetter(Reason{Cause: "no"}); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := req.Wait(ctx); !errors.Is(err, ErrDeadLettered) {
+					t.Fatalf("wait: %v, want ErrDeadLettered", err)
+				}
+				return
+			}
+			if err := rq.Reply(id, strings.NewReader("answer")); err != nil {
+				t.Fatal(err)
+			}
+			out.Ack(moved)
+			body, err := req.Wait(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer body.Close()
+			if b, _ := io.ReadAll(body); string(b) != "answer" {
+				t.Fatalf("reply %q", b)
+			}
+		})
 	}
 }

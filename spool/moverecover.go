@@ -175,3 +175,23 @@ func (q *Queue) ClaimIDs(ids ...ID) (map[ID]*Claim, error) {
 	}
 	return claims, nil
 }
+
+// ReplyTo returns where the reply to the claimed request goes: the queue
+// and the ID of its reply place. That is the claim's own queue and ID,
+// unless the request was moved there from another queue (see
+// [Claim.MoveTo]), whose reply address it keeps. It is meaningful only for
+// a request ([Claim.Request]).
+func (c *Claim) ReplyTo() (*Queue, ID) {
+	if !c.name.Meta {
+		return c.q, c.name.ID
+	}
+	m, err := c.q.readMeta(c.name.ID)
+	if err != nil || m.ReplyQueue == "" || m.ReplyQueue == c.q.name {
+		return c.q, c.name.ID
+	}
+	rq, err := Open(filepath.Dir(c.q.dir), m.ReplyQueue, c.q.opts)
+	if err != nil {
+		return c.q, c.name.ID
+	}
+	return rq, m.ReplyID
+}

@@ -206,7 +206,7 @@ func (r *commandRunner) env(m *Message) ([]string, error) {
 	}
 	env := make([]string, 0, len(base)+6+len(headers))
 	for _, kv := range base {
-		if !strings.HasPrefix(kv, "PQ_HEADER_") && !strings.HasPrefix(kv, "PQ_REPLY_TO=") {
+		if !strings.HasPrefix(kv, "PQ_HEADER_") && !strings.HasPrefix(kv, "PQ_REPLY_TO=") && !strings.HasPrefix(kv, "PQ_REPLY_QUEUE=") {
 			env = append(env, kv)
 		}
 	}
@@ -222,7 +222,8 @@ func (r *commandRunner) env(m *Message) ([]string, error) {
 		env = append(env, spool.EnvName(h.Key)+"="+h.Value)
 	}
 	if m.Request() {
-		env = append(env, "PQ_REPLY_TO="+string(m.ID()))
+		rq, id := m.c.ReplyTo()
+		env = append(env, "PQ_REPLY_TO="+string(id), "PQ_REPLY_QUEUE="+rq.Name())
 	}
 	return env, nil
 }
