@@ -179,7 +179,10 @@
 // (4) Done: [Queue.Ack] unlinks .moving/Q2/NAME; no fsync is needed, since
 // a lost unlink only makes recovery do it again. The new message keeps the
 // input's priority, time to live and headers, and has no attempts; a
-// request moved loses r=1 (its reply address does not go with it).
+// request moved stays a request (r=1) whose reply address, the reply
+// place of the original request, goes in its metadata (see [Meta] and
+// [Claim.ReplyTo]): its claimers, repliers and dead letters use that
+// place.
 //
 // Recovery of moves ([Queue.RecoverMoves], which [Queue.Recover] runs
 // first): a message in .moving/Q2/ whose lock can be taken has lost its
