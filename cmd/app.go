@@ -121,6 +121,7 @@ var builders = []struct {
 	{"init", initCommand},
 	{"dlq", dlqCommand},
 	{"retry", retryCommand},
+	{"mv", mvCommand},
 	{"recover", recoverCommand},
 	{"stat", statCommand},
 	{"ls", lsCommand},

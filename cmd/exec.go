@@ -19,6 +19,7 @@ type execOptions struct {
 	command string
 	jobs    int
 	wait    bool
+	to      string // --to: the queue CMD's stdout goes to
 	config.Worker
 }
 
@@ -29,7 +30,11 @@ type execOptions struct {
 func runExec(ctx context.Context, e *env, q *spool.Queue, o execOptions) error {
 	stderr := &worker.SyncWriter{W: e.Err}
 	log := slog.New(newWorkerHandler(stderr))
-	h := worker.Command(o.command, worker.CommandOptions{Stdout: e.Out, Stderr: stderr, Logger: log})
+	co := worker.CommandOptions{Stdout: e.Out, Stderr: stderr, Logger: log}
+	if err := openTo(e, o, &co); err != nil {
+		return err
+	}
+	h := worker.Command(o.command, co)
 	w, err := worker.New(q, h, worker.Options{
 		Jobs:        o.jobs,
 		Wait:        o.wait,

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"time"
 
@@ -29,8 +30,10 @@ func recoverCommand(e *env) *cli.Command {
 			"in its place by send time with one more attempt counted, and removes the files\n" +
 			"that crashed senders left in tmp/ more than 36 hours ago, the reply places\n" +
 			"of requesters that died, and dedup ids past the queue's dedup_window from\n" +
-			".dedup/. Prints one line per action, 'recovered ID', 'removed tmp/NAME',\n" +
-			"'removed .replies/ID' or 'removed .dedup/...', and nothing when there was\n" +
+			".dedup/; and finishes the moves to other queues (pq mv, pq recv --to) whose\n" +
+			"movers died. Prints one line per action, 'recovered ID', 'moved ID to QUEUE2\n" +
+			"[as NEWID]', 'removed tmp/NAME', 'removed .replies/ID' or 'removed .dedup/...',\n" +
+			"and nothing when there was\n" +
 			"nothing to do. It also gives files renamed into new/ by other programs their\n" +
 			"places, moves aside what is no message (named pipes, links, stray directories)\n" +
 			"into the queue's .quarantine/ directory, and lists what is there, one\n" +
@@ -53,7 +56,9 @@ func runRecover(e *env, o recoverOptions) error {
 	}
 	out := bufio.NewWriter(e.Out)
 	// Print what was done even when a later step fails.
-	ids, err := q.Recover()
+	err = printMoves(out, q)
+	ids, rerr := q.Recover()
+	err = cmp.Or(err, rerr)
 	for _, id := range ids {
 		fmt.Fprintf(out, "recovered %s\n", id)
 	}

@@ -37,14 +37,16 @@ func recvCommand(e *env) *cli.Command {
 		Name:  "recv",
 		Usage: "receive messages from a queue",
 		UsageText: "pq recv [-n N [--atomic]|--all] [--wait] [--timeout DUR] [--lines|-0] [--headers] QUEUE\n" +
-			"pq recv --exec CMD [-j N] [--wait] [--job-timeout DUR] [--grace DUR] [--rate N/s] [--max-attempts N] QUEUE",
+			"pq recv --exec CMD [-j N] [--wait] [--job-timeout DUR] [--grace DUR] [--rate N/s] [--max-attempts N] [--to QUEUE2] QUEUE",
 		Description: "Claims the oldest ready message, writes its body to stdout and acks it.\n" +
 			"Exits 1 when there was nothing to receive.\n\n" +
 			"With --exec, runs CMD (with /bin/sh -c) once per message, the body on its stdin,\n" +
 			"and settles the message by CMD's exit status: 0 acks it, 100 dead-letters it,\n" +
 			"126 and 127 (CMD cannot run) put it back and stop the worker, and anything\n" +
 			"else retries it after a backoff until max_attempts, then dead-letters it.\n" +
-			"For a request (pq request), CMD's stdout is the reply, sent once CMD exits 0.",
+			"For a request (pq request), CMD's stdout is the reply, sent once CMD exits 0.\n" +
+			"With --to QUEUE2, CMD's stdout becomes a message in QUEUE2 when CMD exits 0,\n" +
+			"handed over exactly once, atomically with the ack of its input.",
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "n", Value: 1, Usage: "receive up to `N` messages"},
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "receive until the queue is empty"},
@@ -60,6 +62,7 @@ func recvCommand(e *env) *cli.Command {
 			&cli.DurationFlag{Name: "grace", Usage: "with --exec, on SIGINT or SIGTERM let commands finish for up to `DUR`"},
 			&cli.StringFlag{Name: "rate", Usage: "with --exec, start at most `N/s` commands (or N/m, N/h)"},
 			&cli.IntFlag{Name: "max-attempts", Usage: "with --exec, dead-letter a message after `N` failed attempts"},
+			&cli.StringFlag{Name: "to", Usage: "with --exec, send CMD's stdout to `QUEUE2` as a message, exactly once, when CMD exits 0"},
 		},
 		Action: func(c *cli.Context) error {
 			name, err := oneQueue(c)
@@ -85,7 +88,7 @@ func recvCommand(e *env) *cli.Command {
 // execFlags reads the worker's settings: the queue's configuration, then
 // the flags that override it.
 func execFlags(c *cli.Context, e *env, queue string) (execOptions, error) {
-	o := execOptions{queue: queue, command: c.String("exec"), jobs: c.Int("j"), wait: c.Bool("wait"), Worker: e.cfg.Worker(queue)}
+	o := execOptions{queue: queue, command: c.String("exec"), jobs: c.Int("j"), wait: c.Bool("wait"), to: c.String("to"), Worker: e.cfg.Worker(queue)}
 	for _, f := range []string{"n", "all", "lines", "0", "headers"} {
 		if c.IsSet(f) {
 			return o, usagef("recv: %s does not go with --exec", flagName(f))
@@ -96,6 +99,9 @@ func execFlags(c *cli.Context, e *env, queue string) (execOptions, error) {
 	}
 	if o.jobs < 1 {
 		return o, usagef("recv: -j must be at least 1, not %d", o.jobs)
+	}
+	if err := checkTo(o); err != nil {
+		return o, err
 	}
 	if c.IsSet("job-timeout") {
 		o.JobTimeout = c.Duration("job-timeout")
@@ -136,7 +142,7 @@ func (o *recvOptions) check(c *cli.Context) error {
 		return usagef("recv: --atomic needs -n N, and no --exec")
 	}
 	if !c.IsSet("exec") {
-		for _, f := range []string{"j", "job-timeout", "grace", "rate", "max-attempts"} {
+		for _, f := range []string{"j", "job-timeout", "grace", "rate", "max-attempts", "to"} {
 			if c.IsSet(f) {
 				return usagef("recv: %s needs --exec", flagName(f))
 			}
@@ -299,7 +305,7 @@ func (rc *receiver) writeFrame(c *spool.Claim) error {
 	}
 	fmt.Fprintf(rc.out, "%s %d\n", c.ID(), fi.Size())
 	if c.Request() {
-		fmt.Fprintf(rc.out, "pq-reply-to=%s\n", c.ID())
+		writeReplyTo(rc.out, rc.q, c)
 	}
 	for _, h := range hs {
 		fmt.Fprintf(rc.out, "%s=%s\n", h.Key, h.Value)

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -23,7 +24,7 @@ func replyCommand(e *env) *cli.Command {
 		UsageText: "pq reply [QUEUE] ID",
 		Description: "Reads a reply from stdin and hands it to the requester of the request ID\n" +
 			"(the id that pq recv --headers shows on its pq-reply-to line, or $PQ_REPLY_TO\n" +
-			"in a worker). QUEUE defaults to $PQ_QUEUE. When nobody waits for the reply any\n" +
+			"in a worker). QUEUE defaults to $PQ_REPLY_QUEUE, else $PQ_QUEUE. When nobody waits for the reply any\n" +
 			"more, it is discarded with a warning, and pq reply exits 0; when the request\n" +
 			"has a reply already, the first one stands and pq reply exits 1.",
 		Action: func(c *cli.Context) error {
@@ -41,7 +42,7 @@ func replyArgs(c *cli.Context) (replyOptions, error) {
 	args := c.Args().Slice()
 	switch len(args) {
 	case 1:
-		q := os.Getenv("PQ_QUEUE")
+		q := cmp.Or(os.Getenv("PQ_REPLY_QUEUE"), os.Getenv("PQ_QUEUE"))
 		if q == "" {
 			return replyOptions{}, withHint(usagef("reply: missing QUEUE, and $PQ_QUEUE is not set"), "usage: %s", c.Command.UsageText)
 		}

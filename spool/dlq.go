@@ -78,7 +78,8 @@ func (c *Claim) DeadLetter(reason Reason) error {
 		return fmt.Errorf("dead-letter %s: %w", n.ID, err)
 	}
 	if n.Request {
-		c.q.tellRequester(n.ID, reason)
+		rq, id := c.ReplyTo()
+		rq.tellRequester(id, reason)
 	}
 	c.settleGroup(hold{}, false) // its group moves on
 	return nil

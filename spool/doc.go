@@ -19,6 +19,7 @@
 //	.quarantine/  what was found where no message can be, moved aside
 //	.replies/     reply places of the requests whose requesters wait: .replies/ID/
 //	.dedup/       entries of dedup ids, in buckets of their messages' send time
+//	.moving/      messages being moved to another queue: .moving/QUEUE2/NAME
 //	.settings     the queue's own settings, written by its owner (see [Settings])
 //	.lock         the commit lock, holding the last name given and doorbells
 //	.groups/      one file per message group: its lock, and what goes next
@@ -230,6 +231,41 @@
 // requester has already failed. [Queue.CleanReplies] removes the places
 // whose locks it can take, and dot leftovers older than an hour.
 //
+// Move ([Claim.MoveTo], [Claim.NewOutput] and [Output.Commit]): a claimed
+// message of queue Q1 becomes a new message of queue Q2 exactly once,
+// atomically with the end of its claim, in four steps. (1) Stage: the
+// output, a second name of the message's own file for MoveTo or the
+// handler's output for an Output, is put into Q2's tmp/ as
+// .move-Q1+ID, a name made from the input alone, with its headers beside
+// it in .move-Q1+ID.meta; the file and tmp/ are fsynced. Another attempt
+// at the same input stages over the same names. (2) Intent: the input,
+// still locked by its claimer (the lock goes with the file through
+// renames), is renamed from cur/NAME to .moving/Q2/NAME, which is
+// fsynced. (3) Handover: under Q2's commit lock, as a send's commit, the
+// staged file is given an ID and renamed into new/ (its metadata linked to
+// .meta/ID first), and the directories are fsynced: that one rename takes
+// it out of staging, so "the staged file is gone" means "handed over".
+// (4) Done: [Queue.Ack] unlinks .moving/Q2/NAME; no fsync is needed, since
+// a lost unlink only makes recovery do it again. The new message keeps the
+// input's priority, group, time to live and headers, and has no attempts; a
+// request moved stays a request (r=1) whose reply address, the reply
+// place of the original request, goes in its metadata (see [Meta] and
+// [Claim.ReplyTo]): its claimers, repliers and dead letters use that
+// place.
+//
+// Recovery of moves ([Queue.RecoverMoves], which [Queue.Recover] runs
+// first): a message in .moving/Q2/ whose lock can be taken has lost its
+// mover. If its output is still staged in Q2's tmp/, recovery does steps 3
+// and 4; if not, the mover handed it over before it died, and recovery
+// does step 4 only. That test never looks for the output in Q2, where a
+// consumer may have taken and acked it already. A mover that dies before
+// its intent leaves its input in cur/, recovered as any dead claim, and a
+// stale staged output that is never handed over by itself: the next
+// attempt stages over it, and [Queue.CleanTmp] removes it once old, unless
+// its input is in cur/ or .moving/ of its queue. A live mover whose
+// handover fails puts its input back into cur/ before it removes the
+// staged output.
+//
 // Expiry: a message sent with a time to live carries x=T in its name. A
 // receiver that meets it in new/ at or after T claims it and dead-letters
 // it with the cause "expired", counting no attempt, instead of delivering
@@ -277,6 +313,9 @@
 // above). Promoting
 // a delayed message, adopting a foreign file and moving a stray aside are
 // single renames: a crash leaves the entry where it was or where it went.
+//
+// A mover killed at any step leaves its message in exactly one of the two
+// queues once recovery has run: see Move above.
 //
 // A requester that dies leaves its reply place unlocked: the request is
 // dropped by the receiver that claims it, a reply that comes is discarded

@@ -74,3 +74,6 @@ const droppedSuffix = " (dropped: on_expiry = drop)"
 
 // Unwrap returns ErrDeadLettered.
 func (e *DeadLetterError) Unwrap() error { return ErrDeadLettered }
+
+// ErrSameQueue reports a move of a message to the queue it is in.
+var ErrSameQueue = errors.New("cannot move a message to its own queue")

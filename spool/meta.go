@@ -20,9 +20,12 @@ import (
 //	original-name: "job,x"
 //	header: Content-Type=application/json
 //	header: Customer=42
+//	reply-queue: jobs
+//	reply-id: 1764074682123456789.4242_9f3a0c1e.host
 //
 // original-name is Go-quoted; each header line holds KEY=VALUE as `pq send
-// -H` takes it, in the order given. `cat .meta/ID` shows it, and
+// -H` takes it, in the order given; reply-queue and reply-id are the reply
+// address of a request moved from another queue. `cat .meta/ID` shows it, and
 // `sed -n 's/^header: //p' .meta/ID` lists the headers. Lines of fields
 // that this version does not know are kept out of Meta and ignored. The
 // file is written and made durable before the message is renamed into
@@ -34,6 +37,11 @@ type Meta struct {
 	OriginalName string
 	// Headers are the message's headers, in the order they were given.
 	Headers []Header
+	// ReplyQueue and ReplyID, for a request moved from another queue
+	// (see [Claim.MoveTo]), say where its reply goes: the reply place of
+	// the request ReplyID in the queue ReplyQueue, where it was sent.
+	ReplyQueue string
+	ReplyID    ID
 }
 
 // encode returns m in the format of a metadata file.
@@ -44,6 +52,9 @@ func (m Meta) encode() []byte {
 	}
 	for _, h := range m.Headers {
 		fmt.Fprintf(&b, "header: %s=%s\n", h.Key, h.Value)
+	}
+	if m.ReplyQueue != "" {
+		fmt.Fprintf(&b, "reply-queue: %s\nreply-id: %s\n", m.ReplyQueue, m.ReplyID)
 	}
 	return []byte(b.String())
 }
@@ -116,6 +127,10 @@ func (q *Queue) readMeta(id ID) (Meta, error) {
 			if s, err := strconv.Unquote(val); err == nil {
 				m.OriginalName = s
 			}
+		case "reply-queue":
+			m.ReplyQueue = val
+		case "reply-id":
+			m.ReplyID = ID(val)
 		case "header":
 			if k, v, ok := strings.Cut(val, "="); ok {
 				m.Headers = append(m.Headers, Header{Key: k, Value: v})

@@ -480,10 +480,14 @@ func (q *Queue) expire(path string) {
 		return
 	}
 	if s, err := q.Settings(); err == nil && s.OnExpiry == ExpiryDrop {
+		rq, id := q, c.name.ID
+		if c.name.Request {
+			rq, id = c.ReplyTo() // before the ack takes its metadata
+		}
 		if err := q.Ack(c); err != nil {
 			q.log.Warn("cannot drop an expired message", "id", c.ID(), "err", err)
 		} else if c.name.Request {
-			q.tellRequester(c.name.ID, Reason{Cause: CauseExpired + droppedSuffix, Attempts: c.name.Attempts, Time: now()})
+			rq.tellRequester(id, Reason{Cause: CauseExpired + droppedSuffix, Attempts: c.name.Attempts, Time: now()})
 		}
 		return
 	}

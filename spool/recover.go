@@ -12,7 +12,8 @@ import (
 	"pq/lock"
 )
 
-// Recover puts back into new/ every message in cur/ whose claim is dead: its
+// Recover finishes the moves of dead movers ([Queue.RecoverMoves]), then
+// puts back into new/ every message in cur/ whose claim is dead: its
 // file is not locked, so the consumer that claimed it has exited without
 // acking or releasing it. Each goes back in its place by send time, with
 // one more failed attempt. Recover returns the IDs it put back. Live claims
@@ -20,6 +21,9 @@ import (
 // Anything in cur/ that is not a regular file is moved aside (see
 // [Queue.Strays]); it never blocks recovery.
 func (q *Queue) Recover() ([]ID, error) {
+	if _, err := q.RecoverMoves(); err != nil {
+		q.log.Warn("cannot finish a dead mover's move yet", "err", err)
+	}
 	var ls lister
 	ents, err := ls.list(q.cur, "")
 	if err != nil {
@@ -131,6 +135,8 @@ func (q *Queue) CleanTmp(age time.Duration) ([]string, error) {
 		}
 		path := filepath.Join(q.tmp, e.Name())
 		switch {
+		case strings.HasPrefix(e.Name(), movePrefix) && q.keepStaged(e.Name(), fi.ModTime(), cutoff):
+			continue // a move's staged output: see keepStaged
 		case fi.Mode().IsRegular():
 			err = os.Remove(path)
 		case fi.IsDir() && strings.HasPrefix(e.Name(), stagePrefix):

@@ -270,7 +270,10 @@ func (c *Claim) Request() bool { return c.name.Request }
 // dropOrphan acks the claim c, without delivering it, when it is a request
 // whose requester no longer waits, and reports whether it did.
 func (q *Queue) dropOrphan(c *Claim) bool {
-	if !c.name.Request || q.requesterAlive(c.name.ID) {
+	if !c.name.Request {
+		return false
+	}
+	if rq, id := c.ReplyTo(); rq.requesterAlive(id) {
 		return false
 	}
 	if err := q.Ack(c); err != nil {

@@ -59,6 +59,9 @@ type CommandOptions struct {
 	// Logger receives a line when a request's reply is discarded because
 	// nobody waits for it any more; nil discards it.
 	Logger *slog.Logger
+	// To, when not nil, is the queue that the command's stdout goes to
+	// instead of Stdout: see [Command].
+	To *spool.Queue
 }
 
 // Command returns a Handler that runs the shell command line cmdline with
@@ -84,6 +87,14 @@ type CommandOptions struct {
 // context is done (a timeout, or the worker stopping it), the group gets
 // SIGTERM, and SIGKILL 3 seconds later if it is still there; when the
 // command ends, whatever it left in its group is killed.
+//
+// With CommandOptions.To, the command's stdout is a message for that queue
+// instead (a request's too): it goes to a file staged there, and when the
+// command exits 0 it is handed over as a new message, with the input's
+// priority, time to live and headers, atomically with the end of the
+// input's claim (see [spool.Output]); the handler then returns nil and
+// the worker's ack ends the move. When the command fails, its output is
+// dropped.
 //
 // Its exit status becomes the handler's result: 0 is nil, 100 a permanent
 // failure ([ErrPermanent]), 126 and 127 a command that cannot run
@@ -119,7 +130,14 @@ func (r *commandRunner) run(ctx context.Context, m *Message) error {
 	}
 	stdout := r.o.Stdout
 	var reply *spool.ReplyWriter
-	if m.Request() {
+	var out *spool.Output
+	if r.o.To != nil {
+		if out, err = r.newOutput(m); err != nil {
+			return err
+		}
+		defer out.Abort() // a no-op once committed
+		stdout = out.File()
+	} else if m.Request() {
 		if reply, err = r.newReply(m); err != nil {
 			return err
 		}
@@ -148,6 +166,9 @@ func (r *commandRunner) run(ctx context.Context, m *Message) error {
 	}
 	res := waitGroup(ctx, cmd)
 	stderr.wait() // the whole tail, before it is recorded
+	if res == nil && out != nil {
+		return r.commitOutput(m, out)
+	}
 	if res == nil {
 		return r.commitReply(m, reply)
 	}
@@ -185,7 +206,7 @@ func (r *commandRunner) env(m *Message) ([]string, error) {
 	}
 	env := make([]string, 0, len(base)+6+len(headers))
 	for _, kv := range base {
-		if !strings.HasPrefix(kv, "PQ_HEADER_") && !strings.HasPrefix(kv, "PQ_REPLY_TO=") {
+		if !strings.HasPrefix(kv, "PQ_HEADER_") && !strings.HasPrefix(kv, "PQ_REPLY_TO=") && !strings.HasPrefix(kv, "PQ_REPLY_QUEUE=") {
 			env = append(env, kv)
 		}
 	}
@@ -202,7 +223,8 @@ func (r *commandRunner) env(m *Message) ([]string, error) {
 		env = append(env, spool.EnvName(h.Key)+"="+h.Value)
 	}
 	if m.Request() {
-		env = append(env, "PQ_REPLY_TO="+string(m.ID()))
+		rq, id := m.c.ReplyTo()
+		env = append(env, "PQ_REPLY_TO="+string(id), "PQ_REPLY_QUEUE="+rq.Name())
 	}
 	return env, nil
 }

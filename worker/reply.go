@@ -21,7 +21,8 @@ func (m *Message) Request() bool { return m.c.Request() }
 // newReply starts the reply to the request m; nil when nobody waits for it
 // any more, which is logged.
 func (r *commandRunner) newReply(m *Message) (*spool.ReplyWriter, error) {
-	w, err := m.Queue().NewReply(m.ID())
+	rq, id := m.c.ReplyTo()
+	w, err := rq.NewReply(id)
 	if errors.Is(err, spool.ErrNoRequester) {
 		r.logDiscarded(m)
 		return nil, nil
