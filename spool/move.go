@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -70,11 +71,12 @@ func crashAt(point string) bool { return moveCrash != nil && moveCrash(point) }
 // handler of a claimed message (pq recv --exec CMD --to QUEUE2): see
 // [Claim.NewOutput]. It is for one goroutine.
 type Output struct {
-	c    *Claim
-	to   *Queue
-	f    *os.File
-	path string
-	done bool
+	c       *Claim
+	to      *Queue
+	f       *os.File
+	path    string
+	headers []Header // set by the handler, over the input's
+	done    bool
 }
 
 // NewOutput starts the output of the claim's handler for the queue to:
@@ -115,6 +117,37 @@ func (c *Claim) checkTarget(to *Queue) error {
 // File returns the output's file, open for writing: a command's stdout.
 func (o *Output) File() *os.File { return o.f }
 
+// SetHeaders gives the output headers of its own: each replaces the
+// input's header of the same key (as EnvName maps keys), or joins them.
+// The whole must be valid headers of at most 4 KiB, or SetHeaders returns
+// an error matching ErrBadHeader and changes nothing.
+func (o *Output) SetHeaders(hs []Header) error {
+	in, err := o.c.Headers()
+	if err != nil {
+		return err
+	}
+	if _, err := mergeHeaders(in, hs); err != nil {
+		return fmt.Errorf("output of %s: %w", o.c.name.ID, err)
+	}
+	o.headers = hs
+	return nil
+}
+
+// mergeHeaders returns base with each of over replacing the header of the
+// same key, or appended, and checks the result.
+func mergeHeaders(base, over []Header) ([]Header, error) {
+	out := append([]Header(nil), base...)
+	for _, h := range over {
+		i := slices.IndexFunc(out, func(b Header) bool { return EnvName(b.Key) == EnvName(h.Key) })
+		if i >= 0 {
+			out[i] = h
+		} else {
+			out = append(out, h)
+		}
+	}
+	return out, checkHeaders(out)
+}
+
 // Commit makes what was written to the output a message of the target
 // queue, with the input's priority, time to live and headers, and returns
 // its ID. The claim is then moved: it is still held, and [Queue.Ack] ends
@@ -130,7 +163,7 @@ func (o *Output) Commit() (ID, error) {
 		return "", fmt.Errorf("output of %s: committed or aborted already", o.c.name.ID)
 	}
 	o.done = true
-	return o.c.move(o.to, func(staged string) error {
+	return o.c.move(o.to, o.headers, func(staged string) error {
 		// Renamed first, then synced: on a journaling filesystem the
 		// file's fsync then commits its new name too, and the sync of
 		// tmp/ that follows costs next to nothing.
@@ -168,7 +201,7 @@ func (c *Claim) MoveTo(to *Queue) (ID, error) {
 	if err := to.Create(); err != nil {
 		return "", err
 	}
-	return c.move(to, func(staged string) error {
+	return c.move(to, nil, func(staged string) error {
 		err := os.Link(c.path, staged)
 		if errors.Is(err, fs.ErrExist) {
 			// Left by an earlier attempt: replaced.
@@ -185,7 +218,7 @@ func (c *Claim) MoveTo(to *Queue) (ID, error) {
 
 // move stages the output with stage, then moves the claim: see the steps
 // at the top of this file. tmp is a file to remove on failure.
-func (c *Claim) move(to *Queue, stage func(staged string) error, tmp string) (ID, error) {
+func (c *Claim) move(to *Queue, headers []Header, stage func(staged string) error, tmp string) (ID, error) {
 	staged := filepath.Join(to.tmp, stageName(c.q.name, c.name.ID))
 	fail := func(err error) (ID, error) {
 		if tmp != "" {
@@ -193,7 +226,7 @@ func (c *Claim) move(to *Queue, stage func(staged string) error, tmp string) (ID
 		}
 		return "", fmt.Errorf("move %s to %s: %w", c.name.ID, to.name, err)
 	}
-	if err := c.stageMeta(staged + stageMeta); err != nil {
+	if err := c.stageMeta(staged+stageMeta, headers); err != nil {
 		return fail(err)
 	}
 	if err := stage(staged); err != nil {
@@ -238,11 +271,14 @@ func (c *Claim) move(to *Queue, stage func(staged string) error, tmp string) (ID
 }
 
 // stageMeta writes, or removes, the metadata of the staged output at path:
-// the claim's headers and, for a request, its reply address. It is written before the staged output, and synced
-// with it.
-func (c *Claim) stageMeta(path string) error {
+// the claim's headers, with over over them, and, for a request, its reply
+// address. It is written before the staged output, and synced with it.
+func (c *Claim) stageMeta(path string, over []Header) error {
 	headers, err := c.Headers()
 	if err != nil {
+		return err
+	}
+	if headers, err = mergeHeaders(headers, over); err != nil {
 		return err
 	}
 	m := Meta{Headers: headers}

@@ -416,3 +416,34 @@ func TestAMovedRequestKeepsItsReplyAddress(t *testing.T) {
 		})
 	}
 }
+
+func TestAnOutputsOwnHeadersGoOverTheInputs(t *testing.T) {
+	q, out := twoQueues(t)
+	c := claimOne(t, q, "in")
+	o, err := c.NewOutput(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.SetHeaders([]Header{{"bad key", "x"}}); !errors.Is(err, ErrBadHeader) {
+		t.Fatalf("SetHeaders of a bad key: %v, want ErrBadHeader", err)
+	}
+	if err := o.SetHeaders([]Header{{"customer", "43"}, {"Step", "2"}}); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(o.File(), "out")
+	if _, err := o.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	q.Ack(c)
+	r := out.NewReceiver()
+	defer r.Close()
+	oc, err := r.Claim()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs, err := oc.Headers()
+	want := []Header{{"customer", "43"}, {"Step", "2"}}
+	if err != nil || !slices.Equal(hs, want) {
+		t.Fatalf("output headers %v, %v; want %v", hs, err, want)
+	}
+}

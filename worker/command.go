@@ -91,10 +91,12 @@ type CommandOptions struct {
 // With CommandOptions.To, the command's stdout is a message for that queue
 // instead (a request's too): it goes to a file staged there, and when the
 // command exits 0 it is handed over as a new message, with the input's
-// priority, time to live and headers, atomically with the end of the
-// input's claim (see [spool.Output]); the handler then returns nil and
-// the worker's ack ends the move. When the command fails, its output is
-// dropped.
+// priority, group, time to live and headers, atomically with the end of
+// the input's claim (see [spool.Output]); the handler then returns nil and
+// the worker's ack ends the move. The command may add headers to the
+// output, KEY=VALUE lines in the file named by its PQ_OUTPUT_HEADERS, each
+// over the input's of the same key ([spool.Output.SetHeaders]); a bad one
+// fails the attempt. When the command fails, its output is dropped.
 //
 // Its exit status becomes the handler's result: 0 is nil, 100 a permanent
 // failure ([ErrPermanent]), 126 and 127 a command that cannot run
@@ -131,12 +133,18 @@ func (r *commandRunner) run(ctx context.Context, m *Message) error {
 	stdout := r.o.Stdout
 	var reply *spool.ReplyWriter
 	var out *spool.Output
+	var headersPath string
 	if r.o.To != nil {
 		if out, err = r.newOutput(m); err != nil {
 			return err
 		}
 		defer out.Abort() // a no-op once committed
 		stdout = out.File()
+		if headersPath, err = outputHeadersFile(); err != nil {
+			return cannotRun(err.Error(), "")
+		}
+		defer os.Remove(headersPath)
+		env = append(env, "PQ_OUTPUT_HEADERS="+headersPath)
 	} else if m.Request() {
 		if reply, err = r.newReply(m); err != nil {
 			return err
@@ -167,7 +175,7 @@ func (r *commandRunner) run(ctx context.Context, m *Message) error {
 	res := waitGroup(ctx, cmd)
 	stderr.wait() // the whole tail, before it is recorded
 	if res == nil && out != nil {
-		return r.commitOutput(m, out)
+		return r.commitOutput(m, out, headersPath)
 	}
 	if res == nil {
 		return r.commitReply(m, reply)
