@@ -61,27 +61,7 @@ func (o *requestOptions) parse(c *cli.Context) error {
 	} else if d > 0 {
 		o.msg.Due = time.Now().Add(d)
 	}
-	if c.IsSet("ttl") {
-		ttl := c.Duration("ttl")
-		if ttl <= 0 {
-			return usagef("request: --ttl must be more than zero, not %s", ttl)
-		}
-		o.msg.Expires = time.Now().Add(ttl)
-	}
-	if p := c.Int("priority"); c.IsSet("priority") {
-		if p < spool.MinPriority || p > spool.MaxPriority {
-			return usagef("request: --priority must be 0 to 9, not %d", p)
-		}
-		o.msg.Priority = &p
-	}
-	for _, kv := range c.StringSlice("header") {
-		h, err := spool.ParseHeader(kv)
-		if err != nil {
-			return usagef("request: -H: %v", err)
-		}
-		o.msg.Headers = append(o.msg.Headers, h)
-	}
-	return nil
+	return messageFlags(c, "request", &o.msg)
 }
 
 func runRequest(ctx context.Context, e *env, o requestOptions) error {

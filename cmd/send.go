@@ -70,18 +70,8 @@ func sendCommand(e *env) *cli.Command {
 				return err
 			}
 			o.msg.Due = due
-			if c.IsSet("ttl") {
-				ttl := c.Duration("ttl")
-				if ttl <= 0 {
-					return usagef("send: --ttl must be more than zero, not %s", ttl)
-				}
-				o.msg.Expires = time.Now().Add(ttl)
-			}
-			if p := c.Int("priority"); c.IsSet("priority") {
-				if p < spool.MinPriority || p > spool.MaxPriority {
-					return usagef("send: --priority must be 0 to 9, not %d", p)
-				}
-				o.msg.Priority = &p
+			if err := messageFlags(c, "send", &o.msg); err != nil {
+				return err
 			}
 			if c.IsSet("group") {
 				o.msg.Group = c.String("group")
@@ -89,19 +79,38 @@ func sendCommand(e *env) *cli.Command {
 					return usagef("send: --group: %v", err)
 				}
 			}
-			for _, kv := range c.StringSlice("header") {
-				h, err := spool.ParseHeader(kv)
-				if err != nil {
-					return usagef("send: -H: %v", err)
-				}
-				o.msg.Headers = append(o.msg.Headers, h)
-			}
 			if c.IsSet("dedup-id") {
 				return runSendDedup(e, o, c.String("dedup-id"))
 			}
 			return runSend(e, o)
 		},
 	}
+}
+
+// messageFlags reads the flags that pq send and pq request share: --ttl,
+// --priority and -H, for the command called cmd.
+func messageFlags(c *cli.Context, cmd string, o *spool.SendOptions) error {
+	if c.IsSet("ttl") {
+		ttl := c.Duration("ttl")
+		if ttl <= 0 {
+			return usagef("%s: --ttl must be more than zero, not %s", cmd, ttl)
+		}
+		o.Expires = time.Now().Add(ttl)
+	}
+	if p := c.Int("priority"); c.IsSet("priority") {
+		if p < spool.MinPriority || p > spool.MaxPriority {
+			return usagef("%s: --priority must be 0 to 9, not %d", cmd, p)
+		}
+		o.Priority = &p
+	}
+	for _, kv := range c.StringSlice("header") {
+		h, err := spool.ParseHeader(kv)
+		if err != nil {
+			return usagef("%s: -H: %v", cmd, err)
+		}
+		o.Headers = append(o.Headers, h)
+	}
+	return nil
 }
 
 // sender commits messages in batches and prints their ids once durable.
