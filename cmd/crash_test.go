@@ -701,7 +701,7 @@ func (s *spoolEnv) killRetry(t *testing.T, q string, opens, moves, printed int) 
 	return ids, killed
 }
 
-// TestKilledRetryLeavesEveryDeadLetterSomewhere dead-letters 500 messages
+// TestKilledRetryLeavesEveryDeadLetterSomewhere dead-letters 250 messages
 // (their command exits 100), then SIGKILLs 'pq retry --all' at one of
 // several moments: while it reads the reasons, after the first, the 100th
 // or the 400th dead letter left dlq/, or after it printed 1 or 200 IDs
@@ -710,22 +710,22 @@ func (s *spoolEnv) killRetry(t *testing.T, q string, opens, moves, printed int) 
 // every message is then exactly once in new/ (under its bare ID, attempts
 // reset) or in dlq/ (with its reason), its body intact, cur/ and tmp/ are
 // empty, and every ID printed is in new/. A second 'pq retry --all' moves
-// exactly the rest, and 'pq recv --all --lines' then prints all 500 bodies
+// exactly the rest, and 'pq recv --all --lines' then prints all 250 bodies
 // in send order. Reason files whose dead letters left dlq/ just before the
 // kill may stay behind in dlq/: nothing removes them later, and the test
 // only logs how many there are.
 func TestKilledRetryLeavesEveryDeadLetterSomewhere(t *testing.T) {
-	const total = 500
+	const total = 250
 	cases := []struct {
 		name                  string
 		opens, moves, printed int
 	}{
 		{"while reading reasons", 1, 0, 0},
 		{"after 1 move", 0, 1, 0},
-		{"after 100 moves", 0, 100, 0},
-		{"after 400 moves", 0, 400, 0},
+		{"after 50 moves", 0, 50, 0},
+		{"after 200 moves", 0, 200, 0},
 		{"after 1 printed id", 0, 0, 1},
-		{"after 200 printed ids", 0, 0, 200},
+		{"after 100 printed ids", 0, 0, 100},
 	}
 	s := newSpool(t)
 	for ci, c := range cases {

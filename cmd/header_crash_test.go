@@ -17,11 +17,11 @@ func TestKilledSendersLeaveNoMessageWithoutItsHeaders(t *testing.T) {
 	s := newSpool(t)
 	s.run(t, nil, []int{0}, "init", q)
 	var input strings.Builder
-	for i := range 3000 {
+	for i := range 1200 {
 		fmt.Fprintf(&input, "line %d\n", i)
 	}
 	printed := map[string]bool{}
-	for round, after := range []int{0, 1, 2, 10, 64, 100, 500, 999, 1000, 1001, 2000} {
+	for round, after := range []int{0, 1, 10, 64, 500, 999, 1000, 1001} {
 		cmd := s.command("send", "--lines", "-H", "k=v", "-H", fmt.Sprintf("round=%d", round), q)
 		cmd.Stdin = strings.NewReader(input.String())
 		out, err := cmd.StdoutPipe()

@@ -21,10 +21,10 @@ func TestKilledPrioritySendersLoseNothingAndKeepTheOrder(t *testing.T) {
 	s.run(t, nil, []int{0}, "init", q)
 	printed := map[string]string{} // id -> priority
 	prios := []string{"9", "4", "0"}
-	for round, after := range []int{0, 1, 2, 10, 64, 100, 999, 1000, 1001} {
+	for round, after := range []int{0, 1, 10, 100, 999, 1000, 1001} {
 		p := prios[round%len(prios)]
 		var input strings.Builder
-		for i := range 1500 {
+		for i := range 1200 {
 			fmt.Fprintf(&input, "%s %d %d\n", p, round, i)
 		}
 		cmd := s.command("send", "--lines", "-p", p, q)
