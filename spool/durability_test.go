@@ -146,3 +146,52 @@ func TestABulkSendReportsWriteBackErrors(t *testing.T) {
 		})
 	}
 }
+
+// An atomic batch names its files within its directory and syncs that
+// directory before the one rename that makes the batch visible, and then
+// syncs the bucket the directory went into.
+func TestAnAtomicBatchSyncsItsDirectoryBeforeItAppears(t *testing.T) {
+	q := newQueue(t, Options{})
+	steps := traceSteps(t)
+	b := q.NewAtomicBatch()
+	defer b.Close()
+	addAll(t, b, SendOptions{}, "a", "b")
+	stage := b.stage
+	ids, err := b.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := steps()
+	synced := index(got, "fsync-dir", func(p string) bool { return p == stage })
+	publish := index(got, "rename", func(p string) bool { return strings.HasSuffix(p, string(ids[0])+",b=2") })
+	if synced < 0 || publish < synced {
+		t.Fatalf("steps %v: want the batch's directory synced before its rename into new/", got)
+	}
+	bucketDir := filepath.Dir(got[publish].path)
+	if i := index(got, "fsync-dir", func(p string) bool { return p == bucketDir }); i < publish {
+		t.Fatalf("steps %v: the bucket %s not synced after the batch went in", got, bucketDir)
+	}
+}
+
+// A retry with a backoff records, durably, that its message holds its
+// group before the message leaves cur/: after a crash of the machine, the
+// group still waits for it.
+func TestARetryThatBacksOffSyncsItsGroupsHold(t *testing.T) {
+	q := newQueue(t, Options{})
+	sendGroup(t, q, "g", "g1")
+	r := q.NewReceiver()
+	c, err := r.Claim()
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := traceSteps(t)
+	if err := c.Retry(time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	got := steps()
+	hold := index(got, "group", func(p string) bool { return p == filepath.Join(q.Dir(), dirGroups, "g") })
+	move := index(got, "rename", func(p string) bool { return strings.HasPrefix(p, q.due) })
+	if hold < 0 || move < hold {
+		t.Fatalf("steps %v: want the group's file synced before the message goes to .due/", got)
+	}
+}
