@@ -93,17 +93,8 @@ func (q *Queue) raiseFormat(v int) error {
 	}
 	if cur < v {
 		tmp := filepath.Join(q.tmp, fmt.Sprintf(".format-%d-%d", os.Getpid(), rand.Uint32()))
-		if err := q.writeFile(tmp, []byte(formatText(v)), !q.opts.NoSync); err != nil {
+		if err := q.replaceFile(filepath.Join(q.dir, formatName), tmp, []byte(formatText(v))); err != nil {
 			return fmt.Errorf("queue %s: raise format: %w", q.name, err)
-		}
-		if err := os.Rename(tmp, filepath.Join(q.dir, formatName)); err != nil {
-			os.Remove(tmp)
-			return fmt.Errorf("queue %s: raise format: %w", q.name, err)
-		}
-		if !q.opts.NoSync {
-			if err := syncDirs(map[string]bool{q.dir: true}); err != nil {
-				return fmt.Errorf("queue %s: raise format: %w", q.name, err)
-			}
 		}
 	}
 	q.raised.Store(int32(v))

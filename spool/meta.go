@@ -108,6 +108,20 @@ func (q *Queue) writeFile(path string, data []byte, sync bool) error {
 	return err
 }
 
+// replaceFile puts data at path, a file of pq's own in the queue
+// directory, whole or not at all: written and synced at tmp (in tmp/),
+// renamed over path, and the queue directory synced.
+func (q *Queue) replaceFile(path, tmp string, data []byte) error {
+	if err := q.writeFile(tmp, data, true); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return q.sync(q.dir)
+}
+
 // readMeta reads the metadata of id; a missing file gives the zero Meta.
 func (q *Queue) readMeta(id ID) (Meta, error) {
 	var m Meta

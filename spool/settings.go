@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -157,15 +156,7 @@ func (q *Queue) Set(kv map[string]string) error {
 	for _, k := range slices.Sorted(maps.Keys(all)) {
 		fmt.Fprintf(&b, "%s = %s\n", k, strconv.Quote(all[k]))
 	}
-	tmp := filepath.Join(q.tmp, settingsName)
-	if err := q.writeFile(tmp, []byte(b.String()), true); err != nil {
-		return fmt.Errorf("settings of %s: %w", q.name, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("settings of %s: %w", q.name, err)
-	}
-	if err := q.sync(q.dir); err != nil {
+	if err := q.replaceFile(path, filepath.Join(q.tmp, settingsName), []byte(b.String())); err != nil {
 		return fmt.Errorf("settings of %s: %w", q.name, err)
 	}
 	return nil
