@@ -101,7 +101,11 @@ func (r *Receiver) Claim() (*Claim, error) {
 // put back behind the others) until it starts again from the top of the
 // tree, so that no later message of a group goes before an earlier one.
 func (r *Receiver) claim(path string) (*Claim, error) {
-	n := ParseName(filepath.Base(path))
+	base := filepath.Base(path)
+	if !strings.Contains(base, ",g=") {
+		return r.q.claimFile(path) // no group: the name needs no second parse
+	}
+	n := ParseName(base)
 	if n.Group == "" {
 		return r.q.claimFile(path)
 	}
