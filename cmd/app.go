@@ -153,7 +153,7 @@ func commandsFor(e *env, args []string) []*cli.Command {
 // commandName returns the first argument after the global flags and their
 // values, or "" if there is none.
 func commandName(args []string) string {
-	global := flagTable(globalFlags())
+	global := flagTable(namedFlags(globalFlags()))
 	for i := 1; i < len(args); i++ {
 		a := args[i]
 		if a == "-" || !strings.HasPrefix(a, "-") {
@@ -198,7 +198,7 @@ func newAppWith(e *env, cmds []*cli.Command) *cli.App {
 		// A header's value may hold commas: -H to=a,b is one header.
 		DisableSliceFlagSeparator: true,
 		OnUsageError:              onUsageError,
-		Flags:                     globalFlags(),
+		Flags:                     namedFlags(globalFlags()),
 		Before: func(c *cli.Context) error {
 			path, required := config.Locate(c.String("config"))
 			cfg, err := config.Load(path, required)
@@ -226,6 +226,7 @@ func newAppWith(e *env, cmds []*cli.Command) *cli.App {
 	}
 	for _, c := range app.Commands {
 		c.OnUsageError = onUsageError
+		c.Flags = namedFlags(c.Flags)
 	}
 	return app
 }
@@ -320,7 +321,7 @@ func reorder(app *cli.App, args []string) ([]string, error) {
 func flagTable(flags []cli.Flag) map[string]bool {
 	t := map[string]bool{}
 	for _, f := range flags {
-		_, isBool := f.(*cli.BoolFlag)
+		isBool := isBoolFlag(f)
 		for _, n := range f.Names() {
 			t[n] = !isBool
 		}
