@@ -318,3 +318,31 @@ func TestBatchesSmallAndLargeAreDelivered(t *testing.T) {
 		})
 	}
 }
+
+// A one-shot receiver stops at the first message and never comes back to
+// its bucket: the buckets that senders have moved past are removed by the
+// receivers that come next, so that a shell loop of single sends and
+// receives does not leave every next receiver more empty buckets to walk.
+func TestOneShotReceiversDoNotLeaveEmptyBucketsBehind(t *testing.T) {
+	q := newQueue(t, Options{NoSync: true})
+	t0 := time.Now()
+	for i := range 50 {
+		setClock(t, t0.Add(time.Duration(i)*20*time.Millisecond)) // well within bucketGrace
+		if _, err := q.Send(strings.NewReader("x")); err != nil {
+			t.Fatal(err)
+		}
+		r := q.NewReceiver()
+		receiveBody(t, r)
+		r.Close()
+	}
+	var buckets []string
+	filepath.WalkDir(q.new, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() && strings.Count(path[len(q.new):], "/") == bucketDepth {
+			buckets = append(buckets, path[len(q.new):])
+		}
+		return err
+	})
+	if len(buckets) > 2 {
+		t.Errorf("new/ holds %d leaf buckets after 50 sends and one-shot receives, want at most 2: %q", len(buckets), buckets)
+	}
+}

@@ -34,6 +34,7 @@ type Receiver struct {
 	done    [MaxPriority + 1]bool        // trees walked to their end in this walk
 	bells   [2 * (MaxPriority + 1)]int64 // the doorbells as last heard: commits, then put-backs
 	bell    *os.File                     // the commit lock's file, for its doorbells
+	placed  int64                        // the time of the bucket of the last commit heard of (see settled)
 	started time.Time
 	nextDue int64               // when the earliest delayed message is due; 0: none seen
 	blocked map[string]ID       // groups passed by in this walk: only the ID given, if any, goes
@@ -239,6 +240,13 @@ func (r *Receiver) hear() bool {
 	}
 	var b [lockSize]byte
 	n, _ := r.bell.ReadAt(b[:], 0)
+	r.placed = 0
+	if n >= lockHead {
+		placed := int64(binary.LittleEndian.Uint64(b[8:]))
+		if placed > 0 && placed <= now().Add(maxLead).UnixNano() {
+			r.placed = placed
+		}
+	}
 	for i := range r.bells {
 		r.bells[i] = 0
 		if at := lockHead + 8*i; n >= at+8 {
@@ -380,11 +388,13 @@ func (r *Receiver) step() (string, error) {
 // finish looks once more in a directory whose listing the walk has used up,
 // for names that arrived since, such as messages sent into the newest
 // bucket, and reports whether the directory is done with. A drained bucket
-// is then removed, so that a queue that was once deep lists as fast as a
-// new one; rmdir refuses a bucket that is not empty.
+// that no sender fills any more is then removed, so that a queue that was
+// once deep lists as fast as a new one, and one-shot receivers, which stop
+// at the first message, do not walk the empty buckets their predecessors
+// left; rmdir refuses a bucket that is not empty.
 func (r *Receiver) finish(lv *level) (bool, error) {
 	// A batch's directory never takes new messages once in place.
-	idle := lv.depth > bucketDepth || lv.depth > 0 && bucketIdle(lv.rel[lv.base:])
+	idle := lv.depth > bucketDepth || lv.depth > 0 && r.settled(lv.rel[lv.base:])
 	if idle && unix.Rmdir(lv.dir) == nil {
 		return true, nil // drained, and no sender fills it any more
 	}
@@ -520,6 +530,22 @@ func bucketIdle(rel string) bool {
 	t := now()
 	start := end - bucketSpan[strings.Count(rel, "/")]
 	return t.Add(-bucketGrace).UnixNano() >= end || t.Add(bucketGrace).UnixNano() < start
+}
+
+// settled reports whether no sender commits into the bucket at rel, a path
+// relative to the top of a tree in new/, any more: the bucket is idle (see
+// bucketIdle), or its span ends before the bucket of the last commit the
+// receiver heard of. A commit under the commit lock never goes to a bucket
+// earlier than the last one's (see committer.next), so a bucket that the
+// receiver removes on that ground is not made again by a sender at once,
+// as bucketGrace guards against otherwise. Only what goes back by its
+// send time (a put-back, a promotion, a commit without the lock) may make
+// it again, as it may any removed bucket (see Queue.place).
+func (r *Receiver) settled(rel string) bool {
+	if end, ok := bucketEnd(rel); ok && r.placed > 0 && end <= r.placed {
+		return true
+	}
+	return bucketIdle(rel)
 }
 
 // Tidy walks the whole queue as a receiver does, without claiming
