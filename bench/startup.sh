@@ -23,6 +23,12 @@
 #               Before each run, untimed, its own sender puts one message
 #               in (pq send, floor -mode send1).        goal: ratio <= 1.20
 #
+# A second floor binary, bench/floor built with the tag deps, links pq's
+# fixed dependencies as well (urfave/cli, BurntSushi/toml, fsnotify, flock:
+# see bench/floor/deps.go) and does the same: the rows "deps ..." compare it
+# with the plain floor, which is what linking them costs each start, and
+# the rows "pq over deps" compare pq with it, which is pq's own share.
+#
 # Only the ratios mean anything on a shared machine, and only within one
 # run. All six commands take turns in each round, in an order that rotates
 # from round to round.
@@ -41,8 +47,10 @@ build pq .
 build floor ./bench/floor
 build timeit ./bench/timeit
 build bare ./bench/bare
+build floordeps ./bench/floor deps
 pq=$work/bin/pq
 floor=$work/bin/floor
+floordeps=$work/bin/floordeps
 spool=$work/spool
 # No configuration file: pq looks for one where the user's would be.
 export XDG_CONFIG_HOME=$work/xdg
@@ -52,7 +60,7 @@ echo "startup: RUNS=$RUNS scratch=$work"
 
 printf '%0100d' 0 >"$work/one"
 for q in empty send recv; do "$pq" --root "$spool" init "$q"; done
-for d in send recv; do mkdir -p "$work/f-$d/tmp" "$work/f-$d/new" "$work/f-$d/cur"; done
+for d in send recv dsend drecv; do mkdir -p "$work/f-$d/tmp" "$work/f-$d/new" "$work/f-$d/cur"; done
 
 # The cases, one a line, fields separated by tabs (see bench/timeit):
 # name, exit status, stdin, untimed preparation, command.
@@ -64,6 +72,9 @@ tab=$'\t'
 	echo "floor-send1${tab}0${tab}$work/one${tab}-${tab}$floor${tab}-mode${tab}send1${tab}-dir${tab}$work/f-send"
 	echo "pq-send${tab}0${tab}$work/one${tab}-${tab}$pq${tab}--root${tab}$spool${tab}send${tab}send"
 	echo "floor-recv1${tab}0${tab}-${tab}'$floor' -mode send1 -dir '$work/f-recv' <'$work/one' >/dev/null${tab}$floor${tab}-mode${tab}recv1${tab}-dir${tab}$work/f-recv"
+	echo "deps-empty${tab}0${tab}-${tab}-${tab}$floordeps${tab}-mode${tab}empty"
+	echo "deps-send1${tab}0${tab}$work/one${tab}-${tab}$floordeps${tab}-mode${tab}send1${tab}-dir${tab}$work/f-dsend"
+	echo "deps-recv1${tab}0${tab}-${tab}'$floordeps' -mode send1 -dir '$work/f-drecv' <'$work/one' >/dev/null${tab}$floordeps${tab}-mode${tab}recv1${tab}-dir${tab}$work/f-drecv"
 	echo "pq-recv${tab}0${tab}-${tab}'$pq' --root '$spool' send recv <'$work/one' >/dev/null${tab}$pq${tab}--root${tab}$spool${tab}recv${tab}recv"
 } >"$work/cases"
 
@@ -90,11 +101,24 @@ row() {
 		"${iqr[$2]}" "${iqr[$3]}"
 }
 
+# share LABEL A B prints the ratio of A's median to B's, without a goal.
+share() {
+	printf '  %-26s %8s us / %8s us = %s\n' "$1" "${med[$2]}" "${med[$3]}" "$(ratio "${med[$2]}" "${med[$3]}")"
+}
+
 echo
 printf '%-11s %11s %11s %6s %8s %s\n' measure "pq (median)" floor ratio goal verdict
 row "empty recv" pq-empty-recv floor-empty 130
 row "(bare main)" pq-empty-recv bare 130
 row "one send" pq-send floor-send1 120
 row "one recv" pq-recv floor-recv1 120
+echo
+echo "what linking the fixed dependencies costs, and pq's share beyond it:"
+share "deps, empty" deps-empty floor-empty
+share "deps, send" deps-send1 floor-send1
+share "deps, recv" deps-recv1 floor-recv1
+share "pq over deps, empty recv" pq-empty-recv deps-empty
+share "pq over deps, one send" pq-send deps-send1
+share "pq over deps, one recv" pq-recv deps-recv1
 echo
 echo "medians of $RUNS runs each, whole processes, pq and floors taking turns"

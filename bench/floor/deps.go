@@ -1,0 +1,10 @@
+//go:build deps
+
+package main
+
+import (
+	_ "github.com/BurntSushi/toml"
+	_ "github.com/fsnotify/fsnotify"
+	_ "github.com/gofrs/flock"
+	_ "github.com/urfave/cli/v2"
+)
