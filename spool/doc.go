@@ -44,7 +44,10 @@
 // remaining seconds and cc the hundredths of a second. No directory that a
 // receiver lists grows with the depth of the queue, and receivers remove
 // buckets they have drained, so a queue that once held a million messages
-// costs no more to read than a new one. Everything in new/ is ready: a
+// costs no more to read than a new one. A drained bucket is removed once
+// no sender fills it any more: when its span ends before the bucket of
+// the last commit (recorded in .lock: commits under the commit lock never
+// go to an earlier bucket), or two seconds after its span ended. Everything in new/ is ready: a
 // receiver takes it in bucket and name order whatever time the bucket
 // says, so a send time in the future never holds a message back. Only a
 // due time does: delayed messages wait in .due/, in the bucket of their
