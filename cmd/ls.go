@@ -105,6 +105,8 @@ type lsJSON struct {
 	Priority   int        `json:"priority"`
 	Group      string     `json:"group"`
 	Headers    int        `json:"headers"`
+	Sender     string     `json:"sender"`
+	SenderUID  uint32     `json:"sender_uid"`
 	Reason     *string    `json:"reason"`
 }
 
@@ -156,7 +158,7 @@ func describe(q *spool.Queue, m spool.Entry) (lsJSON, error) {
 	at := time.Now()
 	j := lsJSON{ID: string(m.Name.ID), State: m.State.String(), Size: m.Size, Sent: m.Sent().UTC(),
 		AgeSeconds: ageOf(m.Sent(), at).Round(time.Millisecond).Seconds(), Attempts: m.Name.Attempts,
-		Priority: m.Name.Priority, Group: m.Name.Group}
+		Priority: m.Name.Priority, Group: m.Name.Group, Sender: spool.SenderName(m.UID), SenderUID: m.UID}
 	if m.Name.Due != 0 {
 		t := time.Unix(0, m.Name.Due).UTC()
 		j.Due = &t
@@ -200,5 +202,5 @@ func lsLine(j lsJSON, human bool) string {
 	if j.Reason != nil {
 		reason = dash(*j.Reason)
 	}
-	return fmt.Sprintf("%s\t%s\t%d\t%s\t%d\t%s\t%d\t%s\t%d\t%s", j.ID, j.State, j.Size, age, j.Attempts, due, j.Priority, dash(j.Group), j.Headers, reason)
+	return fmt.Sprintf("%s\t%s\t%d\t%s\t%d\t%s\t%d\t%s\t%d\t%s\t%s", j.ID, j.State, j.Size, age, j.Attempts, due, j.Priority, dash(j.Group), j.Headers, j.Sender, reason)
 }

@@ -77,6 +77,7 @@ func runPeek(e *env, o peekOptions) error {
 		if m.Name.Request {
 			fmt.Fprintf(out, "pq-reply-to=%s\n", m.Name.ID)
 		}
+		writeSender(out, m.UID)
 		for _, h := range hs {
 			fmt.Fprintf(out, "%s=%s\n", h.Key, h.Value)
 		}

@@ -292,8 +292,8 @@ func (rc *receiver) write(c *spool.Claim) error {
 }
 
 // writeFrame writes what --headers puts before a body: a line "ID SIZE",
-// for a request a line pq-reply-to=ID, a line KEY=VALUE per header, and an
-// empty line.
+// for a request a line pq-reply-to=ID, the lines pq-sender=NAME and
+// pq-sender-uid=UID, a line KEY=VALUE per header, and an empty line.
 func (rc *receiver) writeFrame(c *spool.Claim) error {
 	fi, err := c.File().Stat()
 	if err != nil {
@@ -307,6 +307,7 @@ func (rc *receiver) writeFrame(c *spool.Claim) error {
 	if c.Request() {
 		writeReplyTo(rc.out, rc.q, c)
 	}
+	writeSender(rc.out, c.SenderUID())
 	for _, h := range hs {
 		fmt.Fprintf(rc.out, "%s=%s\n", h.Key, h.Value)
 	}
@@ -342,4 +343,10 @@ func flagName(name string) string {
 		return "-" + name
 	}
 	return "--" + name
+}
+
+// writeSender writes the lines of a --headers frame that name the sender
+// of a message, the owner of its file.
+func writeSender(w io.Writer, uid uint32) {
+	fmt.Fprintf(w, "pq-sender=%s\npq-sender-uid=%d\n", spool.SenderName(uid), uid)
 }

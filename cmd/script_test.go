@@ -27,6 +27,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"pq/cmd"
+	"pq/spool"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected output of failing cmp lines in testdata/script")
@@ -131,6 +132,9 @@ func TestScripts(t *testing.T) {
 			e.Setenv("PQ_ROOT", filepath.Join(e.WorkDir, "spool"))
 			e.Setenv("XDG_CONFIG_HOME", filepath.Join(e.WorkDir, "xdg"))
 			e.Setenv("XDG_DATA_HOME", filepath.Join(e.WorkDir, "xdgdata"))
+			// Who the test runs as: the sender of the messages it makes.
+			e.Setenv("SENDER", spool.SenderName(uint32(os.Getuid())))
+			e.Setenv("SENDER_UID", strconv.Itoa(os.Getuid()))
 			// Under -race every process that exits sleeps a second first,
 			// to catch late reports; scripts start a great many of them.
 			if d := os.Getenv("PQ_TEST_LIMIT"); d != "" {
@@ -140,6 +144,13 @@ func TestScripts(t *testing.T) {
 				e.Setenv("GORACE", "atexit_sleep_ms=10")
 			}
 			return nil
+		},
+		// [root]: the script runs as root, as CI does.
+		Condition: func(cond string) (bool, error) {
+			if cond == "root" {
+				return os.Getuid() == 0, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"mkbin":   cmdMkbin,

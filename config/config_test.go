@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -401,7 +403,7 @@ func TestQueueSettingsFromTables(t *testing.T) {
 		"mail":  {TTL: 5 * time.Minute},
 		"other": {TTL: time.Hour},
 	} {
-		if got := c.Queue(q); got != want {
+		if got := c.Queue(q); !reflect.DeepEqual(got, want) {
 			t.Errorf("Queue(%q) = %+v, want %+v", q, got, want)
 		}
 	}
@@ -425,6 +427,27 @@ func TestDedupWindowFromTables(t *testing.T) {
 		_, err := Parse("c.toml", "[defaults]\ndedup_window = "+bad+"\n")
 		if err == nil || !strings.Contains(err.Error(), "line 2: defaults.dedup_window: ") {
 			t.Errorf("dedup_window = %s: %v, want an error naming the line and key", bad, err)
+		}
+	}
+}
+
+// allow_senders is an array of users and groups; anything else names the
+// line and the key.
+func TestAllowSendersFromTables(t *testing.T) {
+	c, err := Parse("c.toml", "[defaults]\nallow_senders = [\"alice\", \"group:web\"]\n[queue.jobs]\nallow_senders = [\"1001\"]\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Queue("jobs").AllowSenders; !slices.Equal(got, []string{"1001"}) {
+		t.Errorf("jobs: allow_senders %q, want [1001]", got)
+	}
+	if got := c.Queue("other").AllowSenders; !slices.Equal(got, []string{"alice", "group:web"}) {
+		t.Errorf("other: allow_senders %q", got)
+	}
+	for _, bad := range []string{`"alice"`, `[1001]`, `["a b"]`, `["group:"]`} {
+		_, err := Parse("c.toml", "[defaults]\nallow_senders = "+bad+"\n")
+		if err == nil || !strings.Contains(err.Error(), "line 2: defaults.allow_senders: ") {
+			t.Errorf("allow_senders = %s: %v, want an error naming the line and key", bad, err)
 		}
 	}
 }

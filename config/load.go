@@ -107,10 +107,11 @@ type workerTable struct {
 	TTL                                       *Duration
 	OnExpiry                                  *onExpiry
 	DedupWindow                               *dedupWindow
+	AllowSenders                              *allowSenders
 }
 
 // workerKeys lists the keys of a workerTable, for errors.
-const workerKeys = "max_attempts, backoff_min, backoff_max, job_timeout, grace, rate, ttl, on_expiry and dedup_window"
+const workerKeys = "max_attempts, backoff_min, backoff_max, job_timeout, grace, rate, ttl, on_expiry, dedup_window and allow_senders"
 
 // onExpiry is the value of on_expiry: "dead-letter" or "drop".
 type onExpiry string
@@ -137,6 +138,29 @@ func (w *dedupWindow) UnmarshalTOML(v any) error {
 		return fmt.Errorf("must be more than zero and at most %s, not %q", "24h", v)
 	}
 	*w = dedupWindow(d)
+	return nil
+}
+
+// allowSenders is the value of allow_senders: an array of user names or
+// uids, and group:NAME or group:GID.
+type allowSenders []string
+
+func (a *allowSenders) UnmarshalTOML(v any) error {
+	list, ok := v.([]any)
+	if !ok {
+		return fmt.Errorf("must be an array of strings such as [\"alice\", \"group:web\"], not %s", describe(v))
+	}
+	*a = make(allowSenders, 0, len(list))
+	for _, e := range list {
+		s, ok := e.(string)
+		if !ok {
+			return fmt.Errorf("must hold strings only, not %s", describe(e))
+		}
+		if !spool.ValidSender(s) {
+			return fmt.Errorf("%q is not a user name or uid, nor group:NAME or group:GID", s)
+		}
+		*a = append(*a, s)
+	}
 	return nil
 }
 
@@ -171,6 +195,9 @@ func (t *workerTable) field(name string) any {
 	case "dedup_window":
 		t.DedupWindow = new(dedupWindow)
 		return t.DedupWindow
+	case "allow_senders":
+		t.AllowSenders = new(allowSenders)
+		return t.AllowSenders
 	}
 	return nil
 }
@@ -188,6 +215,9 @@ func (t *workerTable) settings(s spool.Settings) spool.Settings {
 	}
 	if t.DedupWindow != nil {
 		s.DedupWindow = time.Duration(*t.DedupWindow)
+	}
+	if t.AllowSenders != nil {
+		s.AllowSenders = *t.AllowSenders
 	}
 	return s
 }

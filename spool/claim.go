@@ -25,6 +25,7 @@ type Claim struct {
 	f     *os.File
 	path  string
 	group *groupLock // the lock of its group, held until it ends; nil for none
+	uid   uint32     // the owner of its file: who sent it
 }
 
 // ID returns the claimed message's ID.
@@ -38,6 +39,10 @@ func (c *Claim) Priority() int { return c.name.Priority }
 
 // Attempt returns which delivery of the message this is: 1 the first time.
 func (c *Claim) Attempt() int { return c.name.Attempts + 1 }
+
+// SenderUID returns the user id of the message's sender: the owner of its
+// file, as the kernel knows it.
+func (c *Claim) SenderUID() uint32 { return c.uid }
 
 // Path returns the claimed message's file, under cur/.
 func (c *Claim) Path() string { return c.path }
@@ -117,7 +122,7 @@ func (q *Queue) claimFile(path string) (*Claim, error) {
 		}
 		return nil, errGone
 	}
-	c := &Claim{q: q, name: ParseName(base), f: f, path: to}
+	c := &Claim{q: q, name: ParseName(base), f: f, path: to, uid: st.Uid}
 	if st.Nlink > 1 {
 		q.dropStaleNames(c, st)
 	}

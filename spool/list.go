@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -62,6 +63,9 @@ type Entry struct {
 	ModTime time.Time
 	// Path is the file's path relative to the queue directory.
 	Path string
+	// UID is the owner of the file: the message's sender (see
+	// [Claim.SenderUID]).
+	UID uint32
 }
 
 // Sent returns the message's send time: the time in its ID, or, for a
@@ -261,7 +265,7 @@ func (w *walk) file(path, rel, base string, s State) error {
 	if err != nil {
 		return err
 	}
-	e := Entry{Name: n, State: s, Size: fi.Size(), ModTime: fi.ModTime(), Path: rel}
+	e := Entry{Name: n, State: s, Size: fi.Size(), ModTime: fi.ModTime(), Path: rel, UID: fileOwner(fi)}
 	if !w.yield(e, nil) {
 		return errStopWalk
 	}
@@ -363,4 +367,12 @@ func Queues(root string) ([]string, error) {
 		out = append(out, e.name)
 	}
 	return out, nil
+}
+
+// fileOwner returns the owner of the file that fi describes.
+func fileOwner(fi fs.FileInfo) uint32 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return st.Uid
+	}
+	return 0
 }

@@ -35,6 +35,7 @@ type Receiver struct {
 	bells   [2 * (MaxPriority + 1)]int64 // the doorbells as last heard: commits, then put-backs
 	bell    *os.File                     // the commit lock's file, for its doorbells
 	placed  int64                        // the time of the bucket of the last commit heard of (see settled)
+	senders *senders                     // who may send; nil: anyone
 	started time.Time
 	nextDue int64               // when the earliest delayed message is due; 0: none seen
 	blocked map[string]ID       // groups passed by in this walk: only the ID given, if any, goes
@@ -72,7 +73,9 @@ func (r *Receiver) Claim() (*Claim, error) {
 		} else {
 			r.listen()
 		}
-		if c := r.claimPassed(); c != nil {
+		if c := r.claimPassed(); c != nil && r.refuse(c) {
+			continue
+		} else if c != nil {
 			return c, nil
 		}
 		for {
@@ -84,7 +87,7 @@ func (r *Receiver) Claim() (*Claim, error) {
 				break
 			}
 			c, err := r.claim(path)
-			if errors.Is(err, errGone) || err == nil && r.q.dropOrphan(c) {
+			if errors.Is(err, errGone) || err == nil && (r.q.dropOrphan(c) || r.refuse(c)) {
 				continue
 			}
 			return c, err
@@ -94,6 +97,20 @@ func (r *Receiver) Claim() (*Claim, error) {
 			return nil, ErrEmpty
 		}
 	}
+}
+
+// refuse dead-letters a claimed message whose sender the queue does not
+// allow, and reports whether it did. A message that cannot be moved away
+// is put back and left for recovery: it is never delivered.
+func (r *Receiver) refuse(c *Claim) bool {
+	if r.senders.allows(c.uid) {
+		return false
+	}
+	reason := Reason{Cause: fmt.Sprintf("%s (sent by %s)", causeSenderNotAllowed, SenderName(c.uid)), Untried: true}
+	if err := c.DeadLetter(reason); err != nil {
+		r.q.log.Warn("cannot dead-letter a message from a sender not allowed", "id", c.name.ID, "err", err)
+	}
+	return true
 }
 
 // claim claims the message at path. A message of a group goes only if its
@@ -171,6 +188,9 @@ func (r *Receiver) rewind() error {
 		if err := r.q.checkFormat(); err != nil {
 			return err
 		}
+		if err := r.loadSenders(); err != nil {
+			return err
+		}
 		r.checked = true
 	}
 	r.started = time.Now()
@@ -193,6 +213,19 @@ func (r *Receiver) rewind() error {
 	r.prio = DefaultPriority
 	if r.higher() {
 		r.stack, r.prio = r.stack[:0], MaxPriority+1
+	}
+	return nil
+}
+
+// loadSenders resolves the queue's allow list of senders (see
+// Settings.AllowSenders), once per receiver.
+func (r *Receiver) loadSenders() error {
+	s, err := r.q.Settings()
+	if err != nil {
+		return err
+	}
+	if r.senders, err = resolveSenders(s.AllowSenders, userTable); err != nil {
+		return fmt.Errorf("queue %s: %w", r.q.name, err)
 	}
 	return nil
 }

@@ -36,6 +36,13 @@ type Settings struct {
 	// the same id from making a message (see [SendOptions.DedupID]);
 	// zero means DefaultDedupWindow. The sender applies it.
 	DedupWindow time.Duration
+	// AllowSenders, when not empty, lists who may send to the queue: user
+	// names or uids, and "group:NAME" or "group:GID" for the members of a
+	// group. A message whose file another user owns never reaches a
+	// consumer: receivers dead-letter it with the cause "sender not
+	// allowed". A list in the queue's settings file wins over
+	// Options.Settings. The receiver applies it.
+	AllowSenders []string
 }
 
 // Expiry policies, the values of Settings.OnExpiry.
@@ -45,7 +52,7 @@ const (
 )
 
 // settingKeys are the keys a settings file may hold.
-var settingKeys = []string{"dedup_window", "on_expiry", "ttl"}
+var settingKeys = []string{"allow_senders", "dedup_window", "on_expiry", "ttl"}
 
 // Settings returns the queue's settings: what its settings file says,
 // then, for what it does not say, Options.Settings; and the shorter of the
@@ -82,6 +89,9 @@ func merge(kv map[string]string, cfg Settings) Settings {
 	}
 	if v, ok := kv["dedup_window"]; ok {
 		s.DedupWindow, _ = time.ParseDuration(v)
+	}
+	if v, ok := kv["allow_senders"]; ok {
+		s.AllowSenders = splitSenders(v)
 	}
 	if s.OnExpiry == "" {
 		s.OnExpiry = ExpiryDeadLetter
@@ -126,6 +136,8 @@ func checkSetting(k, v string) error {
 		}
 	case "dedup_window":
 		return checkDedupWindow(v)
+	case "allow_senders":
+		return CheckSenders(splitSenders(v))
 	default:
 		return fmt.Errorf("%w: unknown key %q; the keys are %s", ErrBadSetting, k, strings.Join(settingKeys, ", "))
 	}

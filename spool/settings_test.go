@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -58,7 +59,7 @@ func TestSettingsAreCheckedAndKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, err := q.Settings()
-	if err != nil || s != (Settings{TTL: 90 * time.Second, OnExpiry: ExpiryDrop}) {
+	if err != nil || !reflect.DeepEqual(s, Settings{TTL: 90 * time.Second, OnExpiry: ExpiryDrop}) {
 		t.Fatalf("Settings() = %+v, %v", s, err)
 	}
 	b, _ := os.ReadFile(filepath.Join(q.Dir(), settingsName))
@@ -92,7 +93,7 @@ func TestAConfigurationNeverLoosensTheQueuesSettings(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if got, err := q.Settings(); err != nil || got != tt.want {
+		if got, err := q.Settings(); err != nil || !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("after Set(%v): Settings() = %+v, %v; want %+v", tt.file, got, err, tt.want)
 		}
 	}

@@ -69,7 +69,8 @@ type CommandOptions struct {
 // the claim's own locked descriptor: the command, and anything it leaves
 // running, holds the claim for as long as it keeps stdin open, even if the
 // worker dies. Its environment adds PQ_QUEUE (the queue's name), PQ_ID,
-// PQ_ATTEMPT (1 the first time), PQ_PRIORITY (0 to 9), PQ_GROUP (its group, empty for none), PQ_FILE (the claimed file), PQ_ROOT
+// PQ_ATTEMPT (1 the first time), PQ_PRIORITY (0 to 9), PQ_GROUP (its group, empty for none),
+// PQ_SENDER and PQ_SENDER_UID (who sent it: see [Message.Sender]), PQ_FILE (the claimed file), PQ_ROOT
 // (the spool root, absolute), and PQ_HEADER_KEY for each header of the
 // message (see [spool.EnvName]); PQ_HEADER_ variables of the worker's own
 // environment are left out.
@@ -212,7 +213,7 @@ func (r *commandRunner) env(m *Message) ([]string, error) {
 	if err != nil {
 		root = filepath.Dir(m.Queue().Dir())
 	}
-	env := make([]string, 0, len(base)+6+len(headers))
+	env := make([]string, 0, len(base)+9+len(headers))
 	for _, kv := range base {
 		if !strings.HasPrefix(kv, "PQ_HEADER_") && !strings.HasPrefix(kv, "PQ_REPLY_TO=") && !strings.HasPrefix(kv, "PQ_REPLY_QUEUE=") {
 			env = append(env, kv)
@@ -224,6 +225,8 @@ func (r *commandRunner) env(m *Message) ([]string, error) {
 		"PQ_ATTEMPT="+strconv.Itoa(m.Attempt()),
 		"PQ_PRIORITY="+strconv.Itoa(m.Priority()),
 		"PQ_GROUP="+m.Group(),
+		"PQ_SENDER="+m.Sender(),
+		"PQ_SENDER_UID="+strconv.FormatUint(uint64(m.SenderUID()), 10),
 		"PQ_FILE="+m.Path(),
 		"PQ_ROOT="+root,
 	)

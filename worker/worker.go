@@ -65,6 +65,14 @@ func (m *Message) Priority() int { return m.c.Priority() }
 // Headers returns the message's headers, in the order they were given.
 func (m *Message) Headers() ([]spool.Header, error) { return m.c.Headers() }
 
+// SenderUID returns the user id of the message's sender, as the kernel
+// knows it (see [spool.Claim.SenderUID]).
+func (m *Message) SenderUID() uint32 { return m.c.SenderUID() }
+
+// Sender returns the user name of the message's sender, or its uid as a
+// number when the system's user file does not list it.
+func (m *Message) Sender() string { return spool.SenderName(m.c.SenderUID()) }
+
 // Options are the settings of a worker.
 type Options struct {
 	// Jobs is how many handlers may run at once; less than 1 means 1.
