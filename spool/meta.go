@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -124,18 +125,35 @@ func (q *Queue) replaceFile(path, tmp string, data []byte) error {
 
 // readMeta reads the metadata of id; a missing file gives the zero Meta.
 func (q *Queue) readMeta(id ID) (Meta, error) {
-	var m Meta
 	f, err := os.Open(q.metaPath(id))
 	if errors.Is(err, fs.ErrNotExist) {
-		return m, nil
+		return Meta{}, nil
 	}
+	if err != nil {
+		return Meta{}, fmt.Errorf("metadata of %s: %w", id, err)
+	}
+	defer f.Close()
+	m, err := decodeMeta(f)
 	if err != nil {
 		return m, fmt.Errorf("metadata of %s: %w", id, err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		field, val, _ := strings.Cut(sc.Text(), ": ")
+	return m, nil
+}
+
+// decodeMeta reads a metadata file (see [Meta]); lines it does not know
+// are left out. Lines end at '\n' alone: a header's value may end in '\r'.
+func decodeMeta(r io.Reader) (Meta, error) {
+	var m Meta
+	br := bufio.NewReader(r)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return m, err
+		}
+		if line == "" && err != nil {
+			return m, nil
+		}
+		field, val, _ := strings.Cut(strings.TrimSuffix(line, "\n"), ": ")
 		switch field {
 		case "original-name":
 			if s, err := strconv.Unquote(val); err == nil {
@@ -151,7 +169,6 @@ func (q *Queue) readMeta(id ID) (Meta, error) {
 			}
 		}
 	}
-	return m, sc.Err()
 }
 
 // removeMeta removes the metadata file of id, if any.
