@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"pq/spool"
 )
 
 // Exit statuses, the same for every command.
@@ -22,6 +24,9 @@ const (
 	// ExitError is every error: bad usage, a bad queue name, an I/O
 	// failure.
 	ExitError = 2
+	// ExitFull means a send was refused because the queue had no room
+	// (spool.ErrFull); what fitted was sent and its ids printed.
+	ExitFull = 3
 )
 
 // errNothing ends a command that found nothing to do with ExitNothing.
@@ -80,6 +85,9 @@ func report(stderr io.Writer, err error) int {
 	var s *statusError
 	if errors.As(err, &s) {
 		return s.code
+	}
+	if errors.Is(err, spool.ErrFull) {
+		return ExitFull
 	}
 	return ExitError
 }

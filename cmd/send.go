@@ -2,9 +2,12 @@ package cmd
 
 import (
 	"bufio"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -23,13 +26,15 @@ type sendOptions struct {
 	nul    bool
 	atomic bool
 	msg    spool.SendOptions
+	block  bool          // wait for room in a full queue
+	wait   time.Duration // how long --block waits; 0: as long as it takes
 }
 
 func sendCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "send",
 		Usage:     "send messages to a queue",
-		UsageText: "pq send [--lines|-0] [--atomic] [-p N] [-g KEY] [--delay DUR|--at TIME] [--ttl DUR] [-H KEY=VALUE]... [--dedup-id KEY] QUEUE [FILE...]",
+		UsageText: "pq send [--lines|-0] [--atomic] [-p N] [-g KEY] [--delay DUR|--at TIME] [--ttl DUR] [-H KEY=VALUE]... [--dedup-id KEY] [--block [--timeout DUR]] QUEUE [FILE...]",
 		Description: "Sends one message read from stdin, or one per FILE ('-' is stdin), and prints\n" +
 			"each new message's id once it is durable. With --lines every input line is a\n" +
 			"message, with -0 every NUL-terminated record; empty records are skipped.\n" +
@@ -44,6 +49,8 @@ func sendCommand(e *env) *cli.Command {
 			"highest priority ready first, oldest first within a priority.\n" +
 			"--dedup-id KEY sends one message unless a send with KEY did within the\n" +
 			"queue's dedup_window (5m): then it prints that message's id and makes none.\n" +
+			"A send that would leave less free disk than the queue's min_free is refused\n" +
+			"(exit 3) after what fitted was sent; with --block it waits for room.\n" +
 			"The queue is created by its first message.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "lines", Aliases: []string{"l"}, Usage: "one message per input line, without its newline"},
@@ -56,14 +63,20 @@ func sendCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "group", Aliases: []string{"g"}, Usage: "put the messages in group `KEY`: one at a time, in order"},
 			&cli.IntFlag{Name: "priority", Aliases: []string{"p"}, Value: spool.DefaultPriority, Usage: "priority `N`, 0 (lowest) to 9 (highest)"},
 			&cli.StringFlag{Name: "dedup-id", Usage: "send nothing if a message with `KEY` was sent within the dedup window"},
+			&cli.BoolFlag{Name: "block", Usage: "when the queue is full, wait for room instead of failing (exit 3)"},
+			&cli.DurationFlag{Name: "timeout", Aliases: []string{"t"}, Usage: "with --block, wait at most `DUR` for room, then fail (exit 3)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Len() == 0 {
 				return withHint(usagef("send: missing QUEUE"), "usage: %s", c.Command.UsageText)
 			}
-			o := sendOptions{queue: c.Args().First(), files: c.Args().Slice()[1:], lines: c.Bool("lines"), nul: c.Bool("0"), atomic: c.Bool("atomic")}
+			o := sendOptions{queue: c.Args().First(), files: c.Args().Slice()[1:], lines: c.Bool("lines"), nul: c.Bool("0"), atomic: c.Bool("atomic"),
+				block: c.Bool("block"), wait: c.Duration("timeout")}
 			if o.lines && o.nul {
 				return usagef("send: --lines and -0 exclude each other")
+			}
+			if c.IsSet("timeout") && (!o.block || o.wait <= 0) {
+				return usagef("send: --timeout goes with --block, and must be more than zero")
 			}
 			due, err := dueTime(c)
 			if err != nil {
@@ -123,6 +136,9 @@ type sender struct {
 	inRecord bool // a message is being written: commit after it
 	idle     bool // input ran dry while a message was being written
 	err      error
+	block    bool            // wait for room in a full queue
+	ctx      context.Context // ends a wait for room
+	stderr   io.Writer       // where a wait for room is told
 }
 
 func runSend(e *env, o sendOptions) error {
@@ -130,11 +146,21 @@ func runSend(e *env, o sendOptions) error {
 	if err != nil {
 		return err
 	}
-	s := &sender{q: q, msg: o.msg, batch: q.NewBatch(), atomic: o.atomic, out: bufio.NewWriter(e.Out)}
+	s := &sender{q: q, msg: o.msg, batch: q.NewBatch(), atomic: o.atomic, out: bufio.NewWriter(e.Out), block: o.block, ctx: context.Background(), stderr: e.Err}
 	if o.atomic {
 		s.batch = q.NewAtomicBatch()
 	}
 	defer s.batch.Close()
+	if o.block {
+		// Only a send that may wait watches signals (see withSignals).
+		var cancel context.CancelFunc
+		s.ctx, cancel = withSignals(s.ctx)
+		defer cancel()
+		if o.wait > 0 {
+			s.ctx, cancel = context.WithTimeout(s.ctx, o.wait)
+			defer cancel()
+		}
+	}
 	if o.lines || o.nul {
 		err = s.sendRecords(e, o)
 	} else {
@@ -152,9 +178,18 @@ func runSend(e *env, o sendOptions) error {
 // add writes one message into the batch, committing when the batch is full
 // or the input ran dry.
 func (s *sender) add(body io.Reader) error {
+	if err := s.waitRoom(); err != nil {
+		return err
+	}
 	s.inRecord = true
 	err := s.batch.AddWith(body, s.msg)
 	s.inRecord = false
+	if noRoom(err) && !s.atomic {
+		// What fits is sent: commit it, and print its ids, first.
+		if cerr := s.commit(); cerr != nil {
+			return cerr
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -169,6 +204,43 @@ func (s *sender) add(body io.Reader) error {
 		return s.commit()
 	}
 	return nil
+}
+
+// noRoom reports an error that says the queue or its disk is full.
+func noRoom(err error) bool {
+	return errors.Is(err, spool.ErrFull) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+}
+
+// waitRoom waits, for --block, until the queue has room for a message
+// (see spool.Settings.MinFree). What the batch holds is committed first:
+// its ids are printed, and consumers can take its messages.
+func (s *sender) waitRoom() error {
+	if !s.block {
+		return nil
+	}
+	err := s.batch.Room()
+	if !errors.Is(err, spool.ErrFull) {
+		return err
+	}
+	if !s.atomic {
+		if err := s.commit(); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(s.stderr, "pq: waiting for room: %s\n", oneLine(err.Error()))
+	pause := 20 * time.Millisecond
+	for errors.Is(err, spool.ErrFull) {
+		t := time.NewTimer(pause)
+		select {
+		case <-s.ctx.Done():
+			t.Stop()
+			return fmt.Errorf("gave up waiting for room: %w", err)
+		case <-t.C:
+		}
+		pause = min(2*pause, time.Second)
+		err = s.batch.Room()
+	}
+	return err
 }
 
 // commit makes the batch durable and prints its ids, in input order.

@@ -108,10 +108,11 @@ type workerTable struct {
 	OnExpiry                                  *onExpiry
 	DedupWindow                               *dedupWindow
 	AllowSenders                              *allowSenders
+	MinFree                                   *minFree
 }
 
 // workerKeys lists the keys of a workerTable, for errors.
-const workerKeys = "max_attempts, backoff_min, backoff_max, job_timeout, grace, rate, ttl, on_expiry, dedup_window and allow_senders"
+const workerKeys = "max_attempts, backoff_min, backoff_max, job_timeout, grace, rate, ttl, on_expiry, dedup_window, allow_senders and min_free"
 
 // onExpiry is the value of on_expiry: "dead-letter" or "drop".
 type onExpiry string
@@ -164,6 +165,23 @@ func (a *allowSenders) UnmarshalTOML(v any) error {
 	return nil
 }
 
+// minFree is the value of min_free: bytes ("100MiB") or a share of the
+// disk ("1%").
+type minFree spool.Space
+
+func (m *minFree) UnmarshalTOML(v any) error {
+	s, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("must be a string such as \"100MiB\" or \"1%%\", not %s", describe(v))
+	}
+	sp, err := spool.ParseSpace(s)
+	if err != nil {
+		return err
+	}
+	*m = minFree(sp)
+	return nil
+}
+
 // field returns a new value for the key called name, set in t, or nil if
 // there is no such key.
 func (t *workerTable) field(name string) any {
@@ -198,6 +216,9 @@ func (t *workerTable) field(name string) any {
 	case "allow_senders":
 		t.AllowSenders = new(allowSenders)
 		return t.AllowSenders
+	case "min_free":
+		t.MinFree = new(minFree)
+		return t.MinFree
 	}
 	return nil
 }
@@ -218,6 +239,10 @@ func (t *workerTable) settings(s spool.Settings) spool.Settings {
 	}
 	if t.AllowSenders != nil {
 		s.AllowSenders = *t.AllowSenders
+	}
+	if t.MinFree != nil {
+		sp := spool.Space(*t.MinFree)
+		s.MinFree = &sp
 	}
 	return s
 }

@@ -89,6 +89,7 @@ type Batch struct {
 	stage   string   // an atomic batch's directory in tmp/, once made
 	ttl     time.Duration
 	dd      dedupState // the dedup id of a send of one message
+	room    room       // what the batch knows of the free space
 }
 
 // pendingFile is a message written into tmp/ and not yet committed.
@@ -171,7 +172,12 @@ func (b *Batch) AddWith(body io.Reader, o SendOptions) error {
 		// The queue's own time to live, from the moment it is due.
 		p.expires = max(now().UnixNano(), due) + int64(b.ttl)
 	}
-	if _, err = io.Copy(f, body); err == nil && len(o.Headers) > 0 {
+	n, err := io.Copy(f, body)
+	if b.room.written += n; err == nil {
+		// A long body, or little room left: look again before it counts.
+		err = b.room.check(b.q.dir)
+	}
+	if err == nil && len(o.Headers) > 0 {
 		p.metaPath = filepath.Join(b.q.tmp, "."+filepath.Base(path)+".meta")
 		p.meta, err = openFD(p.metaPath, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL, 0o600)
 		if err == nil {
@@ -222,15 +228,11 @@ func (b *Batch) drop(p pendingFile) {
 // create makes the file in tmp/ for the next message; the first message
 // sent to a queue creates the queue.
 func (b *Batch) create() (*os.File, string, error) {
-	if !b.checked {
-		if err := b.q.checkFormat(); err != nil {
-			return nil, "", err
-		}
-		s, err := b.q.Settings()
-		if err != nil {
-			return nil, "", err
-		}
-		b.ttl, b.dd.window, b.checked = s.TTL, s.DedupWindow, true
+	if err := b.load(); err != nil {
+		return nil, "", err
+	}
+	if err := b.room.check(b.q.dir); err != nil {
+		return nil, "", err
 	}
 	if err := b.openSyncFS(); err != nil {
 		return nil, "", err
@@ -257,6 +259,22 @@ func (b *Batch) create() (*os.File, string, error) {
 		trace("create", path)
 	}
 	return f, path, err
+}
+
+// load reads the queue's format stamp and settings, once.
+func (b *Batch) load() error {
+	if b.checked {
+		return nil
+	}
+	if err := b.q.checkFormat(); err != nil {
+		return err
+	}
+	s, err := b.q.Settings()
+	if err != nil {
+		return err
+	}
+	b.ttl, b.dd.window, b.room.min, b.checked = s.TTL, s.DedupWindow, s.MinFree, true
+	return nil
 }
 
 // makeStage makes the directory in tmp/ of an atomic batch, once.

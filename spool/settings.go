@@ -43,6 +43,12 @@ type Settings struct {
 	// allowed". A list in the queue's settings file wins over
 	// Options.Settings. The receiver applies it.
 	AllowSenders []string
+	// MinFree is the free space to keep on the queue's file system: a
+	// send that would leave less is refused with ErrFull, so that the
+	// disk keeps room for the consumers to ack and for everything else.
+	// Nil means DefaultMinFree. A value in the queue's settings file
+	// wins over Options.Settings. The sender applies it.
+	MinFree *Space
 }
 
 // Expiry policies, the values of Settings.OnExpiry.
@@ -52,7 +58,7 @@ const (
 )
 
 // settingKeys are the keys a settings file may hold.
-var settingKeys = []string{"allow_senders", "dedup_window", "on_expiry", "ttl"}
+var settingKeys = []string{"allow_senders", "dedup_window", "min_free", "on_expiry", "ttl"}
 
 // Settings returns the queue's settings: what its settings file says,
 // then, for what it does not say, Options.Settings; and the shorter of the
@@ -92,6 +98,11 @@ func merge(kv map[string]string, cfg Settings) Settings {
 	}
 	if v, ok := kv["allow_senders"]; ok {
 		s.AllowSenders = splitSenders(v)
+	}
+	if v, ok := kv["min_free"]; ok {
+		if sp, err := ParseSpace(v); err == nil {
+			s.MinFree = &sp
+		}
 	}
 	if s.OnExpiry == "" {
 		s.OnExpiry = ExpiryDeadLetter
@@ -138,6 +149,10 @@ func checkSetting(k, v string) error {
 		return checkDedupWindow(v)
 	case "allow_senders":
 		return CheckSenders(splitSenders(v))
+	case "min_free":
+		if _, err := ParseSpace(v); err != nil {
+			return fmt.Errorf("%w: min_free %w", ErrBadSetting, err)
+		}
 	default:
 		return fmt.Errorf("%w: unknown key %q; the keys are %s", ErrBadSetting, k, strings.Join(settingKeys, ", "))
 	}
