@@ -91,6 +91,13 @@ func runRecover(e *env, o recoverOptions) error {
 		}
 	}
 	if err == nil {
+		var pruned []spool.ID
+		pruned, err = q.PruneDeadLetters()
+		for _, id := range pruned {
+			fmt.Fprintf(out, "pruned dlq/%s\n", id)
+		}
+	}
+	if err == nil {
 		err = q.Tidy()
 	}
 	if err == nil {

@@ -109,10 +109,12 @@ type workerTable struct {
 	DedupWindow                               *dedupWindow
 	AllowSenders                              *allowSenders
 	MinFree                                   *minFree
+	DLQMaxAge                                 *Duration
+	DLQMaxCount                               *count
 }
 
 // workerKeys lists the keys of a workerTable, for errors.
-const workerKeys = "max_attempts, backoff_min, backoff_max, job_timeout, grace, rate, ttl, on_expiry, dedup_window, allow_senders and min_free"
+const workerKeys = "max_attempts, backoff_min, backoff_max, job_timeout, grace, rate, ttl, on_expiry, dedup_window, allow_senders, min_free, dlq_max_age and dlq_max_count"
 
 // onExpiry is the value of on_expiry: "dead-letter" or "drop".
 type onExpiry string
@@ -162,6 +164,23 @@ func (a *allowSenders) UnmarshalTOML(v any) error {
 		}
 		*a = append(*a, s)
 	}
+	return nil
+}
+
+// count is a number of things, zero or more.
+type count int
+
+func (c *count) UnmarshalTOML(v any) error {
+	n, ok := v.(int64)
+	switch {
+	case !ok:
+		return fmt.Errorf("must be an integer, not %s", describe(v))
+	case n < 0:
+		return fmt.Errorf("must be 0 or more, not %d", n)
+	case int64(int(n)) != n:
+		return fmt.Errorf("must be at most %d, not %d", math.MaxInt, n)
+	}
+	*c = count(n)
 	return nil
 }
 
@@ -219,6 +238,12 @@ func (t *workerTable) field(name string) any {
 	case "min_free":
 		t.MinFree = new(minFree)
 		return t.MinFree
+	case "dlq_max_age":
+		t.DLQMaxAge = new(Duration)
+		return t.DLQMaxAge
+	case "dlq_max_count":
+		t.DLQMaxCount = new(count)
+		return t.DLQMaxCount
 	}
 	return nil
 }
@@ -243,6 +268,12 @@ func (t *workerTable) settings(s spool.Settings) spool.Settings {
 	if t.MinFree != nil {
 		sp := spool.Space(*t.MinFree)
 		s.MinFree = &sp
+	}
+	if t.DLQMaxAge != nil {
+		s.DLQMaxAge = time.Duration(*t.DLQMaxAge)
+	}
+	if t.DLQMaxCount != nil {
+		s.DLQMaxCount = int(*t.DLQMaxCount)
 	}
 	return s
 }

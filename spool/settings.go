@@ -49,6 +49,13 @@ type Settings struct {
 	// Nil means DefaultMinFree. A value in the queue's settings file
 	// wins over Options.Settings. The sender applies it.
 	MinFree *Space
+	// DLQMaxAge, when more than zero, is how long a dead letter is kept:
+	// older ones are removed by workers and pq recover (see
+	// [Queue.PruneDeadLetters]).
+	DLQMaxAge time.Duration
+	// DLQMaxCount, when more than zero, is how many dead letters are
+	// kept: the oldest beyond it are removed likewise.
+	DLQMaxCount int
 }
 
 // Expiry policies, the values of Settings.OnExpiry.
@@ -58,7 +65,7 @@ const (
 )
 
 // settingKeys are the keys a settings file may hold.
-var settingKeys = []string{"allow_senders", "dedup_window", "min_free", "on_expiry", "ttl"}
+var settingKeys = []string{"allow_senders", "dedup_window", "dlq_max_age", "dlq_max_count", "min_free", "on_expiry", "ttl"}
 
 // Settings returns the queue's settings: what its settings file says,
 // then, for what it does not say, Options.Settings; and the shorter of the
@@ -98,6 +105,12 @@ func merge(kv map[string]string, cfg Settings) Settings {
 	}
 	if v, ok := kv["allow_senders"]; ok {
 		s.AllowSenders = splitSenders(v)
+	}
+	if v, ok := kv["dlq_max_age"]; ok {
+		s.DLQMaxAge, _ = time.ParseDuration(v)
+	}
+	if v, ok := kv["dlq_max_count"]; ok {
+		s.DLQMaxCount, _ = strconv.Atoi(v)
 	}
 	if v, ok := kv["min_free"]; ok {
 		if sp, err := ParseSpace(v); err == nil {
@@ -149,6 +162,14 @@ func checkSetting(k, v string) error {
 		return checkDedupWindow(v)
 	case "allow_senders":
 		return CheckSenders(splitSenders(v))
+	case "dlq_max_age":
+		if d, err := time.ParseDuration(v); err != nil || d < 0 {
+			return fmt.Errorf("%w: dlq_max_age %q: want a duration such as \"720h\", \"0s\" for no limit", ErrBadSetting, v)
+		}
+	case "dlq_max_count":
+		if n, err := strconv.Atoi(v); err != nil || n < 0 {
+			return fmt.Errorf("%w: dlq_max_count %q: want a number of dead letters, 0 for no limit", ErrBadSetting, v)
+		}
 	case "min_free":
 		if _, err := ParseSpace(v); err != nil {
 			return fmt.Errorf("%w: min_free %w", ErrBadSetting, err)

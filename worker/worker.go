@@ -135,6 +135,7 @@ type Worker struct {
 	done        chan struct{} // a job ended
 	stopping    <-chan struct{}
 	lastClean   time.Time // of the reply places; for the loop alone
+	lastPrune   time.Time // of the dead letters; likewise
 }
 
 // job is one run of the handler on one claimed message.
@@ -198,8 +199,11 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.stopping = ctx.Done()
 	w.acks, w.ackErr = make(chan *spool.Claim, 1024), make(chan error, 1)
 	go w.acker()
+	w.pruneDeadLetters()
 	loopErr := w.loop(ctx)
 	w.drain(ctx.Err() != nil)
+	w.lastPrune = time.Time{}
+	w.pruneDeadLetters()
 	close(w.acks)
 	ackErr := <-w.ackErr
 	w.mu.Lock()
@@ -303,6 +307,7 @@ func (w *Worker) start(ctx context.Context, c *spool.Claim, slots chan struct{})
 func (w *Worker) idle(ctx context.Context, r *spool.Receiver, busy int) (bool, error) {
 	if w.o.Wait {
 		w.cleanReplies()
+		w.pruneDeadLetters()
 		err := r.Wait(ctx)
 		if err != nil && ctx.Err() == nil {
 			return false, fmt.Errorf("wait on queue %s: %w", w.q.Name(), err)

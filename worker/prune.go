@@ -1,0 +1,28 @@
+package worker
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// pruneEvery is how often, at most, a waiting worker removes the dead
+// letters beyond what the queue keeps (see [spool.Queue.PruneDeadLetters]).
+var pruneEvery = time.Minute
+
+// pruneDeadLetters removes the dead letters beyond what the queue keeps:
+// when the worker starts and when it ends, and while it waits at most
+// every pruneEvery.
+func (w *Worker) pruneDeadLetters() {
+	if !w.lastPrune.IsZero() && time.Since(w.lastPrune) < pruneEvery {
+		return
+	}
+	w.lastPrune = time.Now()
+	ids, err := w.q.PruneDeadLetters()
+	if err != nil {
+		w.log.Warn(fmt.Sprintf("cannot prune dead letters: %v", err), slog.String("cause", err.Error()))
+	}
+	if len(ids) > 0 {
+		w.log.Info("pruned dead letters", slog.String("queue", w.q.Name()), slog.Int("count", len(ids)))
+	}
+}
