@@ -101,6 +101,9 @@ func runRecover(e *env, o recoverOptions) error {
 		err = q.Tidy()
 	}
 	if err == nil {
+		_, err = q.Recount() // after Tidy, which may have adopted files
+	}
+	if err == nil {
 		var strays []spool.Stray
 		strays, err = q.Strays()
 		for _, s := range strays {

@@ -73,9 +73,12 @@ func (b *Batch) placeAtomic(dirs map[string]bool) ([]ID, error) {
 		return fail(fmt.Errorf("place atomic batch %s: %w", dir.ID, err))
 	}
 	b.stage = ""
+	var bytes int64
 	for i := range b.pending {
 		b.pending[i].path = ""
+		bytes += b.pending[i].size
 	}
+	b.q.adjust(int64(len(ids)), bytes)
 	return ids, nil
 }
 

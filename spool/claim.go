@@ -26,6 +26,7 @@ type Claim struct {
 	path  string
 	group *groupLock // the lock of its group, held until it ends; nil for none
 	uid   uint32     // the owner of its file: who sent it
+	size  int64      // its body's bytes, when claimed
 }
 
 // ID returns the claimed message's ID.
@@ -122,7 +123,7 @@ func (q *Queue) claimFile(path string) (*Claim, error) {
 		}
 		return nil, errGone
 	}
-	c := &Claim{q: q, name: ParseName(base), f: f, path: to, uid: st.Uid}
+	c := &Claim{q: q, name: ParseName(base), f: f, path: to, uid: st.Uid, size: st.Size}
 	if st.Nlink > 1 {
 		q.dropStaleNames(c, st)
 	}
@@ -193,9 +194,13 @@ func namesFile(path string, st *syscall.Stat_t) bool {
 // locks. Acking claims together costs one fsync for all of them.
 func (q *Queue) Ack(claims ...*Claim) error {
 	var first error
+	var gone, bytes int64
+	defer func() { q.adjust(-gone, -bytes) }()
 	for _, c := range claims {
 		if err := os.Remove(c.path); err != nil && first == nil {
 			first = fmt.Errorf("ack %s: %w", c.name.ID, err)
+		} else if err == nil {
+			gone, bytes = gone+1, bytes+c.size
 		}
 		if c.name.Meta {
 			q.removeMeta(c.name.ID)

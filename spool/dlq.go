@@ -71,6 +71,7 @@ func (c *Claim) DeadLetter(reason Reason) error {
 	if err := renameNoReplace(c.path, to); err != nil {
 		return fmt.Errorf("dead-letter %s: %w", n.ID, err)
 	}
+	c.q.adjust(-1, -c.size) // dead letters are not counted
 	if err := c.q.writeReason(n.ID, reason); err != nil {
 		return err
 	}
@@ -229,6 +230,7 @@ func (q *Queue) Redrive(ids ...ID) ([]ID, error) {
 		if err := q.placeBack(d.Path, n, dirs); err != nil {
 			return moved, fmt.Errorf("redrive %s: %w", n.ID, err)
 		}
+		q.adjust(1, d.Size)
 		moved = append(moved, n.ID)
 	}
 	if len(moved) > 0 && !q.opts.NoSync {

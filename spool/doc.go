@@ -21,6 +21,7 @@
 //	.dedup/       entries of dedup ids, in buckets of their messages' send time
 //	.moving/      messages being moved to another queue: .moving/QUEUE2/NAME
 //	.settings     the queue's own settings, written by its owner (see [Settings])
+//	.count        messages and bytes, kept while the queue has a capacity limit (see countName)
 //	.lock         the commit lock, holding the last name given and doorbells
 //	.groups/      one file per message group: its lock, and what goes next
 //	.format       the version of this layout: "pq queue format 1" to 4

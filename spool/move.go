@@ -334,7 +334,8 @@ func (q *Queue) handOver(staged string, in Name) (ID, error) {
 	if err := c.lock(); err != nil {
 		return "", err
 	}
-	if _, err := os.Lstat(staged); err != nil {
+	fi, err := os.Lstat(staged)
+	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return "", errNotStaged
 		}
@@ -359,6 +360,7 @@ func (q *Queue) handOver(staged string, in Name) (ID, error) {
 		}
 		return "", err
 	}
+	q.adjust(1, fi.Size())
 	hook("move-handed-over", staged)
 	os.Remove(staged + stageMeta)
 	poke(q.new)

@@ -90,6 +90,8 @@ type Batch struct {
 	ttl     time.Duration
 	dd      dedupState // the dedup id of a send of one message
 	room    room       // what the batch knows of the free space
+	// The queue's capacity limits; 0 for none.
+	maxMessages, maxBytes int64
 }
 
 // pendingFile is a message written into tmp/ and not yet committed.
@@ -104,6 +106,7 @@ type pendingFile struct {
 	metaPath string
 	reply    *replyPlace // a request's reply place (see reply.go); nil for none
 	dedup    string      // the name of its dedup id's entries; "" for none
+	size     int64       // the body's bytes
 }
 
 // NewBatch starts an empty batch.
@@ -173,6 +176,10 @@ func (b *Batch) AddWith(body io.Reader, o SendOptions) error {
 		p.expires = max(now().UnixNano(), due) + int64(b.ttl)
 	}
 	n, err := io.Copy(f, body)
+	p.size = n
+	if err == nil {
+		err = b.limit(n)
+	}
 	if b.room.written += n; err == nil {
 		// A long body, or little room left: look again before it counts.
 		err = b.room.check(b.q.dir)
@@ -234,6 +241,9 @@ func (b *Batch) create() (*os.File, string, error) {
 	if err := b.room.check(b.q.dir); err != nil {
 		return nil, "", err
 	}
+	if err := b.limit(0); err != nil {
+		return nil, "", err
+	}
 	if err := b.openSyncFS(); err != nil {
 		return nil, "", err
 	}
@@ -274,6 +284,7 @@ func (b *Batch) load() error {
 		return err
 	}
 	b.ttl, b.dd.window, b.room.min, b.checked = s.TTL, s.DedupWindow, s.MinFree, true
+	b.maxMessages, b.maxBytes = s.MaxMessages, s.MaxBytes
 	return nil
 }
 
@@ -411,6 +422,8 @@ func (b *Batch) place(dirs map[string]bool) ([]ID, error) {
 		return nil, err
 	}
 	ids := make([]ID, 0, len(b.pending))
+	var bytes int64
+	defer func() { b.q.adjust(int64(len(ids)), bytes) }() // what went in, even if not all did
 	for i := range b.pending {
 		p := &b.pending[i]
 		if err := b.q.place(p.path, names[i], ats[i], dirs); err != nil {
@@ -423,6 +436,7 @@ func (b *Batch) place(dirs map[string]bool) ([]ID, error) {
 		}
 		p.path = ""
 		ids = append(ids, names[i].ID)
+		bytes += p.size
 	}
 	return ids, b.dedupEnd(dirs)
 }

@@ -56,6 +56,12 @@ type Settings struct {
 	// DLQMaxCount, when more than zero, is how many dead letters are
 	// kept: the oldest beyond it are removed likewise.
 	DLQMaxCount int
+	// MaxMessages and MaxBytes, when more than zero, bound the messages
+	// in the queue (ready, delayed and in flight) and their bytes: a send
+	// that would pass either is refused with ErrFull. Only the queue's
+	// settings file sets them, so that no party's configuration lifts
+	// them. The queue then keeps counts (see [Queue.Recount]).
+	MaxMessages, MaxBytes int64
 }
 
 // Expiry policies, the values of Settings.OnExpiry.
@@ -65,7 +71,7 @@ const (
 )
 
 // settingKeys are the keys a settings file may hold.
-var settingKeys = []string{"allow_senders", "dedup_window", "dlq_max_age", "dlq_max_count", "min_free", "on_expiry", "ttl"}
+var settingKeys = []string{"allow_senders", "dedup_window", "dlq_max_age", "dlq_max_count", "max_bytes", "max_messages", "min_free", "on_expiry", "ttl"}
 
 // Settings returns the queue's settings: what its settings file says,
 // then, for what it does not say, Options.Settings; and the shorter of the
@@ -111,6 +117,15 @@ func merge(kv map[string]string, cfg Settings) Settings {
 	}
 	if v, ok := kv["dlq_max_count"]; ok {
 		s.DLQMaxCount, _ = strconv.Atoi(v)
+	}
+	// Limits come from the queue's own file alone.
+	s.MaxMessages, s.MaxBytes = 0, 0
+	if v, ok := kv["max_messages"]; ok {
+		s.MaxMessages, _ = strconv.ParseInt(v, 10, 64)
+	}
+	if v, ok := kv["max_bytes"]; ok {
+		sp, _ := ParseSpace(v)
+		s.MaxBytes = sp.Bytes
 	}
 	if v, ok := kv["min_free"]; ok {
 		if sp, err := ParseSpace(v); err == nil {
@@ -170,6 +185,14 @@ func checkSetting(k, v string) error {
 		if n, err := strconv.Atoi(v); err != nil || n < 0 {
 			return fmt.Errorf("%w: dlq_max_count %q: want a number of dead letters, 0 for no limit", ErrBadSetting, v)
 		}
+	case "max_messages":
+		if n, err := strconv.ParseInt(v, 10, 64); err != nil || n < 0 {
+			return fmt.Errorf("%w: max_messages %q: want a number of messages, 0 for no limit", ErrBadSetting, v)
+		}
+	case "max_bytes":
+		if sp, err := ParseSpace(v); err != nil || sp.Percent > 0 {
+			return fmt.Errorf("%w: max_bytes %q: want bytes such as \"1GiB\", 0 for no limit", ErrBadSetting, v)
+		}
 	case "min_free":
 		if _, err := ParseSpace(v); err != nil {
 			return fmt.Errorf("%w: min_free %w", ErrBadSetting, err)
@@ -206,6 +229,13 @@ func (q *Queue) Set(kv map[string]string) error {
 	}
 	if err := q.replaceFile(path, filepath.Join(q.tmp, settingsName), []byte(b.String())); err != nil {
 		return fmt.Errorf("settings of %s: %w", q.name, err)
+	}
+	_, limits := kv["max_messages"]
+	if _, ok := kv["max_bytes"]; ok || limits {
+		// The queue keeps counts while it has a limit, and only then.
+		if _, err := q.Recount(); err != nil {
+			return err
+		}
 	}
 	return nil
 }
