@@ -11,6 +11,7 @@ import (
 // take them, at a different point in each round. Nothing may be lost, and
 // nothing delivered twice but what a killed receiver held.
 func TestKilledReceiversWhilePromotingDelayedMessages(t *testing.T) {
+	t.Parallel()
 	const (
 		total = 2000
 		q     = "due"
