@@ -14,10 +14,11 @@ import (
 // TestGroupsKeepTheirOrderUnderFailuresAndAKill runs 4 waiting workers on
 // 1,000 messages in 20 groups, with a command that fails one time in five
 // (exit 1, by its process id: retried at once) and one worker SIGKILLed
-// once a quarter of the messages were handled, and started again. Within every group, the messages were first handled with
-// success in the order they were sent, and no two of a group ran at once;
-// across groups, work went on in parallel (two groups in progress at one
-// moment, as the log shows).
+// once a quarter of the messages were handled, and started again. Within
+// every group, the messages were first handled with success in the order
+// they were sent, and no two of a group ran at once; across groups, work
+// went on in parallel (two groups in progress at one moment, as the log
+// shows).
 func TestGroupsKeepTheirOrderUnderFailuresAndAKill(t *testing.T) {
 	t.Parallel()
 	const q, groups, per = "grouped", 20, 50

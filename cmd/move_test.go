@@ -44,9 +44,10 @@ func stageArgs(n int, wait bool) []string {
 // after may have taken and acked such an output already). The kills go on
 // for 10 s or until three quarters of the messages are through, so that
 // they land while moves are under way, not on idle workers. After the
-// last kill, each stage runs without --wait until its queue is empty. Then q3
-// must hold each input's output "mNNNN+1+2" exactly once, and nothing may
-// be left in q1 and q2: no message, no move under way, no staged output.
+// last kill, each stage runs without --wait until its queue is empty.
+// Then q3 must hold each input's output "mNNNN+1+2" exactly once, and
+// nothing may be left in q1 and q2: no message, no move under way, no
+// staged output.
 func TestAPipelineUnderRandomKillsMovesEachMessageOnce(t *testing.T) {
 	t.Parallel()
 	const total = 1200
