@@ -15,6 +15,7 @@ import (
 // delivered, whole, and more than once only if the killed receiver held
 // its claim; the queue ends empty.
 func TestKilledReceiversWhileAdoptingForeignFiles(t *testing.T) {
+	t.Parallel()
 	const (
 		files = 1500
 		q     = "adopt"

@@ -323,6 +323,7 @@ func killJob(pid int) {
 // its cause and was never acked, and 'pq retry --all' brings the dead
 // letters back in send order with their bodies intact.
 func TestKilledWorkersNeverLoseOrDuplicateMessages(t *testing.T) {
+	t.Parallel()
 	const (
 		total = 300
 		q     = "crash"
@@ -715,6 +716,7 @@ func (s *spoolEnv) killRetry(t *testing.T, q string, opens, moves, printed int) 
 // kill may stay behind in dlq/: nothing removes them later, and the test
 // only logs how many there are.
 func TestKilledRetryLeavesEveryDeadLetterSomewhere(t *testing.T) {
+	t.Parallel()
 	const total = 250
 	cases := []struct {
 		name                  string
@@ -807,6 +809,7 @@ func TestKilledRetryLeavesEveryDeadLetterSomewhere(t *testing.T) {
 // second 'pq retry --all' and a 'pq recv --all' that drains the queue, dlq/
 // must be empty, reason files included.
 func TestKilledRetryLeavesNoStrayReason(t *testing.T) {
+	t.Parallel()
 	s := newSpool(t)
 	for try := range 30 {
 		q := fmt.Sprintf("stray%d", try)

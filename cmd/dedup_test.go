@@ -78,6 +78,7 @@ func (s *spoolEnv) sendDedup(q, key, body string) dedupResult {
 // one message per key, whose id every sender of the key printed, and
 // exactly one sender per key that was not told it sent a duplicate.
 func TestConcurrentDedupSendersMakeOneMessagePerKey(t *testing.T) {
+	t.Parallel()
 	const (
 		q       = "dedup"
 		keys    = 100
@@ -151,6 +152,7 @@ func crashBinary(t *testing.T) string {
 // or not: each key ends with exactly one message delivered, and it is the
 // one whose id the second run printed.
 func TestKilledDedupSenderRetriedMakesOneMessage(t *testing.T) {
+	t.Parallel()
 	const q = "dedup"
 	bin := crashBinary(t)
 	s := newSpool(t)

@@ -13,6 +13,7 @@ import (
 // is in the queue afterwards has its headers, and every id printed is
 // there. (What the killed sends left in tmp/ pq recover removes later.)
 func TestKilledSendersLeaveNoMessageWithoutItsHeaders(t *testing.T) {
+	t.Parallel()
 	const q = "hdr"
 	s := newSpool(t)
 	s.run(t, nil, []int{0}, "init", q)

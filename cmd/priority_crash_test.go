@@ -16,6 +16,7 @@ import (
 // format stamp is whole, and a receiver then gets every message of a
 // higher priority before any of a lower one.
 func TestKilledPrioritySendersLoseNothingAndKeepTheOrder(t *testing.T) {
+	t.Parallel()
 	const q = "prio"
 	s := newSpool(t)
 	s.run(t, nil, []int{0}, "init", q)

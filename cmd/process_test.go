@@ -31,19 +31,21 @@ import (
 )
 
 // TestManyProducersAndConsumersEachMessageOnce runs 4 producers, each
-// sending 5,000 distinct lines with 'pq send --lines', against 4 waiting
-// consumers ('pq recv --all --lines --wait'), all started together on one
-// queue. It proves that concurrent
+// sending 1,500 distinct lines with 'pq send --lines' (more than the
+// 1,000 that a bulk send commits at most at once), against 4
+// waiting consumers ('pq recv --all --lines --wait'), all started together
+// on one queue. It proves that concurrent
 // claims never hand one message to two consumers and never lose one: every
-// one of the 20,000 bodies is printed exactly once, the producers print
-// 20,000 distinct ids, and once the consumers are stopped (SIGTERM, which
+// one of the 6,000 bodies is printed exactly once, the producers print
+// 6,000 distinct ids, and once the consumers are stopped (SIGTERM, which
 // pq treats as the end of the wait) the queue holds nothing: tmp/ and cur/
 // are empty and no file is left under new/.
 func TestManyProducersAndConsumersEachMessageOnce(t *testing.T) {
+	t.Parallel()
 	const (
 		producers   = 4
 		consumers   = 4
-		perProducer = 5000
+		perProducer = 1500
 		total       = producers * perProducer
 		q           = "many"
 	)
@@ -215,6 +217,7 @@ func TestManyProducersAndConsumersEachMessageOnce(t *testing.T) {
 // that this race is harmless: every process succeeds, and each of the 4
 // bodies is received by exactly one receiver.
 func TestManyProcessesCreateOneQueueAtOnce(t *testing.T) {
+	t.Parallel()
 	const (
 		n      = 4
 		rounds = 10
@@ -374,6 +377,7 @@ func (s *spoolEnv) readRedelivery(t *testing.T, q, want string, p *proc, r *os.F
 // claim), then kills the claimer: the waiter must find the dead claim by the
 // recovery it runs while waiting and receive the message.
 func TestKilledConsumerMessageIsRedelivered(t *testing.T) {
+	t.Parallel()
 	body := randomBody(1, 1<<20)
 
 	t.Run("recv on start", func(t *testing.T) {
@@ -484,6 +488,7 @@ func (ls *lineSource) next() []byte {
 // allowed: receivers never look there (a later 'pq recover' is to clean
 // them up).
 func TestKilledProducersLeaveNoPartialMessages(t *testing.T) {
+	t.Parallel()
 	runs := []struct{ k, m int }{
 		{0, 0}, {0, 3}, {0, 40}, {1, 0}, {1, 5}, {3, 1}, {10, 0}, {30, 17}, {100, 2}, {400, 9},
 	}
@@ -661,6 +666,7 @@ func drainIndex(body string) int {
 // (still in cur/ after the kill), which may be printed twice, and the queue
 // ends empty.
 func TestKilledConsumersDuringDrain(t *testing.T) {
+	t.Parallel()
 	const (
 		total  = 5000
 		before = 300

@@ -45,6 +45,7 @@ func headBody(i, n int) []byte {
 // then no message may be lost (the first may come back as well, at least
 // once).
 func TestRecvIntoShortReaderKeepsUnwrittenMessages(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name        string
 		lines       bool // recv --lines: each body followed by a newline

@@ -53,6 +53,7 @@ func (s *spoolEnv) replyPlaces(t *testing.T, q string) []string {
 // Four requesters, one pq request process after another each, and two
 // workers: every requester gets exactly the replies to its own requests.
 func TestConcurrentRequestersGetTheirOwnReplies(t *testing.T) {
+	t.Parallel()
 	s := newSpool(t)
 	s.run(t, nil, []int{0}, "init", "q")
 	s.startWorkers(t, "q", `printf 'reply to '; cat`, 2)
@@ -116,6 +117,7 @@ func open(t *testing.T, path string) {
 // A requester killed while a worker holds its request: the worker's reply
 // lands in a place nobody waits on, and pq recover removes it.
 func TestAKilledRequesterLeavesNoReplyAfterRecover(t *testing.T) {
+	t.Parallel()
 	s := newSpool(t)
 	s.run(t, nil, []int{0}, "init", "q")
 	cmdline, gate := blocker(t, "orphaned reply")
@@ -145,6 +147,7 @@ func TestAKilledRequesterLeavesNoReplyAfterRecover(t *testing.T) {
 // A requester killed before its request was claimed: a waiting worker
 // drops the request without running its command, and removes the place.
 func TestAWaitingWorkerCleansUpAfterAKilledRequester(t *testing.T) {
+	t.Parallel()
 	s := newSpool(t)
 	s.run(t, nil, []int{0}, "init", "q")
 	req := start(t, "requester", s.command("request", "q"))
@@ -158,16 +161,17 @@ func TestAWaitingWorkerCleansUpAfterAKilledRequester(t *testing.T) {
 // A requester that times out while a worker holds its request: the reply
 // is discarded when it comes, with a line on the worker's stderr.
 func TestATimedOutRequestersReplyIsDiscarded(t *testing.T) {
+	t.Parallel()
 	s := newSpool(t)
 	s.run(t, nil, []int{0}, "init", "q")
 	cmdline, gate := blocker(t, "late reply")
 	workers := s.startWorkers(t, "q", cmdline, 1)
 	var out bytes.Buffer
-	cmd := s.command("request", "--timeout", "5s", "q")
+	cmd := s.command("request", "--timeout", "2s", "q")
 	cmd.Stdout = &out
 	req := start(t, "requester", cmd)
 	waitUntil(t, "the worker to claim the request", func() bool { return len(names(t, s.dir("q", "cur"))) == 1 }, req)
-	if code := req.waitWithin(t, stepLimit); code != 1 || out.Len() != 0 || !strings.Contains(req.stderr.String(), "no reply within 5s; withdrawn") {
+	if code := req.waitWithin(t, stepLimit); code != 1 || out.Len() != 0 || !strings.Contains(req.stderr.String(), "no reply within 2s; withdrawn") {
 		t.Fatalf("requester exited %d with %q, stderr %q; want exit 1, no reply, a line saying so", code, out.String(), req.stderr.String())
 	}
 	open(t, gate)
@@ -185,6 +189,7 @@ func TestATimedOutRequestersReplyIsDiscarded(t *testing.T) {
 
 // Bodies of several MiB, binary, stream both ways.
 func TestLargeBinaryRequestsAndReplies(t *testing.T) {
+	t.Parallel()
 	s := newSpool(t)
 	s.run(t, nil, []int{0}, "init", "q")
 	s.startWorkers(t, "q", "cat", 1)
@@ -199,6 +204,7 @@ func TestLargeBinaryRequestsAndReplies(t *testing.T) {
 // waits for is discarded with a warning (exit 0), and $PQ_QUEUE names the
 // queue when it is left out.
 func TestReplyExitStatuses(t *testing.T) {
+	t.Parallel()
 	s := newSpool(t)
 	s.run(t, nil, []int{0}, "init", "q")
 	q, err := spool.Open(s.root, "q", spool.Options{})
@@ -239,6 +245,7 @@ func TestReplyExitStatuses(t *testing.T) {
 // A replier killed in the middle of writing its reply: the requester gets
 // no part of it, and then the whole of the next reply.
 func TestAKilledReplierLeavesNoPartialReply(t *testing.T) {
+	t.Parallel()
 	s := newSpool(t)
 	s.run(t, nil, []int{0}, "init", "q")
 	for round, cut := range []int{1, 100 << 10, 1 << 20, 3 << 20} {

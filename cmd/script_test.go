@@ -123,6 +123,7 @@ func statusMain() {
 }
 
 func TestScripts(t *testing.T) {
+	t.Parallel()
 	testscript.Run(t, testscript.Params{
 		Dir:                 filepath.Join("..", "testdata", "script"),
 		RequireExplicitExec: true,
@@ -305,6 +306,7 @@ func cmdUnique(ts *testscript.TestScript, neg bool, args []string) {
 // could write loses nothing: the write fails with EPIPE (not a SIGPIPE
 // death), pq exits 2 and the messages go back to the queue in their order.
 func TestClosedStdout(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	env := append(os.Environ(), "PQ_ROOT="+root, "XDG_CONFIG_HOME="+filepath.Join(root, "xdg"), "PQ_CONFIG=")
 	run := func(stdin string, stdout *os.File, args ...string) (string, string, error) {
@@ -366,6 +368,7 @@ func TestClosedStdout(t *testing.T) {
 // EPIPE (not a SIGPIPE death) and exits 2, and that a closed stderr does not
 // kill pq either.
 func TestClosedStdoutSend(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	env := append(os.Environ(), "PQ_ROOT="+root, "XDG_CONFIG_HOME="+filepath.Join(root, "xdg"), "PQ_CONFIG=")
 	closedPipe := func() *os.File {

@@ -68,6 +68,7 @@ func readUntil(t *testing.T, r *os.File, want string, n int) string {
 // TestStatOnATerminal runs pq stat with a pseudo-terminal as stdout: the
 // table has human units, and --watch redraws it in place.
 func TestStatOnATerminal(t *testing.T) {
+	t.Parallel()
 	s := newSpool(t)
 	s.run(t, nil, []int{0}, "init", "jobs")
 	s.run(t, []byte(strings.Repeat("x", 2048)), []int{0}, "send", "jobs")

@@ -19,6 +19,7 @@ import (
 // own parser: every family a gauge with HELP, every sample labelled with
 // its queue, the values those of the queue.
 func TestStatPrometheusParses(t *testing.T) {
+	t.Parallel()
 	s := newSpool(t)
 	s.run(t, nil, []int{0}, "init", "jobs")
 	s.run(t, nil, []int{0}, "init", "mail.out")
@@ -70,6 +71,7 @@ func TestStatPrometheusParses(t *testing.T) {
 // TestStatJSONFields checks the documented field names and types of pq
 // stat --json.
 func TestStatJSONFields(t *testing.T) {
+	t.Parallel()
 	s := newSpool(t)
 	s.run(t, nil, []int{0}, "init", "jobs")
 	s.run(t, []byte("body"), []int{0}, "send", "jobs")
@@ -97,6 +99,7 @@ func TestStatJSONFields(t *testing.T) {
 // pipe: it prints one table per interval, with rates from the second on,
 // and ends cleanly on SIGINT.
 func TestStatWatchPrintsATablePerInterval(t *testing.T) {
+	t.Parallel()
 	s := newSpool(t)
 	s.run(t, nil, []int{0}, "init", "jobs")
 	r, w, err := os.Pipe()

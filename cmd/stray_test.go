@@ -138,6 +138,7 @@ const strayName = "1000000000000000000.1_00000000.stray"
 // the message, 'pq recover' exits 0, the stray is moved into .quarantine/,
 // which 'pq recover' lists, and a waiting receiver still stops at SIGTERM.
 func TestStrayInCurDoesNotStopTheQueue(t *testing.T) {
+	t.Parallel()
 	const q = "q"
 	for _, kind := range strayKinds {
 		t.Run(kind+"/recv first", func(t *testing.T) {
@@ -280,6 +281,7 @@ func checkBodies(t *testing.T, what string, lines, want []string) {
 // stop every receiver (exit 2), hand a named pipe to the job, or leave a
 // file undelivered.
 func TestStrayInNewDoesNotStopTheQueue(t *testing.T) {
+	t.Parallel()
 	const q = "q"
 	for _, c := range newStrays() {
 		t.Run(c.name+"/recv --all", func(t *testing.T) {
@@ -336,6 +338,7 @@ func TestStrayInNewDoesNotStopTheQueue(t *testing.T) {
 // on every receiver and 'pq recover'. Required: both messages are
 // delivered, whether 'pq recover' or a receiver meets the collision first.
 func TestRecoveredNameCollision(t *testing.T) {
+	t.Parallel()
 	const q = "q"
 	cases := []struct{ name, claim, collider string }{
 		{"pq name", "1700000000000000000.1_00c0ffee.elsewhere", "1700000/000/00/1700000000000000000.1_00c0ffee.elsewhere,a=1"},
@@ -370,6 +373,7 @@ func TestRecoveredNameCollision(t *testing.T) {
 // (the worker exits 2) and a malformed suffix keeps the attempt count from
 // rising, so the message never reaches dlq/ (the bounded wait fails).
 func TestMalformedNamesAreDeadLettered(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ name, file string }{
 		{"comma x", "job,x"},
 		{"twice a", "job,a=1,a=2"},

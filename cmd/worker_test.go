@@ -34,6 +34,7 @@ import (
 // file under cur/, readable and holding the body; and an argument list that
 // is exactly /bin/sh -c CMD, so the message never shows on a command line.
 func TestWorkerEnvironment(t *testing.T) {
+	t.Parallel()
 	s := newSpool(t)
 	T := jobDir(t, s)
 	const q = "env"
@@ -99,6 +100,7 @@ func TestWorkerEnvironment(t *testing.T) {
 // reason holds the cause, the attempts and the stderr of the last attempt
 // only, while every attempt's stderr streamed to pq's stderr.
 func TestWorkerAttemptsAndBackoff(t *testing.T) {
+	t.Parallel()
 	s := newSpool(t)
 	T := jobDir(t, s)
 	const q = "flaky"
@@ -207,6 +209,7 @@ func TestWorkerAttemptsAndBackoff(t *testing.T) {
 // after the failure for n = 1 to 5. Without --wait the worker exits 0 at
 // once, the message being the only one and not ready.
 func TestWorkerBackoffDoublesUpToMax(t *testing.T) {
+	t.Parallel()
 	s := newSpool(t)
 	T := jobDir(t, s)
 	const q = "slow"
@@ -262,6 +265,7 @@ func TestWorkerBackoffDoublesUpToMax(t *testing.T) {
 // over 40 messages each message goes to exactly one command and every one
 // is acked.
 func TestWorkerParallelJobs(t *testing.T) {
+	t.Parallel()
 	t.Run("two at once", func(t *testing.T) {
 		s := newSpool(t)
 		T := jobDir(t, s)

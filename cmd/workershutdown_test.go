@@ -33,6 +33,7 @@ func blockingCommand(trap string) string {
 // that reports its child's death by the signal as exit status 143 or 130
 // is interrupted too.
 func TestWorkerStoppedWithItsJobs(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name string
 		sig  syscall.Signal
@@ -80,6 +81,7 @@ func TestWorkerStoppedWithItsJobs(t *testing.T) {
 // so the worker is still reading the job's stderr when it is told to stop
 // with --grace 0s, which stops every job not yet settled at once.
 func TestWorkerAcksJobDoneAtShutdown(t *testing.T) {
+	t.Parallel()
 	s := newSpool(t)
 	T := jobDir(t, s)
 	s.runPQ(t, "", []int{0}, "init", "q")
@@ -106,6 +108,7 @@ func TestWorkerAcksJobDoneAtShutdown(t *testing.T) {
 // --job-timeout fires is acked: here it exits 0 on the SIGTERM that the
 // timeout sends. Its real exit status decides, not the timer.
 func TestWorkerJobExitsZeroAtTimeout(t *testing.T) {
+	t.Parallel()
 	s := newSpool(t)
 	jobDir(t, s)
 	s.send(t, "q", "just in time")
@@ -125,6 +128,7 @@ func TestWorkerJobExitsZeroAtTimeout(t *testing.T) {
 // came back through recovery) is dead-lettered with the cause "too many
 // attempts" without running the command again.
 func TestWorkerPoisonMessage(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		attempts int
 		poison   bool
@@ -179,6 +183,7 @@ func TestWorkerPoisonMessage(t *testing.T) {
 // manager would not restart. Both exit 2 with an error that names the
 // queue.
 func TestWaitErrorIsAnError(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name, remove string
 		args         []string

@@ -40,6 +40,7 @@ func stillRunning(t *testing.T, T, id string, w *worker) {
 // at once. The worker's inotify watch on new/ going away shows it has
 // stopped claiming.
 func TestWorkerShutdown(t *testing.T) {
+	t.Parallel()
 	// setup starts a waiting worker on an empty queue, sends it a message
 	// and returns once the command for it has started.
 	setup := func(t *testing.T, grace string) (s *spoolEnv, T string, w *worker, id string) {
@@ -179,6 +180,7 @@ func finishCrashPair(t *testing.T, s *spoolEnv, T, q, id, body string, b *worker
 // message is not stuck: worker B, already waiting on the queue, notices the
 // dead claim and runs the message as its attempt 2.
 func TestWorkerKilledWithItsCommand(t *testing.T) {
+	t.Parallel()
 	s := newSpool(t)
 	T := jobDir(t, s)
 	const q, body = "crash", "keep me"
@@ -203,6 +205,7 @@ func TestWorkerKilledWithItsCommand(t *testing.T) {
 // recover leaves it too. Once the orphan ends, having read the whole body,
 // B runs the message as its attempt 2.
 func TestWorkerKilledCommandOrphaned(t *testing.T) {
+	t.Parallel()
 	s := newSpool(t)
 	T := jobDir(t, s)
 	const q, body = "orphan", "still mine"
@@ -270,6 +273,7 @@ func watchOpens(t *testing.T, dir string) <-chan string {
 // "timed out after 300ms": a dead letter with --max-attempts 1, else a retry
 // after the backoff.
 func TestWorkerJobTimeout(t *testing.T) {
+	t.Parallel()
 	t.Run("grandchildren are killed", func(t *testing.T) {
 		s := newSpool(t)
 		T := jobDir(t, s)
@@ -324,6 +328,7 @@ func TestWorkerJobTimeout(t *testing.T) {
 // status 126 here) stops the worker after that one run: pq exits 2, the
 // command ran once, and every message is back in the queue untouched.
 func TestWorkerCannotRunStopsAtOnce(t *testing.T) {
+	t.Parallel()
 	s := newSpool(t)
 	T := jobDir(t, s)
 	const q = "broken"
