@@ -14,6 +14,7 @@ import (
 // worker leaves off by what it was doing; pq recover counts afresh and
 // sets them right, whatever the moment of the kill.
 func TestRecoverSetsCountsRightAfterKills(t *testing.T) {
+	t.Parallel()
 	s := newSpool(t)
 	s.run(t, nil, []int{0}, "init", "--set", "max_messages=1000000", "q")
 	input := filepath.Join(t.TempDir(), "input")

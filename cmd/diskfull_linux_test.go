@@ -29,6 +29,7 @@ func smallDisk(t *testing.T, size string) string {
 // every printed id is in the queue with its body, nothing else is, tmp/
 // holds nothing, and the queue works again once there is room.
 func TestABulkSendOnAFullDiskSendsWhatFits(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name, minFree string
 		code          int
