@@ -106,18 +106,17 @@ func (q *Queue) Delete(force bool) error {
 // in the spool root: the hidden directories of queues already gone. It
 // returns their names.
 func CleanDeleted(root string) []string {
-	var ls lister
-	ents, err := ls.list(root, "")
+	ents, err := os.ReadDir(root)
 	if err != nil {
 		return nil
 	}
 	var removed []string
 	for _, e := range ents {
-		if !strings.HasPrefix(e.name, deletePrefix) {
+		if !strings.HasPrefix(e.Name(), deletePrefix) {
 			continue
 		}
-		if os.RemoveAll(filepath.Join(root, e.name)) == nil {
-			removed = append(removed, e.name)
+		if os.RemoveAll(filepath.Join(root, e.Name())) == nil {
+			removed = append(removed, e.Name())
 		}
 	}
 	return removed

@@ -1,0 +1,290 @@
+package spool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestPausedQueueTakesSendsAndGivesNothingUntilResumed(t *testing.T) {
+	q := newQueue(t, Options{})
+	if _, err := q.Send(strings.NewReader("claimed before")); err != nil {
+		t.Fatal(err)
+	}
+	c, err := q.NewReceiver().Claim()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // pausing twice is pausing once
+		if err := q.Pause(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id, err := q.Send(strings.NewReader("sent while paused"))
+	if err != nil {
+		t.Fatalf("send to a paused queue: %v", err)
+	}
+	r := q.NewReceiver()
+	if _, err := r.Claim(); !errors.Is(err, ErrPaused) || !errors.Is(err, ErrEmpty) {
+		t.Fatalf("claim from a paused queue: %v, want ErrPaused and ErrEmpty", err)
+	}
+	if s, err := q.Summarize(time.Time{}); err != nil || !s.Paused || s.Ready != 1 || s.Inflight != 1 {
+		t.Errorf("summary of the paused queue: %+v, %v; want paused, 1 ready, 1 in flight", s, err)
+	}
+	// The claim held across the pause goes on and ends as usual.
+	if err := q.Ack(c); err != nil {
+		t.Errorf("ack of a claim held across the pause: %v", err)
+	}
+	// The pause is a file, and survives this process: another Queue of
+	// the same directory sees it.
+	q2, _ := Open(filepath.Dir(q.dir), q.name, Options{})
+	if p, err := q2.Paused(); err != nil || !p {
+		t.Errorf("Paused() of a second Queue: %v, %v", p, err)
+	}
+	for range 2 {
+		if err := q.Resume(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := r.Claim()
+	if err != nil || got.ID() != id {
+		t.Fatalf("claim after the resume: %v, %v; want %s", got, err, id)
+	}
+	q.Ack(got)
+	if s, _ := q.Summarize(time.Time{}); s.Paused {
+		t.Error("still paused after the resume")
+	}
+}
+
+// TestWaitingReceiverIsHeldByAPauseAndWokenByTheResume runs a receiver
+// that claims and waits as a worker does. Paused, it looks at a message
+// sent to it and leaves it; resumed, it takes it at once, woken by
+// inotify: the polls are set far beyond the test's bound.
+func TestWaitingReceiverIsHeldByAPauseAndWokenByTheResume(t *testing.T) {
+	q := newQueue(t, Options{NoSync: true})
+	defer func(p, r time.Duration) { pollEvery, recoverEvery = p, r }(pollEvery, recoverEvery)
+	pollEvery, recoverEvery = time.Hour, time.Hour
+	if err := q.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	looked := make(chan struct{}, 100)
+	hooks = func(point, _ string) {
+		if point == "claim-paused" {
+			looked <- struct{}{}
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	got := make(chan ID, 1)
+	done := make(chan error, 1)
+	go func() {
+		r := q.NewReceiver()
+		defer r.Close()
+		for {
+			c, err := r.Claim()
+			if errors.Is(err, ErrEmpty) {
+				if err := r.Wait(ctx); err != nil {
+					done <- nil
+					return
+				}
+				continue
+			}
+			if err != nil {
+				done <- err
+				return
+			}
+			got <- c.ID()
+			q.Ack(c)
+		}
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+		hooks = nil
+	}()
+	await(t, looked, "the receiver's first look")
+	await(t, looked, "its look after setting up its watch")
+	id, err := q.Send(strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	await(t, looked, "its look at the message sent while paused")
+	select {
+	case c := <-got:
+		t.Fatalf("the paused queue gave %s", c)
+	default:
+	}
+	if err := q.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case c := <-got:
+		if c != id {
+			t.Errorf("took %s, want %s", c, id)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the receiver did not take the message within 10s of the resume")
+	}
+}
+
+// pausedText is what .paused holds, whole.
+var pausedText = regexp.MustCompile(`\Apaused at \S+ by pid \d+\n\z`)
+
+// await waits up to 10 seconds for a value on ch.
+func await(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no sign within 10s of %s", what)
+	}
+}
+
+// TestKilledPauseAndResumeLeaveTheOldStateOrTheNew kills a process at
+// every step of a pause, a resume and a delete of a queue (this test
+// binary run again, see crashChild): the queue is paused or not, whole or
+// gone, never broken, and every operation works on it afterwards.
+func TestKilledPauseAndResumeLeaveTheOldStateOrTheNew(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "root")
+	q, err := Open(root, "jobs", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Create(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Send(strings.NewReader("x")); err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range []string{"pause", "resume", "delete"} {
+		killed := 0
+		for n := 1; ; n++ {
+			if n > 20 {
+				t.Fatalf("%s still had steps left at the 20th", op)
+			}
+			finished := runCrashChild(t, root, op, n)
+			if !finished {
+				killed++
+			}
+			if op == "delete" {
+				checkDeleteOutcome(t, q, finished)
+				if err := q.Check(); err != nil {
+					break
+				}
+				if err := q.Resume(); err != nil { // as it was
+					t.Fatal(err)
+				}
+				continue
+			}
+			p, err := q.Paused()
+			if err != nil {
+				t.Fatalf("%s killed at step %d: %v", op, n, err)
+			}
+			if finished && p != (op == "pause") {
+				t.Fatalf("%s finished, and paused is %v", op, p)
+			}
+			if b, err := os.ReadFile(q.pausedPath()); p && (err != nil || !pausedText.Match(b)) {
+				t.Fatalf("%s killed at step %d: .paused holds %q (%v)", op, n, b, err)
+			}
+			if finished {
+				break
+			}
+			// Back to the state before, for the next step.
+			if op == "pause" {
+				err = q.Resume()
+			} else {
+				err = q.Pause()
+			}
+			if err != nil {
+				t.Fatalf("after %s killed at step %d: %v", op, n, err)
+			}
+		}
+		if killed == 0 {
+			t.Errorf("%s was never killed: the crash points were not reached", op)
+		}
+	}
+}
+
+// checkDeleteOutcome checks a queue after a delete killed or finished:
+// whole, with its message, or gone; after the next delete in the spool
+// nothing of it is left.
+func checkDeleteOutcome(t *testing.T, q *Queue, finished bool) {
+	t.Helper()
+	err := q.Check()
+	switch {
+	case err == nil && !finished:
+		if s, err := q.Summarize(time.Time{}); err != nil || s.Ready != 1 {
+			t.Fatalf("a queue whose delete was killed: %+v, %v; want it whole", s, err)
+		}
+	case errors.Is(err, ErrNoQueue):
+		CleanDeleted(filepath.Dir(q.dir))
+		if ents, _ := os.ReadDir(filepath.Dir(q.dir)); len(ents) != 0 {
+			t.Fatalf("left in the root after the clean: %v", ents)
+		}
+	default:
+		t.Fatalf("after a delete (finished %v): %v", finished, err)
+	}
+}
+
+// runCrashChild runs crashChild as a process of its own, killing itself
+// at the nth durable step of op, and reports whether op finished.
+func runCrashChild(t *testing.T, root, op string, n int) bool {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$")
+	cmd.Env = append(os.Environ(), "PQ_SPOOL_CRASH="+op+","+strconv.Itoa(n)+","+root)
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		return true
+	}
+	var ee *exec.ExitError
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); errors.As(err, &ee) && ok && ws.Signal() == syscall.SIGKILL {
+		return false
+	}
+	t.Fatalf("%s with a crash at step %d: %v\n%s", op, n, err, out)
+	return false
+}
+
+// TestCrashChild is the process that runCrashChild starts; alone, it
+// skips.
+func TestCrashChild(t *testing.T) {
+	spec := os.Getenv("PQ_SPOOL_CRASH")
+	if spec == "" {
+		t.Skip("run by TestKilledPauseAndResumeLeaveTheOldStateOrTheNew")
+	}
+	f := strings.SplitN(spec, ",", 3)
+	n, _ := strconv.Atoi(f[1])
+	q, err := Open(f[2], "jobs", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := 0
+	traceFS = func(op, path string) {
+		if steps++; steps == n {
+			syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			select {}
+		}
+	}
+	switch f[0] {
+	case "pause":
+		err = q.Pause()
+	case "resume":
+		err = q.Resume()
+	case "delete":
+		err = q.Delete(false)
+	default:
+		err = fmt.Errorf("unknown op %q", f[0])
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
