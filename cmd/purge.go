@@ -3,6 +3,7 @@ package cmd
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -81,7 +82,7 @@ func runPurge(e *env, o purgeOptions) error {
 	}
 	r, err := q.Purge(spool.PurgeOptions{States: o.states, Progress: o.progress})
 	if r.Removed > 0 || err == nil {
-		fmt.Fprintf(e.Out, "deleted %d messages\n", r.Removed)
+		fmt.Fprintf(e.Out, "deleted %s\n", plural(r.Removed, "message"))
 	}
 	if err != nil {
 		return err
@@ -106,4 +107,12 @@ func purgeQuestion(o purgeOptions, s spool.Summary) string {
 		countPart{pick(spool.StateDead, s.Dead), "dead letters"},
 	)
 	return fmt.Sprintf("purge queue %s: delete %s (claims that live consumers hold are kept)?", o.queue, what)
+}
+
+// plural says n things: "1 message", "2 messages".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return strconv.Itoa(n) + " " + thing + "s"
 }
