@@ -74,7 +74,7 @@ func withStatus(code int, err error) error { return &statusError{err: err, code:
 // end the command with ExitError.
 type problems []error
 
-func (p problems) Error() string { return errors.Join(p...).Error() }
+func (p problems) Error() string   { return errors.Join(p...).Error() }
 func (p problems) Unwrap() []error { return p }
 
 // report prints err for a user and returns the exit status it maps to.
