@@ -78,6 +78,9 @@ func (q *Queue) Remove(ids ...ID) (Removal, error) {
 				r.Removed++
 			}
 			delete(want, e.Name.ID)
+			if len(want) == 0 {
+				break
+			}
 		}
 		if !moved {
 			break
@@ -178,6 +181,15 @@ func (q *Queue) removeEntry(e Entry, dirs map[string]bool) error {
 	path := filepath.Join(q.dir, e.Path)
 	if e.State == StateDead {
 		return q.removeDead(e, path, dirs)
+	}
+	if e.State == StateInflight {
+		// Look first through a read-only descriptor, as recovery does:
+		// its close wakes no one who watches cur/ for dead consumers.
+		if h, err := lock.Held(path); h {
+			return fmt.Errorf("delete %s: %w", e.Name.ID, ErrHeld)
+		} else if errors.Is(err, fs.ErrNotExist) || errors.Is(err, lock.ErrNotFile) {
+			return errGone
+		}
 	}
 	f, st, err := openMessage(path)
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotRegular) {
