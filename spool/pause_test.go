@@ -215,6 +215,54 @@ func TestKilledPauseAndResumeLeaveTheOldStateOrTheNew(t *testing.T) {
 	}
 }
 
+// TestKilledPurgeLeavesMessagesWholeOrGone kills a purge at each of its
+// durable steps: every message left has its body and its headers, and
+// the next purge deletes it.
+func TestKilledPurgeLeavesMessagesWholeOrGone(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "root")
+	q, err := Open(root, "jobs", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Create(); err != nil {
+		t.Fatal(err)
+	}
+	for n := 1; ; n++ {
+		if n > 20 {
+			t.Fatal("a purge of 3 messages still had steps left at the 20th")
+		}
+		for i := range 3 {
+			o := SendOptions{Headers: []Header{{Key: "K", Value: strconv.Itoa(i)}}}
+			if _, err := q.SendWith(strings.NewReader("body"), o); err != nil {
+				t.Fatal(err)
+			}
+		}
+		finished := runCrashChild(t, root, "purge", n)
+		left := 0
+		for e, err := range q.Messages() {
+			if err != nil {
+				t.Fatal(err)
+			}
+			left++
+			if hs, err := q.Headers(e); err != nil || len(hs) != 1 || bodyOf(t, q, e) != "body" {
+				t.Errorf("purge killed at step %d left %s with headers %v (%v)", n, e.Name.ID, hs, err)
+			}
+		}
+		if finished {
+			if left != 0 {
+				t.Errorf("a finished purge left %d messages", left)
+			}
+			if n == 1 {
+				t.Error("the purge was never killed: the crash points were not reached")
+			}
+			break
+		}
+		if _, err := q.Purge(PurgeOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // checkDeleteOutcome checks a queue after a delete killed or finished:
 // whole, with its message, or gone; after the next delete in the spool
 // nothing of it is left.
@@ -281,6 +329,8 @@ func TestCrashChild(t *testing.T) {
 		err = q.Resume()
 	case "delete":
 		err = q.Delete(false)
+	case "purge":
+		_, err = q.Purge(PurgeOptions{})
 	default:
 		err = fmt.Errorf("unknown op %q", f[0])
 	}
