@@ -18,11 +18,12 @@ const (
 	// ExitOK is success.
 	ExitOK = 0
 	// ExitNothing means there was nothing to receive: the queue was
-	// empty, or a wait timed out (a request's too, which withdraws it);
+	// empty or paused, or a wait timed out (a request's too, which withdraws it);
 	// and a reply that came second.
 	ExitNothing = 1
 	// ExitError is every error: bad usage, a bad queue name, an I/O
-	// failure.
+	// failure; and a message that pq rm or pq purge skipped, held by a
+	// live consumer, or did not find.
 	ExitError = 2
 	// ExitFull means a send was refused because the queue had no room
 	// (spool.ErrFull); what fitted was sent and its ids printed.
