@@ -7,7 +7,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 
 	"pq/lock"
 )
@@ -103,8 +106,8 @@ func (q *Queue) Delete(force bool) error {
 }
 
 // CleanDeleted removes what deletes of queues cut short by a crash left
-// in the spool root: the hidden directories of queues already gone. It
-// returns their names.
+// in the spool root: the hidden directories of queues already gone, but
+// those of deletes whose processes still run. It returns their names.
 func CleanDeleted(root string) []string {
 	ents, err := os.ReadDir(root)
 	if err != nil {
@@ -112,7 +115,7 @@ func CleanDeleted(root string) []string {
 	}
 	var removed []string
 	for _, e := range ents {
-		if !strings.HasPrefix(e.Name(), deletePrefix) {
+		if !strings.HasPrefix(e.Name(), deletePrefix) || deleterAlive(e.Name()) {
 			continue
 		}
 		if os.RemoveAll(filepath.Join(root, e.Name())) == nil {
@@ -120,4 +123,19 @@ func CleanDeleted(root string) []string {
 		}
 	}
 	return removed
+}
+
+// deleterAlive reports whether the process that named a hidden directory
+// .delete-NAME-PID-X still runs (or one that took its pid since).
+func deleterAlive(name string) bool {
+	f := strings.Split(name, "-")
+	if len(f) < 4 {
+		return false
+	}
+	pid, err := strconv.Atoi(f[len(f)-2])
+	if err != nil || pid <= 0 {
+		return false
+	}
+	err = unix.Kill(pid, 0)
+	return err == nil || errors.Is(err, unix.EPERM)
 }
