@@ -298,7 +298,9 @@
 // fails to lock it or finds its name gone. A dead letter, which nobody
 // locks, loses dlq/ID.reason first, then its file, so that no reason is
 // left without its letter. The directories unlinked from are fsynced
-// after the unlinks, before the deletion is reported. A deleted message
+// after the unlinks, before the deletion is reported; then the messages
+// and bytes deleted (dead letters aside) are taken from .count, where the
+// queue keeps counts. A deleted message
 // that its group's file names as the one to go next is cleared from it,
 // so that the group does not wait for it.
 //

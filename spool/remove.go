@@ -54,18 +54,18 @@ func (q *Queue) Remove(ids ...ID) (Removal, error) {
 	for _, id := range ids {
 		want[id] = true
 	}
-	dirs := map[string]bool{}
+	rm := &removing{dirs: map[string]bool{}}
 	held := map[ID]bool{}
 	for round := 0; round < maxRounds && len(want) > 0; round++ {
 		moved := false
 		for e, err := range q.Messages() {
 			if err != nil {
-				return r, q.finishRemoval(r, dirs, err)
+				return r, q.finishRemoval(r, rm, err)
 			}
 			if !want[e.Name.ID] {
 				continue
 			}
-			err := q.removeEntry(e, dirs)
+			err := q.removeEntry(e, rm)
 			switch {
 			case errors.Is(err, errGone):
 				moved = true
@@ -73,7 +73,7 @@ func (q *Queue) Remove(ids ...ID) (Removal, error) {
 			case errors.Is(err, ErrHeld):
 				held[e.Name.ID] = true
 			case err != nil:
-				return r, q.finishRemoval(r, dirs, err)
+				return r, q.finishRemoval(r, rm, err)
 			default:
 				r.Removed++
 			}
@@ -96,7 +96,7 @@ func (q *Queue) Remove(ids ...ID) (Removal, error) {
 			delete(want, id)
 		}
 	}
-	return r, q.finishRemoval(r, dirs, nil)
+	return r, q.finishRemoval(r, rm, nil)
 }
 
 // Purge deletes the queue's messages in the states that o gives, all of
@@ -108,19 +108,19 @@ func (q *Queue) Remove(ids ...ID) (Removal, error) {
 // syncEvery messages and before it returns.
 func (q *Queue) Purge(o PurgeOptions) (Removal, error) {
 	var r Removal
-	dirs := map[string]bool{}
+	rm := &removing{dirs: map[string]bool{}}
 	held := map[ID]bool{}
 	synced := 0 // r.Removed at the last fsyncs
 	for round := 0; round < maxRounds; round++ {
 		moved := false
 		for e, err := range q.Messages(o.States...) {
 			if err != nil {
-				return r, q.finishRemoval(r, dirs, err)
+				return r, q.finishRemoval(r, rm, err)
 			}
 			if held[e.Name.ID] {
 				continue
 			}
-			err := q.removeEntry(e, dirs)
+			err := q.removeEntry(e, rm)
 			switch {
 			case errors.Is(err, errGone):
 				moved = true
@@ -129,7 +129,7 @@ func (q *Queue) Purge(o PurgeOptions) (Removal, error) {
 				held[e.Name.ID] = true
 				r.Held = append(r.Held, e.Name.ID)
 			case err != nil:
-				return r, q.finishRemoval(r, dirs, err)
+				return r, q.finishRemoval(r, rm, err)
 			default:
 				r.Removed++
 			}
@@ -137,7 +137,7 @@ func (q *Queue) Purge(o PurgeOptions) (Removal, error) {
 				o.Progress(r.Removed, len(r.Held))
 			}
 			if r.Removed-synced >= syncEvery {
-				if err := q.syncRemovals(dirs); err != nil {
+				if err := q.syncRemovals(rm); err != nil {
 					return r, err
 				}
 				synced = r.Removed
@@ -147,40 +147,50 @@ func (q *Queue) Purge(o PurgeOptions) (Removal, error) {
 			break
 		}
 	}
-	return r, q.finishRemoval(r, dirs, nil)
+	return r, q.finishRemoval(r, rm, nil)
+}
+
+// removing is what deletions have done and not yet made durable and
+// counted: the directories unlinked from, and the messages and bytes to
+// take from the queue's counts (see countName).
+type removing struct {
+	dirs        map[string]bool
+	gone, bytes int64
 }
 
 // finishRemoval makes the deletions so far durable, and returns err, or
 // the error of the fsyncs.
-func (q *Queue) finishRemoval(r Removal, dirs map[string]bool, err error) error {
-	serr := q.syncRemovals(dirs)
+func (q *Queue) finishRemoval(r Removal, rm *removing, err error) error {
+	serr := q.syncRemovals(rm)
 	if err != nil {
 		return err
 	}
 	return serr
 }
 
-// syncRemovals fsyncs the directories in dirs, and forgets them.
-func (q *Queue) syncRemovals(dirs map[string]bool) error {
-	if len(dirs) == 0 || q.opts.NoSync {
-		clear(dirs)
-		return nil
+// syncRemovals fsyncs the directories that rm records, then takes the
+// messages deleted from the queue's counts, and forgets them.
+func (q *Queue) syncRemovals(rm *removing) error {
+	var err error
+	if len(rm.dirs) > 0 && !q.opts.NoSync {
+		err = syncDirs(rm.dirs)
 	}
-	err := syncDirs(dirs)
-	clear(dirs)
+	clear(rm.dirs)
+	q.adjust(-rm.gone, -rm.bytes)
+	rm.gone, rm.bytes = 0, 0
 	if err != nil {
 		return fmt.Errorf("delete from %s: %w", q.name, err)
 	}
 	return nil
 }
 
-// removeEntry deletes the message e and records the directory it left in
-// dirs, for the caller to fsync. It returns an error matching ErrHeld when
+// removeEntry deletes the message e and records in rm the directory it
+// left, for the caller to fsync, and what to take from the counts. It returns an error matching ErrHeld when
 // a live consumer holds it, and errGone when it is no longer where e says.
-func (q *Queue) removeEntry(e Entry, dirs map[string]bool) error {
+func (q *Queue) removeEntry(e Entry, rm *removing) error {
 	path := filepath.Join(q.dir, e.Path)
 	if e.State == StateDead {
-		return q.removeDead(e, path, dirs)
+		return q.removeDead(e, path, rm.dirs)
 	}
 	if e.State == StateInflight {
 		// Look first through a read-only descriptor, as recovery does:
@@ -213,7 +223,8 @@ func (q *Queue) removeEntry(e Entry, dirs map[string]bool) error {
 	} else if err != nil {
 		return fmt.Errorf("delete %s: %w", e.Name.ID, err)
 	}
-	dirs[filepath.Dir(path)] = true
+	rm.dirs[filepath.Dir(path)] = true
+	rm.gone, rm.bytes = rm.gone+1, rm.bytes+st.Size
 	if e.Name.Meta && st.Nlink == 1 {
 		q.removeMeta(e.Name.ID)
 	}

@@ -187,3 +187,30 @@ func TestRemoveSyncsTheDirectoriesAfterTheUnlinks(t *testing.T) {
 		t.Errorf("steps %v, want an unlink, then fsyncs of directories", steps)
 	}
 }
+
+func TestRemoveAndPurgeKeepTheCountsOfALimitedQueue(t *testing.T) {
+	q := newQueue(t, Options{NoSync: true})
+	if err := q.Set(map[string]string{"max_messages": "10"}); err != nil {
+		t.Fatal(err)
+	}
+	var ids []ID
+	for _, b := range []string{"a", "bb", "ccc"} {
+		id, err := q.Send(strings.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if _, err := q.Remove(ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	if c, ok := q.Counts(); !ok || c != (Counts{Messages: 2, Bytes: 4}) {
+		t.Errorf("counts after removing bb: %+v (kept %v), want 2 messages of 4 bytes", c, ok)
+	}
+	if _, err := q.Purge(PurgeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := q.Counts(); c != (Counts{}) {
+		t.Errorf("counts after the purge: %+v, want none", c)
+	}
+}
