@@ -126,6 +126,11 @@ var builders = []struct {
 	{"stat", statCommand},
 	{"ls", lsCommand},
 	{"peek", peekCommand},
+	{"rm", rmCommand},
+	{"purge", purgeCommand},
+	{"pause", pauseCommand},
+	{"resume", resumeCommand},
+	{"delete", deleteCommand},
 }
 
 // commands builds every command around e.

@@ -18,11 +18,12 @@ const (
 	// ExitOK is success.
 	ExitOK = 0
 	// ExitNothing means there was nothing to receive: the queue was
-	// empty, or a wait timed out (a request's too, which withdraws it);
+	// empty or paused, or a wait timed out (a request's too, which withdraws it);
 	// and a reply that came second.
 	ExitNothing = 1
 	// ExitError is every error: bad usage, a bad queue name, an I/O
-	// failure.
+	// failure; and a message that pq rm or pq purge skipped, held by a
+	// live consumer, or did not find.
 	ExitError = 2
 	// ExitFull means a send was refused because the queue had no room
 	// (spool.ErrFull); what fitted was sent and its ids printed.
@@ -69,6 +70,14 @@ func (e *statusError) Unwrap() error { return e.err }
 // withStatus makes err end the command with code.
 func withStatus(code int, err error) error { return &statusError{err: err, code: code} }
 
+// problems are errors about separate things, such as the messages that
+// pq rm could not delete: each gets a line of its own, and together they
+// end the command with ExitError.
+type problems []error
+
+func (p problems) Error() string   { return errors.Join(p...).Error() }
+func (p problems) Unwrap() []error { return p }
+
 // report prints err for a user and returns the exit status it maps to.
 func report(stderr io.Writer, err error) int {
 	if err == nil {
@@ -76,6 +85,13 @@ func report(stderr io.Writer, err error) int {
 	}
 	if errors.Is(err, errNothing) {
 		return ExitNothing
+	}
+	var ps problems
+	if errors.As(err, &ps) {
+		for _, p := range ps {
+			fmt.Fprintf(stderr, "pq: error: %s\n", oneLine(p.Error()))
+		}
+		return ExitError
 	}
 	fmt.Fprintf(stderr, "pq: error: %s\n", oneLine(err.Error()))
 	var h *hintError

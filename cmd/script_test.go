@@ -161,6 +161,7 @@ func TestScripts(t *testing.T) {
 			"expand":  cmdExpand,
 			"waiting": cmdWaiting,
 			"seq":     cmdSeq,
+			"await":   cmdAwait,
 		},
 	})
 }
@@ -230,6 +231,29 @@ func cmdWaiting(ts *testscript.TestScript, neg bool, args []string) {
 	for watchers(dir) < want {
 		if time.Now().After(deadline) {
 			ts.Fatalf("fewer than %d processes came to watch %s", want, dir)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// cmdAwait is "await FILE REGEXP": it returns once FILE exists and holds
+// a match of REGEXP, as what a background process writes there, and fails
+// after 20 seconds.
+func cmdAwait(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: await FILE REGEXP")
+	}
+	re, err := regexp.Compile("(?m)" + args[1])
+	ts.Check(err)
+	path := ts.MkAbs(args[0])
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		b, _ := os.ReadFile(path)
+		if re.Match(b) {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("%s holds no match of %q after 20s:\n%s", args[0], args[1], b)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -35,8 +35,9 @@ func statCommand(e *env) *cli.Command {
 		UsageText: "pq stat [--json|--prometheus] [-o FILE] [--watch [--interval DUR]] [QUEUE...]",
 		Description: "Prints one row per queue (every queue of the spool when none is named): its\n" +
 			"ready, delayed, in-flight and dead messages, the age of its oldest ready\n" +
-			"message and the bytes of its bodies. On a terminal sizes and ages are in\n" +
-			"human units; otherwise bytes are bytes and ages whole seconds. --json prints\n" +
+			"message, the bytes of its bodies and whether it is paused (pq pause). On a\n" +
+			"terminal sizes and ages are in human units; otherwise bytes are bytes and\n" +
+			"ages whole seconds. --json prints\n" +
 			"a JSON array, --prometheus the Prometheus text format; -o FILE writes to FILE\n" +
 			"through a temporary file renamed over it. It reads no body, takes no lock and\n" +
 			"changes nothing.\n\n" +
@@ -135,7 +136,7 @@ func runStat(e *env, o statOptions) error {
 
 // statTable lays out the rows of pq stat, a header first.
 func statTable(stats []queueStat, at time.Time, human bool) [][]string {
-	rows := [][]string{{"QUEUE", "READY", "DELAYED", "INFLIGHT", "DEAD", "OLDEST", "BYTES"}}
+	rows := [][]string{{"QUEUE", "READY", "DELAYED", "INFLIGHT", "DEAD", "OLDEST", "BYTES", "PAUSED"}}
 	for _, s := range stats {
 		oldest, size := "-", strconv.FormatInt(s.Bytes, 10)
 		if !s.OldestReady.IsZero() {
@@ -147,8 +148,12 @@ func statTable(stats []queueStat, at time.Time, human bool) [][]string {
 				oldest = humanAge(ageOf(s.OldestReady, at))
 			}
 		}
+		paused := "no"
+		if s.Paused {
+			paused = "yes"
+		}
 		rows = append(rows, []string{s.name, strconv.Itoa(s.Ready), strconv.Itoa(s.Delayed),
-			strconv.Itoa(s.Inflight), strconv.Itoa(s.Dead), oldest, size})
+			strconv.Itoa(s.Inflight), strconv.Itoa(s.Dead), oldest, size, paused})
 	}
 	return rows
 }
@@ -230,12 +235,13 @@ type statJSON struct {
 	Bytes                 int64      `json:"bytes"`
 	OldestReady           *time.Time `json:"oldest_ready"`
 	OldestReadyAgeSeconds float64    `json:"oldest_ready_age_seconds"`
+	Paused                bool       `json:"paused"`
 }
 
 func writeStatJSON(w io.Writer, stats []queueStat, at time.Time) error {
 	out := make([]statJSON, 0, len(stats))
 	for _, s := range stats {
-		j := statJSON{Queue: s.name, Ready: s.Ready, Delayed: s.Delayed, Inflight: s.Inflight, Dead: s.Dead, Bytes: s.Bytes}
+		j := statJSON{Queue: s.name, Ready: s.Ready, Delayed: s.Delayed, Inflight: s.Inflight, Dead: s.Dead, Bytes: s.Bytes, Paused: s.Paused}
 		if !s.OldestReady.IsZero() {
 			t := s.OldestReady.UTC()
 			j.OldestReady = &t
@@ -274,6 +280,13 @@ func writePrometheus(w io.Writer, stats []queueStat, at time.Time) {
 			age = ageOf(s.OldestReady, at).Round(time.Millisecond).Seconds()
 		}
 		fmt.Fprintf(w, "pq_oldest_ready_age_seconds{queue=%s} %s\n", promLabel(s.name), strconv.FormatFloat(age, 'f', -1, 64))
+	})
+	gauge("pq_paused", "1 when the queue is paused (pq pause): nothing is claimed from it; 0 otherwise.", func(s queueStat) {
+		p := 0
+		if s.Paused {
+			p = 1
+		}
+		fmt.Fprintf(w, "pq_paused{queue=%s} %d\n", promLabel(s.name), p)
 	})
 	gauge("pq_oldest_ready_timestamp_seconds", "Send time of the queue's oldest ready message, in seconds since the epoch; absent when none is ready.", func(s queueStat) {
 		if s.OldestReady.IsZero() {

@@ -86,6 +86,9 @@ func TestStatJSONFields(t *testing.T) {
 			t.Errorf("%s = %#v, want a number", k, r[k])
 		}
 	}
+	if p, ok := r["paused"].(bool); !ok || p {
+		t.Errorf("paused = %#v, want false", r["paused"])
+	}
 	if r["queue"] != "jobs" || r["ready"] != 1.0 || r["bytes"] != 4.0 {
 		t.Errorf("row = %v, want queue jobs, 1 ready, 4 bytes", r)
 	}

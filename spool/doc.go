@@ -22,6 +22,7 @@
 //	.moving/      messages being moved to another queue: .moving/QUEUE2/NAME
 //	.settings     the queue's own settings, written by its owner (see [Settings])
 //	.count        messages and bytes, kept while the queue has a capacity limit (see countName)
+//	.paused       present while the queue is paused (see Pause below)
 //	.lock         the commit lock, holding the last name given and doorbells
 //	.groups/      one file per message group: its lock, and what goes next
 //	.format       the version of this layout: "pq queue format 1" to 4
@@ -269,6 +270,46 @@
 // its input is in cur/ or .moving/ of its queue. A live mover whose
 // handover fails puts its input back into cur/ before it removes the
 // staged output.
+//
+// Pause ([Queue.Pause], [Queue.Resume]): a queue is paused while its
+// directory holds .paused, whatever that is. [Receiver.Claim] looks for
+// it (one lstat) before each claim, and on a paused queue claims nothing
+// and returns an error matching both ErrEmpty and ErrPaused, so that a
+// receiver that waits for messages waits for the resume too. Pause
+// writes tmp/.paused-X (O_EXCL), fsyncs it, renames it to .paused and
+// fsyncs the queue directory; Resume unlinks .paused, fsyncs the queue
+// directory and touches new/, which wakes the waiting receivers through
+// their inotify watch (those that poll see it within a second). A crash
+// leaves the queue paused or not, never with half a .paused; a crash
+// inside Pause may leave tmp/.paused-X, which [Queue.CleanTmp] removes.
+// Claims held when the pause comes are not touched, and a claim that a
+// receiver began before it may complete. The pause does not raise the
+// format: a pq from before pauses ignores .paused and keeps receiving from
+// a paused queue, which loses nothing, whereas a raised format would make
+// it refuse the queue for sending as well, for good.
+//
+// Deleting messages ([Queue.Remove], [Queue.Purge]): a message in new/,
+// .due/ or cur/ is opened (never blocking, never following a link) and
+// locked without waiting, as a claim does; a lock held by another means a
+// live consumer holds the message, or is claiming it, and it is left
+// alone ([ErrHeld]). Holding the lock, the deleter checks that the name
+// still refers to the file locked, unlinks it, then unlinks .meta/ID, and
+// only then releases the lock: a receiver that opened the file meanwhile
+// fails to lock it or finds its name gone. A dead letter, which nobody
+// locks, loses dlq/ID.reason first, then its file, so that no reason is
+// left without its letter. The directories unlinked from are fsynced
+// after the unlinks, before the deletion is reported; then the messages
+// and bytes deleted (dead letters aside) are taken from .count, where the
+// queue keeps counts. A deleted message
+// that its group's file names as the one to go next is cleared from it,
+// so that the group does not wait for it.
+//
+// Deleting a queue ([Queue.Delete]): pause it, refuse if a live consumer
+// holds a claim in cur/ or .moving/ (unless forced), rename the queue
+// directory to .delete-NAME-X in the spool root, fsync the root, remove
+// the renamed tree. The rename makes the whole queue vanish at once; a
+// crash after it leaves .delete-NAME-X, a name that is no queue's, which
+// the next Delete in that root removes ([CleanDeleted]).
 //
 // Expiry: a message sent with a time to live carries x=T in its name. A
 // receiver that meets it in new/ at or after T claims it and dead-letters

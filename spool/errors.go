@@ -2,6 +2,7 @@ package spool
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -77,3 +78,30 @@ func (e *DeadLetterError) Unwrap() error { return ErrDeadLettered }
 
 // ErrSameQueue reports a move of a message to the queue it is in.
 var ErrSameQueue = errors.New("cannot move a message to its own queue")
+
+// ErrPaused reports a queue that is paused (see [Queue.Pause]): nothing
+// is claimed from it until it is resumed. [Receiver.Claim] returns it
+// wrapped with ErrEmpty.
+var ErrPaused = errors.New("queue paused")
+
+// ErrHeld reports a message, or a queue, that a live consumer holds a
+// claim on: pq deletes no such message (see [HeldError]).
+var ErrHeld = errors.New("held by a live consumer")
+
+// HeldError is what [Queue.Delete] returns when live consumers hold
+// claims in the queue: it matches ErrHeld and names the messages.
+type HeldError struct {
+	Queue string
+	IDs   []ID
+}
+
+// Error says how many claims are held, and the first one.
+func (e *HeldError) Error() string {
+	if len(e.IDs) == 1 {
+		return "queue " + e.Queue + ": message " + string(e.IDs[0]) + " is " + ErrHeld.Error()
+	}
+	return fmt.Sprintf("queue %s: %d messages are %s, the first %s", e.Queue, len(e.IDs), ErrHeld, e.IDs[0])
+}
+
+// Unwrap returns ErrHeld.
+func (e *HeldError) Unwrap() error { return ErrHeld }

@@ -42,6 +42,7 @@ type Receiver struct {
 	passed  map[string][]string // per group, the paths passed by in this walk, oldest first
 	checked bool                // the queue's format was checked
 	moved   bool                // the walk gave files their places: walk again once done
+	paused  bool                // the last Claim found the queue paused
 	w       *waiter
 }
 
@@ -61,8 +62,22 @@ func (q *Queue) NewReceiver() *Receiver { return &Receiver{q: q} }
 
 // Claim claims the message that is ready and not claimed by anyone else
 // with the highest priority, the oldest of that priority. It returns
-// ErrEmpty when there is none.
+// ErrEmpty when there is none, and an error matching both ErrEmpty and
+// ErrPaused when the queue is paused (see [Queue.Pause]), having logged a
+// warning the first time it finds it so.
 func (r *Receiver) Claim() (*Claim, error) {
+	if r.q.paused() {
+		if !r.paused {
+			r.paused = true
+			r.q.log.Warn("paused: nothing is claimed from it until it is resumed")
+		}
+		hook("claim-paused", r.q.dir)
+		return nil, errPausedEmpty
+	}
+	if r.paused {
+		r.paused = false
+		r.q.log.Info("resumed")
+	}
 	for {
 		cached := r.walking && time.Since(r.started) < rewalkAfter &&
 			(r.nextDue == 0 || now().UnixNano() < r.nextDue)

@@ -26,6 +26,8 @@ type Summary struct {
 	// after the time given to Summarize: those sent since then and not
 	// yet acked.
 	SentAfter int
+	// Paused says whether the queue is paused (see [Queue.Pause]).
+	Paused bool
 }
 
 // Total returns the number of messages in every state.
@@ -33,7 +35,7 @@ func (s Summary) Total() int { return s.Ready + s.Delayed + s.Inflight + s.Dead 
 
 // Summarize counts the queue's messages by state, and their bytes, with
 // one listing of each directory and one lstat of each file (fstatat on
-// Linux): it never opens a body, takes no locks and changes nothing.
+// Linux), and tells whether the queue is paused: it never opens a body, takes no locks and changes nothing.
 // Messages move meanwhile, so the counts are those of no single moment.
 func (q *Queue) Summarize(since time.Time) (Summary, error) {
 	if err := q.checkFormat(); err != nil {
@@ -65,6 +67,11 @@ func (q *Queue) Summarize(since time.Time) (Summary, error) {
 	if t.oldest >= 0 {
 		t.sum.OldestReady = time.Unix(0, t.oldest)
 	}
+	p, err := q.Paused()
+	if err != nil {
+		return Summary{}, err
+	}
+	t.sum.Paused = p
 	return t.sum, nil
 }
 
