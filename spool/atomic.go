@@ -2,7 +2,6 @@ package spool
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 )
 
@@ -55,7 +54,7 @@ func (b *Batch) placeAtomic(dirs map[string]bool) ([]ID, error) {
 	for i := range b.pending {
 		p := &b.pending[i]
 		to := filepath.Join(b.stage, names[i].String())
-		if err := os.Rename(p.path, to); err != nil {
+		if err := rename(p.path, to); err != nil {
 			return fail(err)
 		}
 		p.path, ids[i] = to, names[i].ID

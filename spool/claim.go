@@ -102,7 +102,7 @@ func (q *Queue) claimFile(path string) (*Claim, error) {
 	if errors.Is(err, fs.ErrExist) && namesFile(to, st) {
 		// A second name of this very file, left in cur/ by a crash of the
 		// link-and-unlink fallback: we hold the lock, so it is stale.
-		err = os.Remove(path)
+		err = remove(path)
 	}
 	if err != nil {
 		f.Close()
@@ -197,11 +197,14 @@ func (q *Queue) Ack(claims ...*Claim) error {
 	var gone, bytes int64
 	defer func() { q.adjust(-gone, -bytes) }()
 	for _, c := range claims {
-		if err := os.Remove(c.path); err != nil && first == nil {
-			first = fmt.Errorf("ack %s: %w", c.name.ID, err)
-		} else if err == nil {
-			gone, bytes = gone+1, bytes+c.size
+		if err := remove(c.path); err != nil {
+			// Still in cur/, with its metadata: recovery puts it back.
+			if first == nil {
+				first = fmt.Errorf("ack %s: %w", c.name.ID, err)
+			}
+			continue
 		}
+		gone, bytes = gone+1, bytes+c.size
 		if c.name.Meta {
 			q.removeMeta(c.name.ID)
 		}

@@ -100,7 +100,7 @@ func (q *Queue) Recount() (Counts, error) {
 	}
 	path := filepath.Join(q.dir, countName)
 	if s.MaxMessages <= 0 && s.MaxBytes <= 0 {
-		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return Counts{}, fmt.Errorf("counts of %s: %w", q.name, err)
 		}
 		return Counts{}, nil

@@ -205,7 +205,7 @@ func (q *Queue) resolvePending(dir, name string, lo int64) (ID, bool, error) {
 	case errors.Is(err, errBadEntry):
 		// Cut short by a crash while it was written: its message was
 		// never placed, since that waits for the entry to be durable.
-		os.Remove(path)
+		remove(path)
 		return "", false, nil
 	case err != nil:
 		return "", false, err
@@ -218,14 +218,14 @@ func (q *Queue) resolvePending(dir, name string, lo int64) (ID, bool, error) {
 	}
 	if !placed {
 		trace("remove", path)
-		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return "", false, err
 		}
-		os.Remove(filepath.Join(q.tmp, tmp))
+		remove(filepath.Join(q.tmp, tmp))
 		return "", false, nil
 	}
 	trace("rename", filepath.Join(dir, name))
-	os.Rename(path, filepath.Join(dir, name)) // if it fails, the next send settles it again
+	rename(path, filepath.Join(dir, name)) // if it fails, the next send settles it again
 	return id, true, nil
 }
 
@@ -304,7 +304,7 @@ func (b *Batch) dedupBegin(names []Name) error {
 	if errors.Is(err, fs.ErrExist) {
 		// A pending entry of a message sent before the window, in the
 		// same bucket: dedupLookup settled every one inside it.
-		os.Remove(path)
+		remove(path)
 		err = q.writeEntry(path, data)
 	}
 	if err != nil {
@@ -336,7 +336,7 @@ func (q *Queue) writeEntry(path string, data []byte) error {
 		err = cerr
 	}
 	if err != nil {
-		os.Remove(path)
+		remove(path)
 	}
 	return err
 }
@@ -349,7 +349,7 @@ func (b *Batch) dedupUndo() {
 		return
 	}
 	if placed, err := b.q.wasPlaced(b.dd.tmp); err == nil && !placed {
-		os.Remove(b.dd.pending)
+		remove(b.dd.pending)
 		b.dd.pending = ""
 	}
 }
@@ -374,7 +374,7 @@ func (b *Batch) dedupEnd(dirs map[string]bool) error {
 	dir, base := filepath.Split(b.dd.pending)
 	to := filepath.Join(dir, base[len(pendingPrefix):])
 	trace("rename", to)
-	if err := os.Rename(b.dd.pending, to); err != nil {
+	if err := rename(b.dd.pending, to); err != nil {
 		b.q.log.Warn("cannot mark a dedup entry committed; the next send with its id will", "entry", b.dd.pending, "err", err)
 	}
 	return nil
@@ -399,7 +399,7 @@ func (q *Queue) tidyDedup(window time.Duration) []string {
 			continue
 		}
 		old := filepath.Join(dir, fmt.Sprintf("%s%s.%d", oldPrefix, name, os.Getpid()))
-		if os.Rename(filepath.Join(dir, name), old) == nil {
+		if rename(filepath.Join(dir, name), old) == nil {
 			os.RemoveAll(old)
 			removed = append(removed, name)
 		}
@@ -466,7 +466,7 @@ func (q *Queue) CleanDedup() ([]string, error) {
 			}
 			id, _, err := readEntry(filepath.Join(path, e))
 			if (err == nil && !sentAfter(id, lo)) || errors.Is(err, errBadEntry) {
-				if os.Remove(filepath.Join(path, e)) == nil {
+				if remove(filepath.Join(path, e)) == nil {
 					removed = append(removed, filepath.Join(dirDedup, name, e))
 				}
 			}

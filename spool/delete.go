@@ -93,7 +93,7 @@ func (q *Queue) Delete(force bool) error {
 	}
 	hidden := filepath.Join(root, fmt.Sprintf("%s%s-%d-%d", deletePrefix, q.name, os.Getpid(), rand.Uint32()))
 	trace("rename", hidden)
-	if err := os.Rename(q.dir, hidden); err != nil {
+	if err := rename(q.dir, hidden); err != nil {
 		return fmt.Errorf("delete queue %s: %w", q.name, err)
 	}
 	if err := q.sync(root); err != nil {

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // reasonSuffix ends the name of the file in dlq/ that says why a dead
@@ -94,11 +96,11 @@ func (q *Queue) writeReason(id ID, r Reason) error {
 // writeReasonTo stores r durably at the path to, through tmp/ID+suffix.
 func (q *Queue) writeReasonTo(id ID, r Reason, suffix, to string) error {
 	tmp := filepath.Join(q.tmp, string(id)+suffix)
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := openFD(tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC, 0o600)
 	if err != nil {
 		return fmt.Errorf("dead-letter %s: %w", id, err)
 	}
-	w := bufio.NewWriter(f)
+	w := bufio.NewWriter(writerOf(f))
 	fmt.Fprintf(w, "time: %s\nattempts: %d\ncause: %s\n", r.Time.UTC().Format(time.RFC3339Nano), r.Attempts, oneLine(r.Cause))
 	if r.Stderr != "" {
 		fmt.Fprintf(w, "stderr:\n%s", r.Stderr)
@@ -108,16 +110,16 @@ func (q *Queue) writeReasonTo(id ID, r Reason, suffix, to string) error {
 	}
 	err = w.Flush()
 	if err == nil && !q.opts.NoSync {
-		err = f.Sync()
+		err = fsync("fsync", f)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp, to)
+		err = rename(tmp, to)
 	}
 	if err != nil {
-		os.Remove(tmp)
+		remove(tmp)
 		return fmt.Errorf("dead-letter %s: %w", id, err)
 	}
 	return nil
@@ -226,7 +228,7 @@ func (q *Queue) Redrive(ids ...ID) ([]ID, error) {
 		n := Name{ID: d.Name.ID, Priority: d.Name.Priority, Group: d.Name.Group, Meta: d.Name.Meta, Extra: d.Name.Extra}
 		// The record goes first, so that a crash leaves no record
 		// behind without its letter.
-		os.Remove(filepath.Join(q.dlq, string(n.ID)+reasonSuffix))
+		remove(filepath.Join(q.dlq, string(n.ID)+reasonSuffix))
 		if err := q.placeBack(d.Path, n, dirs); err != nil {
 			return moved, fmt.Errorf("redrive %s: %w", n.ID, err)
 		}

@@ -22,6 +22,9 @@ var traceFS func(op, path string)
 // fsync syncs f, telling traceFS as op.
 func fsync(op string, f *os.File) error {
 	trace(op, f.Name())
+	if err := fault(op, f.Name()); err != nil {
+		return err
+	}
 	return f.Sync()
 }
 
@@ -37,6 +40,11 @@ func trace(op, path string) {
 // and directories gain nothing from: it costs fewer system calls than
 // os.OpenFile, which matters to a pq that starts for one message.
 func openFD(path string, flags int, perm uint32) (*os.File, error) {
+	if flags&unix.O_CREAT != 0 {
+		if err := fault("create", path); err != nil {
+			return nil, err
+		}
+	}
 	for {
 		fd, err := unix.Open(path, flags|unix.O_CLOEXEC, perm)
 		if errors.Is(err, unix.EINTR) {
@@ -95,18 +103,21 @@ func syncDirs(dirs map[string]bool) error {
 // which is equally safe: link never replaces.
 func renameNoReplace(oldpath, newpath string) error {
 	trace("rename", newpath)
+	if err := fault("rename", newpath); err != nil {
+		return err
+	}
 	var err error = unix.ENOSYS
 	if !noRenameat2 {
 		err = renameat2NoReplace(oldpath, newpath)
 	}
 	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
-		if err = os.Link(oldpath, newpath); errors.Is(err, unix.EPERM) {
+		if err = link(oldpath, newpath); errors.Is(err, unix.EPERM) {
 			return renameDir(oldpath, newpath)
 		}
 		if err != nil {
 			return err
 		}
-		return os.Remove(oldpath)
+		return remove(oldpath)
 	}
 	if err != nil {
 		return &os.LinkError{Op: "rename", Old: oldpath, New: newpath, Err: err}
@@ -124,7 +135,7 @@ func renameDir(oldpath, newpath string) error {
 	if _, err := os.Lstat(newpath); err == nil {
 		return &os.LinkError{Op: "rename", Old: oldpath, New: newpath, Err: fs.ErrExist}
 	}
-	return os.Rename(oldpath, newpath)
+	return rename(oldpath, newpath)
 }
 
 // noRenameat2 makes renameNoReplace use its fallback, as on a filesystem
@@ -138,12 +149,12 @@ func mkdirs(stop, dir string, created map[string]bool) error {
 	if dir == stop {
 		return nil
 	}
-	err := os.Mkdir(dir, 0o700)
+	err := mkdir(dir, 0o700)
 	if errors.Is(err, fs.ErrNotExist) {
 		if err = mkdirs(stop, filepath.Dir(dir), created); err != nil {
 			return err
 		}
-		err = os.Mkdir(dir, 0o700)
+		err = mkdir(dir, 0o700)
 	}
 	switch {
 	case err == nil:

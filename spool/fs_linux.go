@@ -27,6 +27,9 @@ func poke(dir string) {
 // was opened, or since the last call on d reported one.
 func syncFS(d *os.File) error {
 	trace("syncfs", d.Name())
+	if err := fault("syncfs", d.Name()); err != nil {
+		return err
+	}
 	if err := syncfsCall(int(d.Fd())); err != nil {
 		return fmt.Errorf("syncfs %s: %w", d.Name(), err)
 	}

@@ -2,7 +2,6 @@ package spool
 
 import (
 	"io/fs"
-	"os"
 	"path/filepath"
 	"syscall"
 )
@@ -46,7 +45,7 @@ func (q *Queue) dropLinks(ls *lister, dir, keep string, st *syscall.Stat_t) int 
 		if path == keep || (e.ino != 0 && e.ino != st.Ino) || !namesFile(path, st) {
 			continue
 		}
-		if os.Remove(path) == nil {
+		if remove(path) == nil {
 			q.log.Warn("removed a stale second name of a message", "path", path)
 			n++
 		}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Meta is what pq keeps about a message besides its body and its name, in
@@ -70,15 +72,15 @@ func (q *Queue) metaPath(id ID) string {
 // adopted file needs no sync: a crash that loses it loses only that name.
 func (q *Queue) writeMeta(id ID, m Meta, sync bool) error {
 	dir := filepath.Join(q.dir, dirMeta)
-	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+	if err := mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("metadata of %s: %w", id, err)
 	}
 	tmp := filepath.Join(q.tmp, "."+string(id)+".meta")
 	if err := q.writeFile(tmp, m.encode(), sync); err != nil {
 		return fmt.Errorf("metadata of %s: %w", id, err)
 	}
-	if err := os.Rename(tmp, q.metaPath(id)); err != nil {
-		os.Remove(tmp)
+	if err := rename(tmp, q.metaPath(id)); err != nil {
+		remove(tmp)
 		return fmt.Errorf("metadata of %s: %w", id, err)
 	}
 	if sync {
@@ -92,19 +94,19 @@ func (q *Queue) writeMeta(id ID, m Meta, sync bool) error {
 // writeFile creates path with data, synced when sync is set, unless the
 // queue runs without syncs.
 func (q *Queue) writeFile(path string, data []byte, sync bool) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := openFD(path, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(data)
+	_, err = writerOf(f).Write(data)
 	if err == nil && sync && !q.opts.NoSync {
-		err = f.Sync()
+		err = fsync("fsync", f)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		os.Remove(path)
+		remove(path)
 	}
 	return err
 }
@@ -116,8 +118,8 @@ func (q *Queue) replaceFile(path, tmp string, data []byte) error {
 	if err := q.writeFile(tmp, data, true); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
+	if err := rename(tmp, path); err != nil {
+		remove(tmp)
 		return err
 	}
 	return q.sync(q.dir)
@@ -173,7 +175,7 @@ func decodeMeta(r io.Reader) (Meta, error) {
 
 // removeMeta removes the metadata file of id, if any.
 func (q *Queue) removeMeta(id ID) {
-	os.Remove(q.metaPath(id))
+	remove(q.metaPath(id))
 }
 
 // CleanMeta removes the metadata files, last written more than age ago,
@@ -197,7 +199,7 @@ func (q *Queue) CleanMeta(age time.Duration) ([]ID, error) {
 		if err != nil || !fi.ModTime().Before(cutoff) || q.holds(&ls, ID(e.name)) {
 			continue
 		}
-		if os.Remove(filepath.Join(dir, e.name)) == nil {
+		if remove(filepath.Join(dir, e.name)) == nil {
 			removed = append(removed, ID(e.name))
 		}
 	}

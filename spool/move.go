@@ -167,7 +167,7 @@ func (o *Output) Commit() (ID, error) {
 		// Renamed first, then synced: on a journaling filesystem the
 		// file's fsync then commits its new name too, and the sync of
 		// tmp/ that follows costs next to nothing.
-		err := os.Rename(o.path, staged)
+		err := rename(o.path, staged)
 		if err == nil {
 			err = fsync("fsync", o.f)
 		}
@@ -186,7 +186,7 @@ func (o *Output) Abort() {
 	}
 	o.done = true
 	o.f.Close()
-	os.Remove(o.path)
+	remove(o.path)
 }
 
 // MoveTo moves the claimed message to the queue to, as a new message with
@@ -202,14 +202,14 @@ func (c *Claim) MoveTo(to *Queue) (ID, error) {
 		return "", err
 	}
 	return c.move(to, nil, func(staged string) error {
-		err := os.Link(c.path, staged)
+		err := link(c.path, staged)
 		if errors.Is(err, fs.ErrExist) {
 			// Left by an earlier attempt: replaced.
 			if sameFile(c.path, staged) {
 				return nil
 			}
-			if err = os.Remove(staged); err == nil {
-				err = os.Link(c.path, staged)
+			if err = remove(staged); err == nil {
+				err = link(c.path, staged)
 			}
 		}
 		return err
@@ -222,7 +222,7 @@ func (c *Claim) move(to *Queue, headers []Header, stage func(staged string) erro
 	staged := filepath.Join(to.tmp, stageName(c.q.name, c.name.ID))
 	fail := func(err error) (ID, error) {
 		if tmp != "" {
-			os.Remove(tmp)
+			remove(tmp)
 		}
 		return "", fmt.Errorf("move %s to %s: %w", c.name.ID, to.name, err)
 	}
@@ -245,7 +245,7 @@ func (c *Claim) move(to *Queue, headers []Header, stage func(staged string) erro
 			// Still in .moving/: recovery hands the staged output over.
 			return "", fmt.Errorf("move %s to %s: %w", c.name.ID, to.name, err)
 		}
-		os.Remove(staged)
+		remove(staged)
 		return fail(err)
 	}
 	if crashAt("intent") {
@@ -262,8 +262,8 @@ func (c *Claim) move(to *Queue, headers []Header, stage func(staged string) erro
 			// Someone removed the staged file: nothing was handed over.
 			err = fmt.Errorf("%w: %w", errNotStaged, c.unintend(entry))
 		} else if uerr := c.unintend(entry); uerr == nil {
-			os.Remove(staged)
-			os.Remove(staged + stageMeta)
+			remove(staged)
+			remove(staged + stageMeta)
 		}
 		return fail(err)
 	}
@@ -287,7 +287,7 @@ func (c *Claim) stageMeta(path string, over []Header) error {
 		m.ReplyQueue, m.ReplyID = rq.name, id
 	}
 	if len(headers) == 0 && m.ReplyQueue == "" {
-		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 		return nil
@@ -362,7 +362,7 @@ func (q *Queue) handOver(staged string, in Name) (ID, error) {
 	}
 	q.adjust(1, fi.Size())
 	hook("move-handed-over", staged)
-	os.Remove(staged + stageMeta)
+	remove(staged + stageMeta)
 	poke(q.new)
 	if !q.opts.NoSync {
 		if err := syncDirs(dirs); err != nil {
@@ -377,13 +377,13 @@ func (q *Queue) handOver(staged string, in Name) (ID, error) {
 // that a handover tried again finds it.
 func (q *Queue) linkMeta(path string, id ID) (bool, error) {
 	dir := filepath.Join(q.dir, dirMeta)
-	err := os.Link(path, q.metaPath(id))
+	err := link(path, q.metaPath(id))
 	if errors.Is(err, fs.ErrNotExist) {
 		if _, serr := os.Lstat(path); errors.Is(serr, fs.ErrNotExist) {
 			return false, nil
 		}
-		if err = os.Mkdir(dir, 0o700); err == nil || errors.Is(err, fs.ErrExist) {
-			err = os.Link(path, q.metaPath(id))
+		if err = mkdir(dir, 0o700); err == nil || errors.Is(err, fs.ErrExist) {
+			err = link(path, q.metaPath(id))
 		}
 	}
 	if err != nil {

@@ -95,8 +95,8 @@ func (q *Queue) recoverMove(target, base string) (Moved, bool, error) {
 	if id == "" && err != nil {
 		return Moved{}, false, fmt.Errorf("recover the move of %s: %w", base, err)
 	}
-	os.Remove(staged + stageMeta)
-	if rerr := os.Remove(path); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+	remove(staged + stageMeta)
+	if rerr := remove(path); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
 		return Moved{}, false, fmt.Errorf("recover the move of %s: %w", base, rerr)
 	}
 	if n.Meta {

@@ -42,8 +42,8 @@ func (q *Queue) Pause() error {
 		return q.missing(fmt.Errorf("pause %s: %w", q.name, err))
 	}
 	trace("rename", q.pausedPath())
-	if err := os.Rename(tmp, q.pausedPath()); err != nil {
-		os.Remove(tmp)
+	if err := rename(tmp, q.pausedPath()); err != nil {
+		remove(tmp)
 		return fmt.Errorf("pause %s: %w", q.name, err)
 	}
 	if err := q.sync(q.dir); err != nil {
@@ -61,7 +61,7 @@ func (q *Queue) Resume() error {
 		return err
 	}
 	trace("unlink", q.pausedPath())
-	err := os.Remove(q.pausedPath())
+	err := remove(q.pausedPath())
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -115,7 +115,7 @@ func (q *Queue) writeDurably(path string, data []byte) error {
 		err = cerr
 	}
 	if err != nil {
-		os.Remove(path)
+		remove(path)
 	}
 	return err
 }

@@ -37,7 +37,7 @@ func (q *Queue) place(from string, n Name, at int64, dirs map[string]bool) error
 			return nil
 		}
 		if errors.Is(err, fs.ErrExist) && sameFile(from, to) {
-			return os.Remove(from)
+			return remove(from)
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
 			return err
@@ -221,7 +221,7 @@ func (q *Queue) renew(from string, n Name, orig string, dirs map[string]bool) er
 // never opened. The move is logged once.
 func (q *Queue) quarantine(path, rel string, typ fs.FileMode) {
 	dir := filepath.Join(q.dir, dirStray)
-	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+	if err := mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		q.warnOnce(rel, "cannot move a stray aside", "path", rel, "kind", kindName(typ), "err", err)
 		return
 	}

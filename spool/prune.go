@@ -72,7 +72,7 @@ func deadAt(d DeadLetter) time.Time {
 // already (redriven, removed by another) is no error.
 func (q *Queue) removeDeadLetter(d DeadLetter) error {
 	for _, p := range []string{filepath.Join(q.dlq, string(d.Name.ID)+reasonSuffix), d.Path} {
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("prune dead letter %s: %w", d.Name.ID, err)
 		}
 	}

@@ -138,7 +138,7 @@ func (q *Queue) createWhole(root string, created map[string]bool) error {
 	}
 	defer os.RemoveAll(build)
 	for _, d := range []string{dirTmp, dirNew, dirCur, dirDLQ} {
-		if err := os.Mkdir(filepath.Join(build, d), 0o700); err != nil {
+		if err := mkdir(filepath.Join(build, d), 0o700); err != nil {
 			return fmt.Errorf("create queue %s: %w", q.name, err)
 		}
 	}
@@ -172,7 +172,7 @@ func mkdirRoot(root string, created map[string]bool) error {
 	if err := os.MkdirAll(filepath.Dir(root), 0o755); err != nil {
 		return fmt.Errorf("create spool root %s: %w", root, err)
 	}
-	err := os.Mkdir(root, 0o700)
+	err := mkdir(root, 0o700)
 	if err != nil && !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("create spool root %s: %w", root, err)
 	}

@@ -95,7 +95,7 @@ func (q *Queue) recoverOne(base string, dirs map[string]bool) (ID, error) {
 	}
 	n := ParseName(base)
 	if st.Nlink > 1 && q.staleInCur(n, st) {
-		os.Remove(path)
+		remove(path)
 		return "", nil
 	}
 	n = withAttempt(n)
@@ -138,7 +138,7 @@ func (q *Queue) CleanTmp(age time.Duration) ([]string, error) {
 		case strings.HasPrefix(e.Name(), movePrefix) && q.keepStaged(e.Name(), fi.ModTime(), cutoff):
 			continue // a move's staged output: see keepStaged
 		case fi.Mode().IsRegular():
-			err = os.Remove(path)
+			err = remove(path)
 		case fi.IsDir() && strings.HasPrefix(e.Name(), stagePrefix):
 			// An atomic batch whose sender died before its commit.
 			err = os.RemoveAll(path)

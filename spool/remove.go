@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 
 	"pq/lock"
@@ -218,7 +217,7 @@ func (q *Queue) removeEntry(e Entry, rm *removing) error {
 		return errGone
 	}
 	trace("unlink", path)
-	if err := os.Remove(path); errors.Is(err, fs.ErrNotExist) {
+	if err := remove(path); errors.Is(err, fs.ErrNotExist) {
 		return errGone // moved between the check and the unlink
 	} else if err != nil {
 		return fmt.Errorf("delete %s: %w", e.Name.ID, err)
@@ -237,11 +236,11 @@ func (q *Queue) removeEntry(e Entry, rm *removing) error {
 // removeDead deletes the dead letter e at path: its reason first, so that
 // a crash leaves no reason without its letter, then the letter.
 func (q *Queue) removeDead(e Entry, path string, dirs map[string]bool) error {
-	if err := os.Remove(filepath.Join(q.dlq, string(e.Name.ID)+reasonSuffix)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := remove(filepath.Join(q.dlq, string(e.Name.ID)+reasonSuffix)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("delete %s: %w", e.Name.ID, err)
 	}
 	trace("unlink", path)
-	if err := os.Remove(path); errors.Is(err, fs.ErrNotExist) {
+	if err := remove(path); errors.Is(err, fs.ErrNotExist) {
 		return errGone // redriven meanwhile
 	} else if err != nil {
 		return fmt.Errorf("delete %s: %w", e.Name.ID, err)

@@ -95,12 +95,12 @@ func (w *ReplyWriter) Commit() error {
 	}
 	switch {
 	case errors.Is(err, fs.ErrExist):
-		os.Remove(w.tmp)
+		remove(w.tmp)
 		return fmt.Errorf("reply to %s: %w", w.id, ErrReplied)
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("reply to %s: %w", w.id, ErrNoRequester)
 	case err != nil:
-		os.Remove(w.tmp)
+		remove(w.tmp)
 		return fmt.Errorf("reply to %s: %w", w.id, err)
 	}
 	// A requester that took the reply at once has removed its place: the
@@ -119,5 +119,5 @@ func (w *ReplyWriter) Abort() {
 	}
 	w.done = true
 	w.f.Close()
-	os.Remove(w.tmp)
+	remove(w.tmp)
 }

@@ -88,11 +88,11 @@ func (q *Queue) Request(body io.Reader, o SendOptions) (*Request, error) {
 // newReplyPlace makes and locks a fresh reply place under a dot name.
 func (q *Queue) newReplyPlace() (*replyPlace, *os.File, error) {
 	dir := filepath.Join(q.dir, dirReplies)
-	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+	if err := mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return nil, nil, err
 	}
 	path := filepath.Join(dir, fmt.Sprintf(".new-%016x", rand.Uint64()))
-	if err := os.Mkdir(path, 0o700); err != nil {
+	if err := mkdir(path, 0o700); err != nil {
 		return nil, nil, err
 	}
 	f, err := openFD(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
@@ -102,7 +102,7 @@ func (q *Queue) newReplyPlace() (*replyPlace, *os.File, error) {
 		}
 	}
 	if err != nil {
-		os.Remove(path)
+		remove(path)
 		return nil, nil, err
 	}
 	return &replyPlace{path: path}, f, nil
@@ -119,7 +119,7 @@ func (b *Batch) placeReplies(names []Name) error {
 			continue
 		}
 		to := filepath.Join(b.q.dir, dirReplies, string(names[i].ID))
-		if err := os.Rename(rp.path, to); err != nil {
+		if err := rename(rp.path, to); err != nil {
 			return fmt.Errorf("reply place of %s: %w", names[i].ID, err)
 		}
 		rp.path, rp.name = to, names[i]
@@ -232,7 +232,7 @@ func (r *Request) finish() error {
 // no reply goes into it any more, then removed with what it holds.
 func removePlace(dir string) error {
 	gone := filepath.Join(filepath.Dir(dir), fmt.Sprintf(".gone-%016x", rand.Uint64()))
-	if err := os.Rename(dir, gone); err != nil {
+	if err := rename(dir, gone); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
@@ -373,11 +373,11 @@ func (q *Queue) cleanPlace(path string) bool {
 	if err != nil {
 		// Not a place we can lock, such as a stray file: only old dot
 		// names come here that way, and go.
-		return errors.Is(err, unix.ELOOP) && os.Remove(path) == nil
+		return errors.Is(err, unix.ELOOP) && remove(path) == nil
 	}
 	defer f.Close()
 	if fi, err := f.Stat(); err != nil || !fi.IsDir() {
-		return os.Remove(path) == nil
+		return remove(path) == nil
 	}
 	if flockNB(f, unix.LOCK_EX) != nil {
 		return false

@@ -160,7 +160,7 @@ func TestTheLinkFallbackSendsAndReceives(t *testing.T) {
 
 // link makes a second name for the file at from, as the link-and-unlink
 // fallback does before a crash cuts it short.
-func link(t *testing.T, from, to string) {
+func linkName(t *testing.T, from, to string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(to), 0o700); err != nil {
 		t.Fatal(err)
@@ -196,7 +196,7 @@ func assertDeliveredOnce(t *testing.T, q *Queue, body string) {
 func TestACrashedClaimOfTheLinkFallbackIsDeliveredOnce(t *testing.T) {
 	q := newQueue(t, Options{})
 	id, _ := q.Send(strings.NewReader("m"))
-	link(t, filepath.Join(q.new, messagesUnder(t, q.new)[0]), filepath.Join(q.cur, string(id)))
+	linkName(t, filepath.Join(q.new, messagesUnder(t, q.new)[0]), filepath.Join(q.cur, string(id)))
 	assertDeliveredOnce(t, q, "m")
 }
 
@@ -206,7 +206,7 @@ func TestACrashedPutBackOfTheLinkFallbackIsDeliveredOnce(t *testing.T) {
 	c, _ := q.NewReceiver().Claim()
 	n := ParseName(string(id))
 	n.Attempts = 1
-	link(t, c.Path(), filepath.Join(q.new, bucket(putBackTime(n)), n.String()))
+	linkName(t, c.Path(), filepath.Join(q.new, bucket(putBackTime(n)), n.String()))
 	c.f.Close() // the claimer dies
 	// A receiver claims the put-back copy before anyone recovers the other.
 	if got := receiveBody(t, q.NewReceiver()); got != "m" {
@@ -223,7 +223,7 @@ func TestACrashedDeadLetteringOfTheLinkFallbackIsNotDelivered(t *testing.T) {
 	c, _ := q.NewReceiver().Claim()
 	n := ParseName(string(id))
 	n.Attempts = 1
-	link(t, c.Path(), filepath.Join(q.dlq, n.String()))
+	linkName(t, c.Path(), filepath.Join(q.dlq, n.String()))
 	c.f.Close() // the claimer dies
 	if _, err := q.Recover(); err != nil {
 		t.Fatal(err)
@@ -262,7 +262,7 @@ func TestRenameNeverReplaces(t *testing.T) {
 func TestAClaimTakesOverAStaleSecondNameInCur(t *testing.T) {
 	q := newQueue(t, Options{})
 	id, _ := q.Send(strings.NewReader("m"))
-	link(t, filepath.Join(q.new, messagesUnder(t, q.new)[0]), filepath.Join(q.cur, string(id)))
+	linkName(t, filepath.Join(q.new, messagesUnder(t, q.new)[0]), filepath.Join(q.cur, string(id)))
 	if got := receiveBody(t, q.NewReceiver()); got != "m" {
 		t.Fatalf("got %q", got)
 	}
@@ -278,7 +278,7 @@ func TestACrashedPromotionOfTheLinkFallbackIsDeliveredOnce(t *testing.T) {
 	q.SendWith(strings.NewReader("m"), SendOptions{Due: t0.Add(time.Minute)})
 	rel := messagesUnder(t, q.due)[0]
 	due := ParseName(filepath.Base(rel)).Due
-	link(t, filepath.Join(q.due, rel), filepath.Join(q.new, bucket(due), filepath.Base(rel)))
+	linkName(t, filepath.Join(q.due, rel), filepath.Join(q.new, bucket(due), filepath.Base(rel)))
 	setClock(t, t0.Add(2*time.Minute))
 	assertDeliveredOnce(t, q, "m")
 }

@@ -175,7 +175,7 @@ func (b *Batch) AddWith(body io.Reader, o SendOptions) error {
 		// The queue's own time to live, from the moment it is due.
 		p.expires = max(now().UnixNano(), due) + int64(b.ttl)
 	}
-	n, err := io.Copy(f, body)
+	n, err := io.Copy(writerOf(f), body)
 	p.size = n
 	if err == nil {
 		err = b.limit(n)
@@ -188,7 +188,7 @@ func (b *Batch) AddWith(body io.Reader, o SendOptions) error {
 		p.metaPath = filepath.Join(b.q.tmp, "."+filepath.Base(path)+".meta")
 		p.meta, err = openFD(p.metaPath, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL, 0o600)
 		if err == nil {
-			_, err = p.meta.Write(Meta{Headers: o.Headers}.encode())
+			_, err = writerOf(p.meta).Write(Meta{Headers: o.Headers}.encode())
 		}
 	}
 	if err == nil && b.atomic && b.sfs != nil && len(b.pending)+1 >= bulkSync {
@@ -227,7 +227,7 @@ func (b *Batch) drop(p pendingFile) {
 	}
 	for _, path := range []string{p.path, p.metaPath} {
 		if path != "" {
-			os.Remove(path)
+			remove(path)
 		}
 	}
 }
@@ -295,11 +295,11 @@ func (b *Batch) makeStage() error {
 	}
 	id, _ := newID()
 	stage := filepath.Join(b.q.tmp, stagePrefix+string(id))
-	err := os.Mkdir(stage, 0o700)
+	err := mkdir(stage, 0o700)
 	if errors.Is(err, os.ErrNotExist) {
 		if err = b.q.Create(); err == nil {
 			if err = b.openSyncFS(); err == nil {
-				err = os.Mkdir(stage, 0o700)
+				err = mkdir(stage, 0o700)
 			}
 		}
 	}
@@ -453,12 +453,12 @@ func (b *Batch) placeMeta(names []Name) error {
 			continue
 		}
 		if !moved {
-			if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+			if err := mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 				return err
 			}
 			moved = true
 		}
-		if err := os.Rename(p.metaPath, b.q.metaPath(names[i].ID)); err != nil {
+		if err := rename(p.metaPath, b.q.metaPath(names[i].ID)); err != nil {
 			return err
 		}
 		p.metaPath = ""
