@@ -79,6 +79,21 @@ func scenarios() []scenario {
 			_, err := q.SendWith(strings.NewReader("later"), SendOptions{Due: time.Now().Add(time.Hour)})
 			return err
 		}, sent: []string{"later"}},
+		{name: "dedup send", op: func(q *Queue) error {
+			_, err := q.SendWith(strings.NewReader("once"), SendOptions{DedupID: "k", Headers: []Header{{"Body", "once"}}})
+			return err
+		}, sent: []string{"once"}},
+		{name: "group send and retry", op: func(q *Queue) error {
+			if _, err := q.SendWith(strings.NewReader("g1"), SendOptions{Group: "g", Headers: []Header{{"Body", "g1"}}}); err != nil {
+				return err
+			}
+			c, err := claimOldest(q)
+			if err != nil {
+				return err
+			}
+			defer c.f.Close()
+			return c.Retry(time.Hour)
+		}, sent: []string{"g1"}},
 		{name: "claim and ack", setup: three, taken: "m1", op: func(q *Queue) error {
 			c, err := claimOldest(q)
 			if err != nil {
