@@ -27,6 +27,7 @@ type Claim struct {
 	group *groupLock // the lock of its group, held until it ends; nil for none
 	uid   uint32     // the owner of its file: who sent it
 	size  int64      // its body's bytes, when claimed
+	from  string     // the directory it was claimed from (see syncSources)
 }
 
 // ID returns the claimed message's ID.
@@ -123,7 +124,7 @@ func (q *Queue) claimFile(path string) (*Claim, error) {
 		}
 		return nil, errGone
 	}
-	c := &Claim{q: q, name: ParseName(base), f: f, path: to, uid: st.Uid, size: st.Size}
+	c := &Claim{q: q, name: ParseName(base), f: f, path: to, uid: st.Uid, size: st.Size, from: filepath.Dir(path)}
 	if st.Nlink > 1 {
 		q.dropStaleNames(c, st)
 	}
@@ -213,6 +214,9 @@ func (q *Queue) Ack(claims ...*Claim) error {
 		if err := q.sync(q.cur); err != nil && first == nil {
 			first = fmt.Errorf("ack: %w", err)
 		}
+		if err := q.syncSources(claims...); err != nil && first == nil {
+			first = fmt.Errorf("ack: %w", err)
+		}
 	}
 	for _, c := range claims {
 		c.settleGroup(hold{}, false)
@@ -258,7 +262,37 @@ func (c *Claim) putBack(n Name) error {
 	if err := syncDirs(dirs); err != nil {
 		return fmt.Errorf("put back %s: %w", n.ID, err)
 	}
+	if err := c.q.syncSources(c); err != nil {
+		return fmt.Errorf("put back %s: %w", n.ID, err)
+	}
 	poke(c.q.new)
+	return nil
+}
+
+// syncSources makes durable the renames by which claims left the
+// directories they were claimed from (a bucket of new/), once what
+// became of them is durable: without it, a power cut could bring back
+// the old name beside the new one, and a message acked, retried or
+// dead-lettered would be delivered again. A directory that is gone (a
+// receiver removed the drained bucket) has its nearest parent synced,
+// so that it cannot come back with the old name in it.
+func (q *Queue) syncSources(claims ...*Claim) error {
+	if q.opts.NoSync {
+		return nil
+	}
+	done := map[string]bool{}
+	for _, c := range claims {
+		for d := c.from; d != "" && !done[d]; d = filepath.Dir(d) {
+			done[d] = true
+			err := syncDir(d)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, fs.ErrNotExist) || d == q.dir {
+				return err
+			}
+		}
+	}
 	return nil
 }
 

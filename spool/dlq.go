@@ -80,6 +80,14 @@ func (c *Claim) DeadLetter(reason Reason) error {
 	if err := c.q.sync(c.q.dlq); err != nil {
 		return fmt.Errorf("dead-letter %s: %w", n.ID, err)
 	}
+	// Out of cur/ and of where it was claimed from, durably too: else a
+	// power cut could bring it back beside its dead letter.
+	if err := c.q.sync(c.q.cur); err != nil {
+		return fmt.Errorf("dead-letter %s: %w", n.ID, err)
+	}
+	if err := c.q.syncSources(c); err != nil {
+		return fmt.Errorf("dead-letter %s: %w", n.ID, err)
+	}
 	if n.Request {
 		rq, id := c.ReplyTo()
 		rq.tellRequester(id, reason)

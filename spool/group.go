@@ -75,7 +75,7 @@ func (q *Queue) lockGroupWithin(key string, d time.Duration) (*groupLock, bool, 
 	path := filepath.Join(q.dir, dirGroups, key)
 	f, err := openFD(path, unix.O_RDWR|unix.O_CREAT|unix.O_NOFOLLOW, 0o600)
 	if errors.Is(err, fs.ErrNotExist) {
-		if err = mkdir(filepath.Join(q.dir, dirGroups), 0o700); err == nil || errors.Is(err, fs.ErrExist) {
+		if _, err = q.ownDir(dirGroups); err == nil {
 			f, err = openFD(path, unix.O_RDWR|unix.O_CREAT|unix.O_NOFOLLOW, 0o600)
 		}
 	}

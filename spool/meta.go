@@ -71,8 +71,8 @@ func (q *Queue) metaPath(id ID) string {
 // synced first and after when sync is set. The original name of an
 // adopted file needs no sync: a crash that loses it loses only that name.
 func (q *Queue) writeMeta(id ID, m Meta, sync bool) error {
-	dir := filepath.Join(q.dir, dirMeta)
-	if err := mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+	dir, err := q.ownDir(dirMeta)
+	if err != nil {
 		return fmt.Errorf("metadata of %s: %w", id, err)
 	}
 	tmp := filepath.Join(q.tmp, "."+string(id)+".meta")

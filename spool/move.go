@@ -382,7 +382,7 @@ func (q *Queue) linkMeta(path string, id ID) (bool, error) {
 		if _, serr := os.Lstat(path); errors.Is(serr, fs.ErrNotExist) {
 			return false, nil
 		}
-		if err = mkdir(dir, 0o700); err == nil || errors.Is(err, fs.ErrExist) {
+		if _, err = q.ownDir(dirMeta); err == nil {
 			err = link(path, q.metaPath(id))
 		}
 	}

@@ -207,3 +207,19 @@ func (q *Queue) sync(dir string) error {
 	}
 	return syncDir(dir)
 }
+
+// ownDir makes, when it is missing, the directory of pq's own called name
+// in the queue directory (.meta, .groups), and then fsyncs the queue
+// directory, so that what is later made durable in it is reachable after
+// a crash too. It returns the directory's path.
+func (q *Queue) ownDir(name string) (string, error) {
+	dir := filepath.Join(q.dir, name)
+	err := mkdir(dir, 0o700)
+	if errors.Is(err, fs.ErrExist) {
+		return dir, nil
+	}
+	if err != nil {
+		return dir, err
+	}
+	return dir, q.sync(q.dir)
+}

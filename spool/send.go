@@ -453,7 +453,7 @@ func (b *Batch) placeMeta(names []Name) error {
 			continue
 		}
 		if !moved {
-			if err := mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+			if _, err := b.q.ownDir(dirMeta); err != nil {
 				return err
 			}
 			moved = true
