@@ -26,6 +26,9 @@ type scenario struct {
 	// succeeds.
 	sent  []string
 	taken string
+	// quiet says which failed step op may leave unreported, as a
+	// warning: one that promises nothing.
+	quiet func(q *Queue, op, path string) bool
 }
 
 // sendBodies sends bodies, one message each, without faults.
@@ -93,7 +96,11 @@ func scenarios() []scenario {
 			}
 			defer c.f.Close()
 			return c.Retry(time.Hour)
-		}, sent: []string{"g1"}},
+		}, sent: []string{"g1"}, quiet: func(q *Queue, op, path string) bool {
+			// The first lock of a group makes .groups/: a receiver
+			// that cannot lets the group's messages wait, warning.
+			return op == "fsync-dir" && path == q.dir
+		}},
 		{name: "claim and ack", setup: three, taken: "m1", op: func(q *Queue) error {
 			c, err := claimOldest(q)
 			if err != nil {
@@ -190,11 +197,11 @@ func TestFaultsAtEveryStepLoseNothing(t *testing.T) {
 				for n := 1; n <= counts[kind]; n++ {
 					errno := []syscall.Errno{syscall.ENOSPC, syscall.EIO, syscall.EDQUOT}[n%3]
 					t.Run(fmt.Sprintf("%s#%d", kind, n), func(t *testing.T) {
-						seen, fired := 0, false
+						seen, fired, where := 0, false, ""
 						err, q := runScenario(t, sc, func(op, path string) error {
 							if op == kind {
 								if seen++; seen == n {
-									fired = true
+									fired, where = true, path
 									return errno
 								}
 							}
@@ -204,7 +211,7 @@ func TestFaultsAtEveryStepLoseNothing(t *testing.T) {
 							t.Logf("the step did not come again: the run took another way")
 							return
 						}
-						if durable[kind] && !errors.Is(err, errno) {
+						if durable[kind] && !errors.Is(err, errno) && (sc.quiet == nil || !sc.quiet(q, kind, where)) {
 							t.Errorf("a failed %s was not reported: op returned %v", kind, err)
 						}
 						checkQueue(t, q, sc, err == nil)
