@@ -88,10 +88,23 @@ func runExec(ctx context.Context, e *env, q *spool.Queue, o execOptions) error {
 			return err
 		}
 	}
+	var prog *progress
+	if !o.wait {
+		prog = newProgress(o.stderr.W, "handled")
+		if prog != nil {
+			o.stderr.W = prog
+			countReady(q, prog)
+			defer prog.Done()
+		}
+	}
 	var dead atomic.Int64
 	settled := func(r worker.Result) {
-		if r.Outcome == worker.DeadLettered {
+		switch r.Outcome {
+		case worker.DeadLettered:
 			dead.Add(1)
+			prog.Add(1)
+		case worker.Acked:
+			prog.Add(1)
 		}
 	}
 	h := worker.Command(o.command, co)

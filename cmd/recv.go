@@ -180,13 +180,14 @@ func (o *recvOptions) check(c *cli.Context) error {
 // receiver writes claimed bodies to stdout and acks them in batches, each
 // only after its body was completely written.
 type receiver struct {
-	q       *spool.Queue
-	out     *bufio.Writer
-	sep     []byte
-	headers bool
-	pending []*spool.Claim
-	got     int
-	atomic  bool // ack all at the end, or put all back
+	q        *spool.Queue
+	out      *bufio.Writer
+	sep      []byte
+	headers  bool
+	pending  []*spool.Claim
+	got      int
+	atomic   bool      // ack all at the end, or put all back
+	progress *progress // nil but for --all on a terminal
 }
 
 func runRecv(ctx context.Context, e *env, o recvOptions) error {
@@ -234,6 +235,11 @@ func runRecv(ctx context.Context, e *env, o recvOptions) error {
 	r := q.NewReceiver()
 	defer r.Close()
 	rc := &receiver{q: q, out: bufio.NewWriterSize(e.Out, 64<<10), sep: o.sep, headers: o.headers, atomic: o.atomic}
+	if o.count == 0 {
+		rc.progress = newProgress(e.Err, "received")
+		countReady(q, rc.progress)
+		defer rc.progress.Done()
+	}
 	err = rc.loop(ctx, r, o)
 	if err == nil && rc.atomic && rc.got > 0 && rc.got < o.count && ctx.Err() != nil {
 		err = fmt.Errorf("recv: interrupted after %d of the messages; all put back", rc.got)
@@ -309,6 +315,7 @@ func (rc *receiver) write(c *spool.Claim) error {
 		return fmt.Errorf("write message %s: %w", c.ID(), err)
 	}
 	rc.got++
+	rc.progress.Add(1)
 	if len(rc.pending) >= ackBatch && !rc.atomic {
 		return rc.flush()
 	}
@@ -359,6 +366,18 @@ func (rc *receiver) putBack() {
 		c.Release()
 	}
 	rc.pending = rc.pending[:0]
+}
+
+// countReady tells p how many messages q holds ready now, before the
+// first is taken: what is left of a receive that drains it. It costs what
+// pq stat costs, and nothing without p (when stderr is no terminal).
+func countReady(q *spool.Queue, p *progress) {
+	if p == nil {
+		return
+	}
+	if st, err := q.Stat(); err == nil {
+		p.SetTotal(int64(st.Ready))
+	}
 }
 
 // flagName spells a flag as a user types it: -j, --grace.
