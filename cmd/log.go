@@ -10,10 +10,11 @@ import (
 	"sync"
 )
 
-// lineHandler prints log records as pq's lines on stderr, one each, in
-// one of two forms:
+// lineHandler prints log records as pq's lines on stderr, one each, after
+// the record's time when stamp is set, in one of two forms:
 //
-//   - the worker's, every record, its message alone: `pq: QUEUE: MESSAGE`;
+//   - the worker's, every record from level on, its message alone after
+//     the message's id when it has one: `pq: QUEUE: ID: MESSAGE`;
 //   - package spool's warnings, lower levels dropped (what pq does
 //     routinely is no news), with their attributes:
 //     `pq: warning: queue jobs: moved a stray aside: path=new/x kind="named pipe"`.
@@ -22,14 +23,9 @@ type lineHandler struct {
 	w        io.Writer
 	warnings bool         // the second form
 	stamp    bool         // begin each line with the record's time
-	level    slog.Leveler // the least level printed, in the worker's form
+	level    slog.Leveler // the least level printed; nil for the warnings' form: Warn
 	queue    string
 	attrs    []slog.Attr
-}
-
-// newWorkerHandler returns a handler of the worker's form.
-func newWorkerHandler(w io.Writer) *lineHandler {
-	return &lineHandler{mu: &sync.Mutex{}, w: w, level: slog.LevelInfo}
 }
 
 // newWarnHandler returns a handler of the warnings' form.

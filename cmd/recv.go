@@ -219,9 +219,9 @@ func runRecv(ctx context.Context, e *env, o recvOptions) error {
 		return err
 	}
 	if o.exec != nil {
+		log := o.exec.log.With("queue", q.Name())
 		for _, id := range recovered {
-			o.exec.log.Debug("recovered from a dead consumer, one more attempt counted",
-				"queue", q.Name(), "id", string(id), "outcome", "recovered")
+			log.Debug("recovered from a dead consumer, one more attempt counted", "id", string(id), "outcome", "recovered")
 		}
 	}
 	if o.timeout > 0 {

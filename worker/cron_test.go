@@ -88,3 +88,43 @@ func TestSlotsCapHandlersAcrossWorkers(t *testing.T) {
 		t.Errorf("%d messages handled, want 6", d)
 	}
 }
+
+// TestWaitingWorkerWaitsForASlot: with Wait, a worker that finds every
+// slot taken waits for one, and runs the handler once it is freed.
+func TestWaitingWorkerWaitsForASlot(t *testing.T) {
+	q := newQueue(t)
+	send(t, q, "a")
+	slots, err := q.Slots(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := slots.Take() // another worker's job
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := make(chan struct{}, 1)
+	h := func(context.Context, *Message) error { ran <- struct{}{}; return nil }
+	w, err := New(q, h, Options{MaxAttempts: 1, Wait: true, Slots: slots})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), testLimit)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- w.Run(ctx) }()
+	select {
+	case <-ran:
+		t.Fatal("the handler ran while every slot was taken")
+	case <-time.After(50 * time.Millisecond):
+	}
+	held.Release()
+	select {
+	case <-ran:
+	case <-ctx.Done():
+		t.Fatal("the handler did not run once the slot was freed")
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+}
