@@ -7,10 +7,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
-// TestProgressOnATerminal: with stderr a terminal, pq recv --all and a
-// draining worker draw a progress line in place (carriage return, erase
+// TestProgressOnATerminal: with stderr a terminal, pq recv --all, pq send
+// --lines and a draining worker draw a progress line in place (carriage return, erase
 // line) with what is left, and clear it at the end.
 func TestProgressOnATerminal(t *testing.T) {
 	s := newSpool(t)
@@ -36,6 +38,43 @@ func TestProgressOnATerminal(t *testing.T) {
 	}
 	if code := p.waitWithin(t, stepLimit); code != 0 {
 		t.Fatalf("pq recv --all exited %d", code)
+	}
+
+	// send --lines of a regular file, its ids going to a pipe filled up
+	// beforehand: it blocks on them, and the share of the input read
+	// shows.
+	input := filepath.Join(t.TempDir(), "input")
+	if err := os.WriteFile(input, []byte(strings.Repeat("line\n", 10)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m, tty = openPTY(t)
+	r, w = pipe(t)
+	size, err := unix.FcntlInt(w.Fd(), unix.F_GETPIPE_SZ, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	filler := make([]byte, size)
+	if err := unix.SetNonblock(int(w.Fd()), true); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := unix.Write(int(w.Fd()), filler); err != nil || n != size {
+		t.Fatalf("fill the pipe: wrote %d of %d bytes: %v", n, size, err)
+	}
+	if err := unix.SetNonblock(int(w.Fd()), false); err != nil {
+		t.Fatal(err)
+	}
+	cmd = s.command("send", "--lines", "sent", input)
+	cmd.Stdout, cmd.Stderr = w, tty
+	p = startStderr(t, "pq send --lines", cmd, w, tty)
+	out = readUntil(t, m, "% of the input read", 1)
+	if !strings.Contains(out, "pq: 10 messages sent, ") || !strings.Contains(out, ", 100% of the input read") {
+		t.Errorf("pq send --lines on a terminal drew %q, want 10 messages sent and all the input read", out)
+	}
+	if b, err := io.ReadAll(r); err != nil || strings.Count(string(b[len(filler):]), "\n") != 10 {
+		t.Errorf("pq send printed %q (%v), want 10 ids", b[len(filler):], err)
+	}
+	if code := p.waitWithin(t, stepLimit); code != 0 {
+		t.Fatalf("pq send --lines exited %d", code)
 	}
 
 	// A draining worker whose job waits for the test.

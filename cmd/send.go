@@ -163,6 +163,9 @@ func runSend(e *env, o sendOptions) error {
 		}
 	}
 	if o.lines || o.nul {
+		// The progress line lasts until the last commit is done.
+		s.progress = newProgress(e.Err, "sent")
+		defer s.progress.Done()
 		err = s.sendRecords(e, o)
 	} else {
 		err = s.sendFiles(e, o.files)
@@ -329,8 +332,6 @@ func (s *sender) sendRecords(e *env, o sendOptions) error {
 		defer f.Close()
 		inputs = append(inputs, f)
 	}
-	s.progress = newProgress(e.Err, "sent")
-	defer s.progress.Done()
 	inputs = s.countInput(inputs)
 	for _, in := range inputs {
 		rs := newRecords(newIdleReader(in, s.onIdle), delim)
