@@ -166,6 +166,9 @@ func runSend(e *env, o sendOptions) error {
 		// The progress line lasts until the last commit is done.
 		s.progress = newProgress(e.Err, "sent")
 		defer s.progress.Done()
+		if s.progress != nil {
+			s.stderr = s.progress // a wait for room is told under the line
+		}
 		err = s.sendRecords(e, o)
 	} else {
 		err = s.sendFiles(e, o.files)
