@@ -101,7 +101,7 @@ type Options struct {
 	// drained.
 	MaxTime time.Duration
 	// Slots, if not nil, is taken before each claim and released when the
-	// message is settled: it caps the handlers running across processes
+	// handler returns: it caps the handlers running across processes
 	// (see [spool.Queue.Slots]). When no slot is free the worker waits for
 	// one with Wait; without Wait it ends at once unless its own handlers
 	// run, whose ends free slots.
