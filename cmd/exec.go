@@ -88,23 +88,14 @@ func runExec(ctx context.Context, e *env, q *spool.Queue, o execOptions) error {
 			return err
 		}
 	}
-	var prog *progress
+	var counts runCounts
 	if !o.wait {
-		prog = newProgress(o.stderr.W, "handled")
-		if prog != nil {
-			o.stderr.W = prog
-			countReady(q, prog)
-			defer prog.Done()
-		}
-	}
-	var dead atomic.Int64
-	settled := func(r worker.Result) {
-		switch r.Outcome {
-		case worker.DeadLettered:
-			dead.Add(1)
-			prog.Add(1)
-		case worker.Acked:
-			prog.Add(1)
+		// A draining worker: a progress line, on a terminal.
+		counts.prog = newProgress(o.stderr.W, "handled")
+		if counts.prog != nil {
+			o.stderr.W = counts.prog
+			countReady(q, counts.prog)
+			defer counts.prog.Done()
 		}
 	}
 	h := worker.Command(o.command, co)
@@ -120,7 +111,7 @@ func runExec(ctx context.Context, e *env, q *spool.Queue, o execOptions) error {
 		MaxTime:     o.maxTime,
 		Slots:       slots,
 		Logger:      o.log,
-		Settled:     settled,
+		Settled:     counts.settled,
 	})
 	if err != nil {
 		return err
@@ -136,11 +127,29 @@ func runExec(ctx context.Context, e *env, q *spool.Queue, o execOptions) error {
 	if errors.Is(err, worker.ErrCannotRun) {
 		return withHint(err, "the message was put back untouched; fix the command and start the worker again")
 	}
-	if n := dead.Load(); err == nil && o.failOnDead && n > 0 {
+	if n := counts.dead.Load(); err == nil && o.failOnDead && n > 0 {
 		return withHint(withStatus(ExitDeadLettered, fmt.Errorf("recv: queue %s: dead-lettered %d of the messages handled", q.Name(), n)),
 			"see them with 'pq dlq %s'", q.Name())
 	}
 	return err
+}
+
+// runCounts counts what a worker run did: its dead letters, for
+// --fail-on-dead-letter, and the messages done, for its progress line.
+type runCounts struct {
+	dead atomic.Int64
+	prog *progress // nil without a progress line
+}
+
+// settled is the worker's Options.Settled.
+func (c *runCounts) settled(r worker.Result) {
+	switch r.Outcome {
+	case worker.DeadLettered:
+		c.dead.Add(1)
+		c.prog.Add(1)
+	case worker.Acked:
+		c.prog.Add(1)
+	}
 }
 
 // interruptOnSecond interrupts w on the second signal, or on the first one
