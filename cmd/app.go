@@ -31,11 +31,18 @@ type env struct {
 	Stdio
 	root string
 	cfg  config.Config
+	// warnLog, if not nil, takes the queues' warnings instead of the
+	// default lines on Err: a worker's, in its log format.
+	warnLog *slog.Logger
 }
 
 // queue opens the queue called name under the spool root.
 func (e *env) queue(name string) (*spool.Queue, error) {
-	return spool.Open(e.root, name, spool.Options{Logger: slog.New(newWarnHandler(e.Err)), Settings: e.cfg.Queue(name)})
+	log := e.warnLog
+	if log == nil {
+		log = slog.New(newWarnHandler(e.Err))
+	}
+	return spool.Open(e.root, name, spool.Options{Logger: log, Settings: e.cfg.Queue(name)})
 }
 
 // existingQueue opens the queue called name and checks that it exists.

@@ -28,6 +28,9 @@ const (
 	// ExitFull means a send was refused because the queue had no room
 	// (spool.ErrFull); what fitted was sent and its ids printed.
 	ExitFull = 3
+	// ExitDeadLettered ends a worker run with --fail-on-dead-letter that
+	// dead-lettered a message, and otherwise went well.
+	ExitDeadLettered = 4
 )
 
 // errNothing ends a command that found nothing to do with ExitNothing.

@@ -5,27 +5,28 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 )
 
-// lineHandler prints log records as pq's lines on stderr, one each, in
-// one of two forms:
+// lineHandler prints log records as pq's lines on stderr, one each, after
+// the record's time when stamp is set, in one of two forms:
 //
-//   - the worker's, every record, its message alone: `pq: QUEUE: MESSAGE`;
+//   - the worker's, every record from level on, its message alone after
+//     the message's id when it has one: `pq: QUEUE: ID: MESSAGE`;
 //   - package spool's warnings, lower levels dropped (what pq does
 //     routinely is no news), with their attributes:
 //     `pq: warning: queue jobs: moved a stray aside: path=new/x kind="named pipe"`.
 type lineHandler struct {
 	mu       *sync.Mutex
 	w        io.Writer
-	warnings bool // the second form
+	warnings bool         // the second form
+	stamp    bool         // begin each line with the record's time
+	level    slog.Leveler // the least level printed; nil for the warnings' form: Warn
 	queue    string
 	attrs    []slog.Attr
 }
-
-// newWorkerHandler returns a handler of the worker's form.
-func newWorkerHandler(w io.Writer) *lineHandler { return &lineHandler{mu: &sync.Mutex{}, w: w} }
 
 // newWarnHandler returns a handler of the warnings' form.
 func newWarnHandler(w io.Writer) *lineHandler {
@@ -33,16 +34,29 @@ func newWarnHandler(w io.Writer) *lineHandler {
 }
 
 func (h *lineHandler) Enabled(_ context.Context, l slog.Level) bool {
-	return !h.warnings || l >= slog.LevelWarn
+	if h.warnings {
+		return l >= slog.LevelWarn && (h.level == nil || l >= h.level.Level())
+	}
+	return l >= h.level.Level()
 }
 
 func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
+	if h.stamp && !r.Time.IsZero() {
+		b.WriteString(r.Time.Format(stampFormat) + " ")
+	}
 	b.WriteString("pq: ")
 	if !h.warnings {
 		if h.queue != "" {
 			b.WriteString(h.queue + ": ")
 		}
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "id" {
+				b.WriteString(a.Value.String() + ": ")
+				return false
+			}
+			return true
+		})
 		b.WriteString(oneLine(r.Message))
 	} else {
 		b.WriteString("warning: ")
@@ -87,6 +101,10 @@ func (h *lineHandler) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h *lineHandler) WithGroup(string) slog.Handler { return h }
 
+// stampFormat is the time at the start of a log line: RFC 3339 with
+// milliseconds, in local time.
+const stampFormat = "2006-01-02T15:04:05.000Z07:00"
+
 // quoteIfNeeded quotes s when it holds spaces or characters that would make
 // the line ambiguous.
 func quoteIfNeeded(s string) string {
@@ -94,4 +112,27 @@ func quoteIfNeeded(s string) string {
 		return fmt.Sprintf("%q", s)
 	}
 	return s
+}
+
+// logSettings say how a worker logs: --log-format (or log_format), -q and -v.
+type logSettings struct {
+	format string     // "text" or "json"
+	level  slog.Level // the least level logged
+}
+
+// loggers returns the worker's logger, and the one for the queue's
+// warnings, both writing whole lines to w. The text form begins each line
+// with the time, except under systemd (JOURNAL_STREAM set), whose journal
+// adds its own.
+func (s logSettings) loggers(w io.Writer) (work, warn *slog.Logger) {
+	if s.format == "json" {
+		work = slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: s.level}))
+		warn = slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: max(s.level, slog.LevelWarn)}))
+		return work, warn
+	}
+	stamp := os.Getenv("JOURNAL_STREAM") == ""
+	mu := &sync.Mutex{}
+	work = slog.New(&lineHandler{mu: mu, w: w, stamp: stamp, level: s.level})
+	warn = slog.New(&lineHandler{mu: mu, w: w, stamp: stamp, level: s.level, warnings: true})
+	return work, warn
 }

@@ -15,6 +15,7 @@ import (
 
 	"pq/config"
 	"pq/spool"
+	"pq/worker"
 )
 
 // ackBatch is the most claims acked with one fsync.
@@ -37,7 +38,8 @@ func recvCommand(e *env) *cli.Command {
 		Name:  "recv",
 		Usage: "receive messages from a queue",
 		UsageText: "pq recv [-n N [--atomic]|--all] [--wait] [--timeout DUR] [--lines|-0] [--headers] QUEUE\n" +
-			"pq recv --exec CMD [-j N] [--wait] [--job-timeout DUR] [--grace DUR] [--rate N/s] [--max-attempts N] [--to QUEUE2] QUEUE",
+			"pq recv --exec CMD [-j N] [--wait] [--job-timeout DUR] [--grace DUR] [--rate N/s] [--max-attempts N] [--to QUEUE2]\n" +
+			"        [--log-format text|json] [-q|-v] [--max-workers N] [--max-time DUR] [--fail-on-dead-letter] QUEUE",
 		Description: "Claims the oldest ready message, writes its body to stdout and acks it.\n" +
 			"Exits 1 when there was nothing to receive.\n\n" +
 			"With --exec, runs CMD (with /bin/sh -c) once per message, the body on its stdin,\n" +
@@ -63,6 +65,12 @@ func recvCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "rate", Usage: "with --exec, start at most `N/s` commands (or N/m, N/h)"},
 			&cli.IntFlag{Name: "max-attempts", Usage: "with --exec, dead-letter a message after `N` failed attempts"},
 			&cli.StringFlag{Name: "to", Usage: "with --exec, send CMD's stdout to `QUEUE2` as a message, exactly once, when CMD exits 0"},
+			&cli.StringFlag{Name: "log-format", Usage: "with --exec, log one line per job on stderr as `FORMAT`: text or json (default: the config's log_format, else text)"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "with --exec, log dead letters only, not acks and retries"},
+			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "with --exec, log claims and recoveries too"},
+			&cli.IntFlag{Name: "max-workers", Usage: "with --exec, run at most `N` commands on the queue at once across all workers on this host"},
+			&cli.DurationFlag{Name: "max-time", Usage: "with --exec, stop taking messages after `DUR` and finish the running commands"},
+			&cli.BoolFlag{Name: "fail-on-dead-letter", Usage: "with --exec, exit 4 if the worker dead-lettered any message"},
 		},
 		Action: func(c *cli.Context) error {
 			name, err := oneQueue(c)
@@ -78,6 +86,8 @@ func recvCommand(e *env) *cli.Command {
 				if err != nil {
 					return err
 				}
+				x.stderr = &worker.SyncWriter{W: e.Err}
+				x.log, e.warnLog = x.logs.loggers(x.stderr)
 				o.exec = &x
 			}
 			return runRecv(c.Context, e, o)
@@ -101,6 +111,13 @@ func execFlags(c *cli.Context, e *env, queue string) (execOptions, error) {
 		return o, usagef("recv: -j must be at least 1, not %d", o.jobs)
 	}
 	if err := checkTo(o); err != nil {
+		return o, err
+	}
+	if err := cronFlags(c, &o); err != nil {
+		return o, err
+	}
+	var err error
+	if o.logs, err = logFlags(c, e); err != nil {
 		return o, err
 	}
 	if c.IsSet("job-timeout") {
@@ -142,7 +159,7 @@ func (o *recvOptions) check(c *cli.Context) error {
 		return usagef("recv: --atomic needs -n N, and no --exec")
 	}
 	if !c.IsSet("exec") {
-		for _, f := range []string{"j", "job-timeout", "grace", "rate", "max-attempts", "to"} {
+		for _, f := range []string{"j", "job-timeout", "grace", "rate", "max-attempts", "to", "log-format", "quiet", "verbose", "max-workers", "max-time", "fail-on-dead-letter"} {
 			if c.IsSet(f) {
 				return usagef("recv: %s needs --exec", flagName(f))
 			}
@@ -163,13 +180,14 @@ func (o *recvOptions) check(c *cli.Context) error {
 // receiver writes claimed bodies to stdout and acks them in batches, each
 // only after its body was completely written.
 type receiver struct {
-	q       *spool.Queue
-	out     *bufio.Writer
-	sep     []byte
-	headers bool
-	pending []*spool.Claim
-	got     int
-	atomic  bool // ack all at the end, or put all back
+	q        *spool.Queue
+	out      *bufio.Writer
+	sep      []byte
+	headers  bool
+	pending  []*spool.Claim
+	got      int
+	atomic   bool      // ack all at the end, or put all back
+	progress *progress // nil but for --all on a terminal
 }
 
 func runRecv(ctx context.Context, e *env, o recvOptions) error {
@@ -196,8 +214,15 @@ func runRecv(ctx context.Context, e *env, o recvOptions) error {
 			return err
 		}
 	}
-	if _, err := q.Recover(); err != nil {
+	recovered, err := q.Recover()
+	if err != nil {
 		return err
+	}
+	if o.exec != nil {
+		log := o.exec.log.With("queue", q.Name())
+		for _, id := range recovered {
+			log.Debug("recovered from a dead consumer, one more attempt counted", "id", string(id), "outcome", "recovered")
+		}
 	}
 	if o.timeout > 0 {
 		var cancel context.CancelFunc
@@ -210,6 +235,11 @@ func runRecv(ctx context.Context, e *env, o recvOptions) error {
 	r := q.NewReceiver()
 	defer r.Close()
 	rc := &receiver{q: q, out: bufio.NewWriterSize(e.Out, 64<<10), sep: o.sep, headers: o.headers, atomic: o.atomic}
+	if o.count == 0 {
+		rc.progress = newProgress(e.Err, "received")
+		countReady(q, rc.progress)
+		defer rc.progress.Done()
+	}
 	err = rc.loop(ctx, r, o)
 	if err == nil && rc.atomic && rc.got > 0 && rc.got < o.count && ctx.Err() != nil {
 		err = fmt.Errorf("recv: interrupted after %d of the messages; all put back", rc.got)
@@ -285,6 +315,7 @@ func (rc *receiver) write(c *spool.Claim) error {
 		return fmt.Errorf("write message %s: %w", c.ID(), err)
 	}
 	rc.got++
+	rc.progress.Add(1)
 	if len(rc.pending) >= ackBatch && !rc.atomic {
 		return rc.flush()
 	}
@@ -335,6 +366,18 @@ func (rc *receiver) putBack() {
 		c.Release()
 	}
 	rc.pending = rc.pending[:0]
+}
+
+// countReady tells p how many messages q holds ready now, before the
+// first is taken: what is left of a receive that drains it. It costs what
+// pq stat costs, and nothing without p (when stderr is no terminal).
+func countReady(q *spool.Queue, p *progress) {
+	if p == nil {
+		return
+	}
+	if st, err := q.Stat(); err == nil {
+		p.SetTotal(int64(st.Ready))
+	}
 }
 
 // flagName spells a flag as a user types it: -j, --grace.

@@ -139,6 +139,7 @@ type sender struct {
 	block    bool            // wait for room in a full queue
 	ctx      context.Context // ends a wait for room
 	stderr   io.Writer       // where a wait for room is told
+	progress *progress       // nil but for --lines and -0 on a terminal
 }
 
 func runSend(e *env, o sendOptions) error {
@@ -162,6 +163,12 @@ func runSend(e *env, o sendOptions) error {
 		}
 	}
 	if o.lines || o.nul {
+		// The progress line lasts until the last commit is done.
+		s.progress = newProgress(e.Err, "sent")
+		defer s.progress.Done()
+		if s.progress != nil {
+			s.stderr = s.progress // a wait for room is told under the line
+		}
 		err = s.sendRecords(e, o)
 	} else {
 		err = s.sendFiles(e, o.files)
@@ -328,12 +335,14 @@ func (s *sender) sendRecords(e *env, o sendOptions) error {
 		defer f.Close()
 		inputs = append(inputs, f)
 	}
+	inputs = s.countInput(inputs)
 	for _, in := range inputs {
 		rs := newRecords(newIdleReader(in, s.onIdle), delim)
 		for rs.Next() {
 			if err := s.add(rs); err != nil {
 				return err
 			}
+			s.progress.Add(1)
 		}
 		if err := rs.Err(); err != nil {
 			return fmt.Errorf("send: read input: %w", err)
@@ -343,6 +352,45 @@ func (s *sender) sendRecords(e *env, o sendOptions) error {
 		}
 	}
 	return nil
+}
+
+// countInput wraps inputs to count the bytes read from them, for the
+// progress line, when all are regular files whose sizes tell how much
+// input there is.
+func (s *sender) countInput(inputs []io.Reader) []io.Reader {
+	if s.progress == nil {
+		return inputs
+	}
+	var size int64
+	for _, in := range inputs {
+		f, ok := in.(*os.File)
+		if !ok {
+			return inputs
+		}
+		fi, err := f.Stat()
+		if err != nil || !fi.Mode().IsRegular() {
+			return inputs
+		}
+		off, err := f.Seek(0, io.SeekCurrent)
+		if err != nil {
+			return inputs
+		}
+		size += fi.Size() - off
+	}
+	counted := make([]io.Reader, len(inputs))
+	var readers []*countingReader
+	for i, in := range inputs {
+		c := &countingReader{r: in}
+		counted[i], readers = c, append(readers, c)
+	}
+	s.progress.SetBytes(func() int64 {
+		var n int64
+		for _, c := range readers {
+			n += c.n.Load()
+		}
+		return n
+	}, size)
+	return counted
 }
 
 // dueTime reads --delay and --at: the time before which the messages sent

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -190,9 +191,9 @@ func TestWorkerAttemptsAndBackoff(t *testing.T) {
 			t.Errorf("pq's stderr lacks attempt %d's stderr:\n%s", n, stderr)
 		}
 	}
-	for _, want := range []string{"exit status 3 on attempt 1 of 4: retry in 100ms", "on attempt 2 of 4: retry in 200ms",
-		"on attempt 3 of 4: retry in 300ms", "exit status 3 on attempt 4 of 4: dead-lettered"} {
-		if !strings.Contains(stderr, want) {
+	for _, want := range []string{`exit status 3 on attempt 1 of 4 after \S+: retry in 100ms\n`, `on attempt 2 of 4 after \S+: retry in 200ms\n`,
+		`on attempt 3 of 4 after \S+: retry in 300ms\n`, `exit status 3 on attempt 4 of 4 after \S+: dead-lettered\n`} {
+		if !regexp.MustCompile(want).MatchString(stderr) {
 			t.Errorf("pq's stderr lacks %q:\n%s", want, stderr)
 		}
 	}

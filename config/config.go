@@ -14,6 +14,9 @@ import (
 type Config struct {
 	// Root is the spool directory that holds the queues.
 	Root string
+	// LogFormat is how a worker logs: "text", "json", or "" for the
+	// default (text).
+	LogFormat string
 
 	// defaults is the [defaults] table, nil when the file has none.
 	defaults *workerTable

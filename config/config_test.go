@@ -280,7 +280,7 @@ func TestWorkerConfigErrors(t *testing.T) {
 		// Unknown keys, wherever they are.
 		{"misspelt key in a queue", "root = \"/x\"\n\n[queue.jobs]\nmax_atempts = 3\n", 4, `unknown key "queue.jobs.max_atempts"`, "max_attempts, backoff_min"},
 		{"misspelt key in defaults", "[defaults]\ngrace = \"1s\"\nrte = \"1/s\"\n", 3, `unknown key "defaults.rte"`, "worker settings"},
-		{"misspelt table", "[defualts]\nmax_attempts = 3\n", 1, `unknown key "defualts"`, "root, [defaults] and [queue.NAME]"},
+		{"misspelt table", "[defualts]\nmax_attempts = 3\n", 1, `unknown key "defualts"`, "root, log_format, [defaults] and [queue.NAME]"},
 		{"misspelt dotted table", "root = \"/x\"\ndefualts.max_attempts = 3\n", 2, `unknown key "defualts"`, ""},
 		{"misspelt queue table", "[queues.jobs]\n", 1, `unknown key "queues"`, ""},
 		{"keys are case-sensitive", "[defaults]\nMax_Attempts = 3\n", 2, `unknown key "defaults.Max_Attempts"`, ""},
@@ -448,6 +448,20 @@ func TestAllowSendersFromTables(t *testing.T) {
 		_, err := Parse("c.toml", "[defaults]\nallow_senders = "+bad+"\n")
 		if err == nil || !strings.Contains(err.Error(), "line 2: defaults.allow_senders: ") {
 			t.Errorf("allow_senders = %s: %v, want an error naming the line and key", bad, err)
+		}
+	}
+}
+
+func TestLogFormat(t *testing.T) {
+	for text, want := range map[string]string{"": "", `log_format = "json"`: "json", `log_format = "text"`: "text"} {
+		c, err := Parse("pq.toml", text)
+		if err != nil || c.LogFormat != want {
+			t.Errorf("Parse(%q) = %q, %v; want %q", text, c.LogFormat, err, want)
+		}
+	}
+	for _, text := range []string{`log_format = "xml"`, `log_format = 1`} {
+		if _, err := Parse("pq.toml", text); err == nil || !strings.Contains(err.Error(), "line 1: log_format: must be \"text\" or \"json\"") {
+			t.Errorf("Parse(%q) = %v, want an error naming the line and the key", text, err)
 		}
 	}
 }

@@ -61,6 +61,18 @@ func (t *text) UnmarshalTOML(v any) error {
 	return nil
 }
 
+// logFormat is the value of log_format: "text" or "json".
+type logFormat string
+
+func (f *logFormat) UnmarshalTOML(v any) error {
+	s, ok := v.(string)
+	if !ok || (s != "text" && s != "json") {
+		return fmt.Errorf(`must be "text" or "json", not %s`, describe(v))
+	}
+	*f = logFormat(s)
+	return nil
+}
+
 // table checks that a value is a table; its keys are decoded one by one.
 type table struct{}
 
@@ -402,6 +414,13 @@ func (r *configReader) set(c *Config, key toml.Key, order *[]string) error {
 		}
 		c.Root = string(s)
 		return nil
+	case "log_format":
+		var f logFormat
+		if err := r.decode(key, key[:1], &f); err != nil {
+			return err
+		}
+		c.LogFormat = string(f)
+		return nil
 	case "defaults":
 		if c.defaults == nil {
 			c.defaults = &workerTable{}
@@ -423,7 +442,7 @@ func (r *configReader) set(c *Config, key toml.Key, order *[]string) error {
 		}
 		return r.setWorker(key, 2, t)
 	}
-	return r.errorf(key, "unknown key %s (the top level holds root, [defaults] and [queue.NAME])", quoteKey(key[:1]))
+	return r.errorf(key, "unknown key %s (the top level holds root, log_format, [defaults] and [queue.NAME])", quoteKey(key[:1]))
 }
 
 // setWorker sets key in t, the table that key[:i] names.

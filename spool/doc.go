@@ -25,6 +25,7 @@
 //	.paused       present while the queue is paused (see Pause below)
 //	.lock         the commit lock, holding the last name given and doorbells
 //	.groups/      one file per message group: its lock, and what goes next
+//	.slots/       empty lock files 0 to N-1 that cap the jobs on the queue (see [Slots])
 //	.format       the version of this layout: "pq queue format 1" to 4
 //
 // Names that begin with a dot are pq's own, as in maildir: no message

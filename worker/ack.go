@@ -14,30 +14,46 @@ const ackBatch = 256
 // crash can only deliver the message again.
 var ackWindow = 10 * time.Millisecond
 
+// finished is a claim whose handler succeeded, and how long it ran.
+type finished struct {
+	c    *spool.Claim
+	took time.Duration
+}
+
 // acker acks finished claims in groups: the first one opens a window of
 // ackWindow, and everything that finished by its end, up to ackBatch, is
 // acked with one fsync of cur/. It sends the first error to ackErr when
 // acks is closed.
 func (w *Worker) acker() {
 	var first error
-	for c := range w.acks {
-		batch := []*spool.Claim{c}
+	for f := range w.acks {
+		batch := []finished{f}
 		window := time.NewTimer(ackWindow)
 	more:
 		for len(batch) < ackBatch {
 			select {
-			case c, ok := <-w.acks:
+			case f, ok := <-w.acks:
 				if !ok {
 					break more
 				}
-				batch = append(batch, c)
+				batch = append(batch, f)
 			case <-window.C:
 				break more
 			}
 		}
 		window.Stop()
-		if err := w.q.Ack(batch...); err != nil && first == nil {
+		claims := make([]*spool.Claim, len(batch))
+		for i, f := range batch {
+			claims[i] = f.c
+		}
+		err := w.q.Ack(claims...)
+		if err != nil && first == nil {
 			first = err
+		}
+		for _, f := range batch {
+			if err == nil {
+				w.settled(Result{ID: f.c.ID(), Attempt: f.c.Attempt(), Duration: f.took, Outcome: Acked}, false)
+			}
 		}
 		w.unacked.Add(-int64(len(batch)))
 		select {

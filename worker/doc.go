@@ -12,6 +12,17 @@
 //	ErrCannotRun                  put back untouched; the worker stops with the error
 //	any other error, or a timeout retried after a backoff, dead-lettered after MaxAttempts
 //
+// # Logs, counts and limits
+//
+// Options.Logger gets one record per message settled, with structured keys
+// (queue, id, attempt, duration, outcome, cause, backoff), and one per
+// claim at level Debug; Options.Settled gets the same as a [Result], for
+// counts and progress. Options.MaxTime stops claiming after a while,
+// letting running handlers finish. Options.Slots ([spool.Slots]) caps the
+// handlers running on a queue across processes: a slot is taken before
+// each claim and released once the handler returned; the kernel frees the
+// slots of a worker that dies.
+//
 // # Shutdown
 //
 // When Run's context is done the worker stops claiming and gives running

@@ -34,7 +34,7 @@ func (r *commandRunner) commitOutput(m *Message, out *spool.Output, headersPath 
 		return &Failure{Cause: fmt.Sprintf("cannot hand the output over to %s: %v", r.o.To.Name(), err)}
 	}
 	if err != nil {
-		r.log(m, "%s: output handed over to %s as %s, but: %v", m.ID(), r.o.To.Name(), id, err)
+		r.log(m, "output handed over to %s as %s, but: %v", r.o.To.Name(), id, err)
 	}
 	return nil
 }

@@ -23,6 +23,7 @@ func (w *Worker) pruneDeadLetters() {
 		w.log.Warn(fmt.Sprintf("cannot prune dead letters: %v", err), slog.String("cause", err.Error()))
 	}
 	if len(ids) > 0 {
-		w.log.Info("pruned dead letters", slog.String("queue", w.q.Name()), slog.Int("count", len(ids)))
+		// w.log names the queue already.
+		w.log.Info(fmt.Sprintf("removed %d dead letters beyond dlq_max_count or dlq_max_age", len(ids)), slog.Int("count", len(ids)))
 	}
 }

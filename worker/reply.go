@@ -45,7 +45,7 @@ func (r *commandRunner) commitReply(m *Message, w *spool.ReplyWriter) error {
 	case errors.Is(err, spool.ErrNoRequester):
 		r.logDiscarded(m)
 	case errors.Is(err, spool.ErrReplied):
-		r.log(m, "%s: the request was replied to already: reply discarded", m.ID())
+		r.log(m, "the request was replied to already: reply discarded")
 	case err != nil:
 		return &Failure{Cause: fmt.Sprintf("cannot commit the reply: %v", err)}
 	}
@@ -54,7 +54,7 @@ func (r *commandRunner) commitReply(m *Message, w *spool.ReplyWriter) error {
 
 // logDiscarded says that a request's reply goes nowhere.
 func (r *commandRunner) logDiscarded(m *Message) {
-	r.log(m, "%s: nobody waits for the reply any more: output discarded", m.ID())
+	r.log(m, "nobody waits for the reply any more: output discarded")
 }
 
 // log logs a line about m.

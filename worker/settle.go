@@ -22,9 +22,10 @@ func (w *Worker) run(ctx context.Context, j *job) {
 		hctx, cancel = context.WithTimeout(ctx, w.o.JobTimeout)
 		defer cancel()
 	}
+	start := time.Now()
 	err := w.call(hctx, j)
 	timedOut := err != nil && errors.Is(hctx.Err(), context.DeadlineExceeded)
-	w.settle(j, err, timedOut)
+	w.settle(j, err, timedOut, time.Since(start))
 }
 
 // call runs the handler, turning a panic into a failed attempt.
@@ -40,11 +41,11 @@ func (w *Worker) call(ctx context.Context, j *job) (err error) {
 // settle acks, puts back, retries or dead-letters a finished job's claim.
 // A handler that succeeded is acked even if the worker stopped it or it ran
 // out of time just as it finished: its work is done.
-func (w *Worker) settle(j *job, herr error, timedOut bool) {
+func (w *Worker) settle(j *job, herr error, timedOut bool, took time.Duration) {
 	c := j.c
 	if herr == nil {
 		w.unacked.Add(1)
-		w.acks <- c
+		w.acks <- finished{c: c, took: took}
 		return
 	}
 	w.mu.Lock()
@@ -55,55 +56,53 @@ func (w *Worker) settle(j *job, herr error, timedOut bool) {
 	if errors.As(herr, &f) {
 		stderr = f.Stderr
 	}
+	r := Result{ID: c.ID(), Attempt: c.Attempt(), Duration: took, Cause: cause}
 	var err error
 	switch {
-	case interrupted:
+	case interrupted || errors.Is(herr, ErrInterrupted) && w.shuttingDown():
+		r.Outcome, r.Cause = Interrupted, ""
 		err = c.Release()
 	case timedOut:
-		cause = fmt.Sprintf("timed out after %s", w.o.JobTimeout)
-		err = w.fail(c, cause, stderr)
-	case errors.Is(herr, ErrInterrupted) && w.shuttingDown():
-		err = c.Release()
+		r.Cause = fmt.Sprintf("timed out after %s", w.o.JobTimeout)
+		err = w.fail(c, &r, stderr)
 	case errors.Is(herr, ErrCannotRun):
 		// Stop claiming before the message is back in the queue.
 		w.setFatal(fmt.Errorf("queue %s: %w", w.q.Name(), herr))
+		r.Outcome = PutBack
 		err = c.Release()
 	case errors.Is(herr, ErrPermanent):
-		err = c.DeadLetter(spool.Reason{Cause: cause + " (permanent failure)", Stderr: stderr})
-		w.logf(c, cause, "%s: %s (permanent failure): dead-lettered", c.ID(), cause)
+		r.Outcome, r.Cause = DeadLettered, cause+" (permanent failure)"
+		err = c.DeadLetter(spool.Reason{Cause: r.Cause, Stderr: stderr})
 	default:
-		err = w.fail(c, cause, stderr)
+		err = w.fail(c, &r, stderr)
 	}
 	if err != nil {
 		w.setFatal(err)
+		return
 	}
+	w.settled(r, timedOut)
 }
 
 // fail settles a failed attempt: a retry after the backoff, or a dead letter
 // after the last attempt.
-func (w *Worker) fail(c *spool.Claim, cause, stderr string) error {
-	n, most := c.Attempt(), w.o.MaxAttempts
-	if n >= most {
-		err := c.DeadLetter(spool.Reason{Cause: cause, Stderr: stderr})
-		w.logf(c, cause, "%s: %s on attempt %d of %d: dead-lettered", c.ID(), cause, n, most)
-		return err
+func (w *Worker) fail(c *spool.Claim, r *Result, stderr string) error {
+	if c.Attempt() >= w.o.MaxAttempts {
+		r.Outcome = DeadLettered
+		return c.DeadLetter(spool.Reason{Cause: r.Cause, Stderr: stderr})
 	}
-	delay := w.backoff(n)
-	err := c.Retry(delay)
-	w.logf(c, cause, "%s: %s on attempt %d of %d: retry in %s", c.ID(), cause, n, most, delay)
-	return err
+	r.Outcome, r.Backoff = Retried, w.backoff(c.Attempt())
+	return c.Retry(r.Backoff)
 }
 
 // deadLetterPoison dead-letters a claim that came with MaxAttempts failed
 // attempts or more, without running the handler: a message that kills its
 // worker, or the machine, comes back through recovery each time.
 func (w *Worker) deadLetterPoison(c *spool.Claim) {
-	err := c.DeadLetter(spool.Reason{Cause: causeTooMany, Untried: true})
-	w.logf(c, causeTooMany, "%s: %s (this would be attempt %d of %d): dead-lettered",
-		c.ID(), causeTooMany, c.Attempt(), w.o.MaxAttempts)
-	if err != nil {
+	if err := c.DeadLetter(spool.Reason{Cause: causeTooMany, Untried: true}); err != nil {
 		w.setFatal(err)
+		return
 	}
+	w.settled(Result{ID: c.ID(), Attempt: c.Attempt(), Outcome: DeadLettered, Cause: causeTooMany}, false)
 }
 
 // backoff is the delay before the retry that follows failed attempt n:
@@ -114,9 +113,4 @@ func (w *Worker) backoff(n int) time.Duration {
 		d *= 2
 	}
 	return min(d, w.o.BackoffMax)
-}
-
-// logf logs what happened to claim c.
-func (w *Worker) logf(c *spool.Claim, cause, format string, args ...any) {
-	w.log.Warn(fmt.Sprintf(format, args...), "id", string(c.ID()), "attempt", c.Attempt(), "cause", cause)
 }

@@ -95,11 +95,31 @@ type Options struct {
 	Grace time.Duration
 	// Rate caps how many handlers start per second; 0 means no cap.
 	Rate float64
-	// Logger receives a line for each retry and dead letter, with the
-	// keys queue, id, attempt and cause. Its message reads as a sentence
-	// after the queue's name, such as "ID: exit status 3 on attempt 1 of
-	// 5: retry in 1s". Nil discards them.
+	// MaxTime, when more than 0, makes the worker stop claiming that long
+	// after Run began; the running handlers finish as they would without
+	// it (within JobTimeout), and Run returns as it does when the queue is
+	// drained.
+	MaxTime time.Duration
+	// Slots, if not nil, is taken before each claim and released when the
+	// handler returns: it caps the handlers running across processes
+	// (see [spool.Queue.Slots]). When no slot is free the worker waits for
+	// one with Wait; without Wait it ends at once unless its own handlers
+	// run, whose ends free slots.
+	Slots *spool.Slots
+	// Logger receives a record for each message settled, with the keys
+	// queue, id, attempt, duration (seconds the handler ran), outcome (see
+	// [Outcome]), and cause and backoff (seconds) where they apply: an
+	// ack at level Info, a retry at Warn, a dead letter or a message put
+	// back by a handler that cannot run at Error. Each claim is a record
+	// at level Debug. A record's message reads as a sentence after the
+	// message's ID, such as "exit status 3 on attempt 1 of 5 after 2ms:
+	// retry in 1s". Nil discards them.
 	Logger *slog.Logger
+	// Settled, if not nil, is called with what became of each message
+	// once it is settled, after its record is logged: for counts and
+	// progress. It may be called from several goroutines at once and
+	// should return soon.
+	Settled func(Result)
 }
 
 // check reports options out of range.
@@ -109,8 +129,8 @@ func (o *Options) check() error {
 		return fmt.Errorf("%w: MaxAttempts must be at least 1, not %d", ErrBadOptions, o.MaxAttempts)
 	case o.BackoffMin < 0 || o.BackoffMax < o.BackoffMin:
 		return fmt.Errorf("%w: backoff from %s to %s", ErrBadOptions, o.BackoffMin, o.BackoffMax)
-	case o.JobTimeout < 0 || o.Grace < 0 || o.Rate < 0:
-		return fmt.Errorf("%w: JobTimeout, Grace and Rate must not be negative", ErrBadOptions)
+	case o.JobTimeout < 0 || o.Grace < 0 || o.Rate < 0 || o.MaxTime < 0:
+		return fmt.Errorf("%w: JobTimeout, Grace, Rate and MaxTime must not be negative", ErrBadOptions)
 	}
 	return nil
 }
@@ -123,7 +143,7 @@ type Worker struct {
 	o   Options
 	log *slog.Logger
 
-	acks    chan *spool.Claim
+	acks    chan finished
 	ackErr  chan error
 	unacked atomic.Int64 // claims sent to the acker and not yet acked
 
@@ -197,10 +217,16 @@ func Run(ctx context.Context, q *spool.Queue, h Handler, o Options) error {
 // handler that cannot run, or a failure of the queue itself.
 func (w *Worker) Run(ctx context.Context) error {
 	w.stopping = ctx.Done()
-	w.acks, w.ackErr = make(chan *spool.Claim, 1024), make(chan error, 1)
+	w.acks, w.ackErr = make(chan finished, 1024), make(chan error, 1)
 	go w.acker()
 	w.pruneDeadLetters()
-	loopErr := w.loop(ctx)
+	lctx := ctx
+	if w.o.MaxTime > 0 {
+		var cancel context.CancelFunc
+		lctx, cancel = context.WithTimeout(ctx, w.o.MaxTime)
+		defer cancel()
+	}
+	loopErr := w.loop(lctx)
 	w.drain(ctx.Err() != nil)
 	w.lastPrune = time.Time{}
 	w.pruneDeadLetters()
@@ -254,31 +280,41 @@ func (w *Worker) loop(ctx context.Context) error {
 			<-slots
 			return nil
 		}
+		sl, ok, err := w.takeSlot(ctx)
+		if !ok {
+			<-slots
+			return err
+		}
 		busy := w.count()
 		c, err := r.Claim()
+		if err != nil {
+			sl.Release()
+			<-slots
+		}
 		switch {
 		case errors.Is(err, spool.ErrEmpty):
-			<-slots
 			if more, err := w.idle(ctx, r, busy); !more {
 				return err
 			}
 			continue
 		case err != nil:
-			<-slots
 			return err
 		}
+		w.log.LogAttrs(ctx, slog.LevelDebug, fmt.Sprintf("claimed for attempt %d", c.Attempt()),
+			slog.String("id", string(c.ID())), slog.Int("attempt", c.Attempt()), slog.String("outcome", "claimed"))
 		if c.Attempt() > w.o.MaxAttempts {
 			w.deadLetterPoison(c)
+			sl.Release()
 			<-slots
 			continue
 		}
-		w.start(ctx, c, slots)
+		w.start(ctx, c, sl, slots)
 	}
 }
 
 // start runs the handler on c in a goroutine of its own, which frees its
 // slot when done.
-func (w *Worker) start(ctx context.Context, c *spool.Claim, slots chan struct{}) {
+func (w *Worker) start(ctx context.Context, c *spool.Claim, sl *spool.Slot, slots chan struct{}) {
 	// The handler's context outlives ctx: a shutdown gives it Grace.
 	jctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	j := &job{c: c, cancel: cancel}
@@ -288,6 +324,7 @@ func (w *Worker) start(ctx context.Context, c *spool.Claim, slots chan struct{})
 	go func() {
 		w.run(jctx, j)
 		cancel()
+		sl.Release()
 		w.mu.Lock()
 		delete(w.running, j)
 		w.mu.Unlock()
@@ -297,6 +334,38 @@ func (w *Worker) start(ctx context.Context, c *spool.Claim, slots chan struct{})
 		default: // a wake-up is already pending
 		}
 	}()
+}
+
+// takeSlot takes one of Options.Slots, if any, and reports whether to go
+// on. When none is free it waits for one with Wait; without Wait it waits
+// for its own running handlers to end, and ends when none runs: the
+// handlers that hold the slots, in other workers, serve the queue.
+func (w *Worker) takeSlot(ctx context.Context) (*spool.Slot, bool, error) {
+	if w.o.Slots == nil {
+		return nil, true, nil
+	}
+	for {
+		sl, err := w.o.Slots.Take()
+		if !errors.Is(err, spool.ErrNoSlot) {
+			return sl, err == nil, err
+		}
+		if w.o.Wait {
+			sl, err := w.o.Slots.Wait(ctx)
+			if ctx.Err() != nil {
+				return nil, false, nil
+			}
+			return sl, err == nil, err
+		}
+		if w.count() == 0 {
+			w.log.Debug("every slot is taken by other workers: done")
+			return nil, false, nil
+		}
+		select {
+		case <-w.done:
+		case <-ctx.Done():
+			return nil, false, nil
+		}
+	}
 }
 
 // idle waits after finding the queue empty and reports whether to go on:

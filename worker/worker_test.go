@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -128,8 +129,13 @@ func TestRunSettlesByResult(t *testing.T) {
 	if want := []string{"bad input (permanent failure)|", "exit status 3|oops\n"}; !slices.Equal(causes, want) {
 		t.Errorf("dead letters' causes %q, want %q", causes, want)
 	}
-	for _, line := range []string{"try again on attempt 1 of 3: retry in 0s", "exit status 3 on attempt 3 of 3: dead-lettered", "bad input (permanent failure): dead-lettered"} {
-		if !strings.Contains(log.String(), line) {
+	for _, line := range []string{
+		`level=WARN msg="try again on attempt 1 of 3 after \S+: retry in 0s" queue=q id=\S+ attempt=1 duration=\S+ outcome=retry cause="try again" backoff=0\n`,
+		`level=ERROR msg="exit status 3 on attempt 3 of 3 after \S+: dead-lettered" queue=q id=\S+ attempt=3 duration=\S+ outcome=dead-lettered cause="exit status 3"\n`,
+		`level=ERROR msg="bad input \(permanent failure\) on attempt 1 after \S+: dead-lettered" .* outcome=dead-lettered`,
+		`level=INFO msg="acked on attempt 2 after \S+" queue=q id=\S+ attempt=2 duration=\S+ outcome=acked\n`,
+	} {
+		if !regexp.MustCompile(line).MatchString(log.String()) {
 			t.Errorf("the log:\n%s\nlacks %q", log.String(), line)
 		}
 	}
