@@ -79,7 +79,7 @@ func readUnit(t *testing.T, name string) string {
 // unitValue returns the value of the one line KEY=VALUE of unit.
 func unitValue(t *testing.T, unit, key string) string {
 	t.Helper()
-	m := regexp.MustCompile(`(?m)^` + key + `=(.*)$`).FindAllStringSubmatch(unit, -1)
+	m := regexp.MustCompile(`(?m)^`+key+`=(.*)$`).FindAllStringSubmatch(unit, -1)
 	if len(m) != 1 {
 		t.Fatalf("%d lines %s= in the unit, want one", len(m), key)
 	}
