@@ -7,14 +7,20 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// completionScripts holds the script of each shell. Each calls back
+// completionScript returns the script of shell. Each calls back
 // "pq __complete SHELL WORD..." (see completeArg) for the candidates, so
 // that the commands, flags and queues offered are always those of the pq
 // that runs.
-var completionScripts = map[string]string{
-	"bash": bashCompletion,
-	"zsh":  zshCompletion,
-	"fish": fishCompletion,
+func completionScript(shell string) (string, bool) {
+	switch shell {
+	case "bash":
+		return bashCompletion, true
+	case "zsh":
+		return zshCompletion, true
+	case "fish":
+		return fishCompletion, true
+	}
+	return "", false
 }
 
 const bashCompletion = `# bash completion for pq: commands, flags and queue names.
@@ -85,7 +91,7 @@ func completionCommand(e *env) *cli.Command {
 
 // writeCompletion prints the completion script of shell.
 func writeCompletion(w io.Writer, shell string) error {
-	s, ok := completionScripts[shell]
+	s, ok := completionScript(shell)
 	if !ok {
 		return withHint(usagef("completion: unknown shell %q", shell), "pq completes bash, zsh and fish")
 	}

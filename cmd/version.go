@@ -5,6 +5,7 @@ import (
 	"io"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -45,6 +46,9 @@ func versionCommand(e *env) *cli.Command {
 // versionFlagged reports whether args (args[0] the program name) give the
 // global flag --version before the command, if any.
 func versionFlagged(args []string) bool {
+	if !slices.Contains(args, "--version") && !slices.Contains(args, "-version") {
+		return false
+	}
 	global := flagTable(namedFlags(globalFlags()))
 	for i := 1; i < len(args); i++ {
 		a := args[i]
