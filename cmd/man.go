@@ -34,6 +34,15 @@ var manEnvironment = [][2]string{
 	{"PQ_OUTPUT_HEADERS", "With --to, a file where the command may write KEY=VALUE lines: headers for its output."},
 }
 
+// manExamples are the examples of running pq under systemd and cron,
+// after those of the commands: what each does, then the example.
+var manExamples = [][2]string{
+	{"Run a worker for the queue mail under systemd, with the units of pq's docs/systemd, and follow its log:",
+		"systemctl enable --now pq-worker@mail.service\njournalctl -u pq-worker@mail.service -f"},
+	{"Drain the queue photos every five minutes from cron, skipping a run while the last one drains:",
+		"*/5 * * * *  flock -n /run/lock/pq-photos pq recv --exec /etc/pq/handlers/photos -j 2 photos"},
+}
+
 // manFiles lists the files pq uses.
 var manFiles = [][2]string{
 	{"~/.config/pq/config.toml", "The configuration file (TOML): root, [defaults] and [queue.NAME] tables with max_attempts, backoff_min, backoff_max, job_timeout, grace, rate, ttl, on_expiry and dedup_window."},
@@ -128,6 +137,17 @@ func manPage(cmds []*cli.Command, ver string) string {
 			m.text(ex)
 			m.line(".fi")
 		}
+	}
+	for _, ex := range manExamples {
+		m.line(".PP")
+		m.text(ex[0])
+		m.line(".RS 4")
+		m.line(".nf")
+		for _, l := range strings.Split(ex[1], "\n") {
+			m.text(l)
+		}
+		m.line(".fi")
+		m.line(".RE")
 	}
 	m.section("SEE ALSO")
 	m.line(`\fBcrontab\fR(5), \fBsystemd.service\fR(5), \fBsystemd.path\fR(5), \fBflock\fR(2)`)
