@@ -29,6 +29,7 @@ var manEnvironment = [][2]string{
 	{"XDG_DATA_HOME", "The spool is $XDG_DATA_HOME/pq (~/.local/share/pq) when neither --root, PQ_ROOT nor the configuration's root names one."},
 	{"XDG_CONFIG_HOME", "The configuration file is $XDG_CONFIG_HOME/pq/config.toml (~/.config/pq/config.toml), if it exists, when neither --config nor PQ_CONFIG names one."},
 	{"PQ_QUEUE, PQ_ID, PQ_ATTEMPT, PQ_PRIORITY, PQ_GROUP, PQ_FILE", "Given to each command that pq recv --exec runs: the queue, the message id, the attempt (1 the first time), the priority, the group and the path of the claimed message file. PQ_ROOT is the spool root."},
+	{"PQ_SENDER, PQ_SENDER_UID", "Given to the command: who sent the message, as the kernel knows it (the owner of its file): a user name (or the uid when /etc/passwd does not list it), and the uid."},
 	{"PQ_HEADER_KEY", "Given to the command for each header of the message, KEY upper-cased with - as _."},
 	{"PQ_REPLY_TO, PQ_REPLY_QUEUE", "Given to the command for a request: its id, and the queue where pq reply sends its reply."},
 	{"PQ_OUTPUT_HEADERS", "With --to, a file where the command may write KEY=VALUE lines: headers for its output."},
@@ -45,7 +46,7 @@ var manExamples = [][2]string{
 
 // manFiles lists the files pq uses.
 var manFiles = [][2]string{
-	{"~/.config/pq/config.toml", "The configuration file (TOML): root, [defaults] and [queue.NAME] tables with max_attempts, backoff_min, backoff_max, job_timeout, grace, rate, ttl, on_expiry and dedup_window."},
+	{"~/.config/pq/config.toml", "The configuration file (TOML): root, [defaults] and [queue.NAME] tables with max_attempts, backoff_min, backoff_max, job_timeout, grace, rate, ttl, on_expiry, dedup_window and allow_senders."},
 	{"~/.local/share/pq/QUEUE/", "A queue: tmp/ (messages being written), new/ (ready), cur/ (claimed), dlq/ (dead letters, with ID.reason files), and pq's own dot files."},
 }
 
