@@ -116,4 +116,7 @@ func TestRecvHelpDefaults(t *testing.T) {
 			t.Errorf("pq recv --help lacks %q:\n%s", want, out.String())
 		}
 	}
+	if strings.Contains(out.String(), "(default: false)") {
+		t.Errorf("pq recv --help gives switches a default:\n%s", out.String())
+	}
 }
