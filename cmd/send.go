@@ -67,7 +67,7 @@ func sendCommand(e *env) *cli.Command {
 			&cli.IntFlag{Name: "priority", Aliases: []string{"p"}, Value: spool.DefaultPriority, Usage: "priority `N`, 0 (lowest) to 9 (highest)"},
 			&cli.StringFlag{Name: "dedup-id", Usage: "send nothing if a message with `KEY` was sent within the dedup window"},
 			&cli.BoolFlag{Name: "block", Usage: "when the queue is full, wait for room instead of failing (exit 3)"},
-			&cli.DurationFlag{Name: "timeout", Aliases: []string{"t"}, Usage: "with --block, wait at most `DUR` for room, then fail (exit 3)"},
+			&cli.DurationFlag{Name: "timeout", Aliases: []string{"t"}, Usage: "with --block, wait at most `DUR` for room, then fail (exit 3)", DefaultText: "none: wait for ever"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Len() == 0 {
