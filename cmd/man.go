@@ -19,7 +19,7 @@ var exitStatuses = []struct {
 	{"ExitOK", ExitOK, "Success."},
 	{"ExitNothing", ExitNothing, "Nothing to receive: the queue was empty, or --wait timed out; pq peek on a queue with nothing ready; pq request timed out or was interrupted (the request is withdrawn); pq reply to a request that has a reply already."},
 	{"ExitError", ExitError, "Any error: bad usage, a bad queue name, a missing queue, an I/O failure, a wait that fails other than by its timeout or a signal; pq request whose request was dead-lettered. The error is one line on stderr, pq: error: ..., sometimes followed by a line pq: hint: ..."},
-	{"ExitFull", ExitFull, "Queue full: a send refused because it would leave less free space than the queue's min_free; the ids of what fitted were printed."},
+	{"ExitFull", ExitFull, "Queue full: a send refused because it would take the queue past its max_messages or max_bytes, or leave less free space than its min_free; the ids of what fitted were printed."},
 }
 
 // manEnvironment lists the variables pq reads, then those it gives the
@@ -47,7 +47,7 @@ var manExamples = [][2]string{
 
 // manFiles lists the files pq uses.
 var manFiles = [][2]string{
-	{"~/.config/pq/config.toml", "The configuration file (TOML): root, [defaults] and [queue.NAME] tables with max_attempts, backoff_min, backoff_max, job_timeout, grace, rate, ttl, on_expiry, dedup_window, allow_senders, min_free, dlq_max_count and dlq_max_age."},
+	{"~/.config/pq/config.toml", "The configuration file (TOML): root, [defaults] and [queue.NAME] tables with max_attempts, backoff_min, backoff_max, job_timeout, grace, rate, ttl, on_expiry, dedup_window, allow_senders, max_messages, max_bytes, min_free, dlq_max_count and dlq_max_age."},
 	{"~/.local/share/pq/QUEUE/", "A queue: tmp/ (messages being written), new/ (ready), cur/ (claimed), dlq/ (dead letters, with ID.reason files), and pq's own dot files."},
 }
 
