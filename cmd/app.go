@@ -66,12 +66,18 @@ func Main(args []string, stdio Stdio) int {
 			f.Close()
 		}
 	}()
+	if code, done := runEarly(args, stdio); done {
+		return code
+	}
 	ctx := context.Background()
 	e := &env{Stdio: stdio}
 	app := newAppWith(e, commandsFor(e, args))
 	args, err := reorder(app, args)
 	if err != nil {
 		return report(stdio.Err, err)
+	}
+	if versionFlagged(args) {
+		return report(stdio.Err, writeVersion(stdio.Out))
 	}
 	return report(stdio.Err, app.RunContext(ctx, args))
 }
@@ -138,6 +144,9 @@ var builders = []struct {
 	{"pause", pauseCommand},
 	{"resume", resumeCommand},
 	{"delete", deleteCommand},
+	{"version", versionCommand},
+	{"completion", completionCommand},
+	{"man", manCommand},
 }
 
 // commands builds every command around e.
@@ -185,8 +194,9 @@ func commandName(args []string) string {
 // globalFlags returns the flags that come before the command.
 func globalFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "root", Usage: "spool directory holding the queues (default $PQ_ROOT, the config's root, or $XDG_DATA_HOME/pq)"},
-		&cli.StringFlag{Name: "config", Usage: "configuration file (default $PQ_CONFIG or $XDG_CONFIG_HOME/pq/config.toml)"},
+		&cli.StringFlag{Name: "root", Usage: "spool directory `DIR` holding the queues", DefaultText: "$PQ_ROOT, the config's root, or $XDG_DATA_HOME/pq"},
+		&cli.StringFlag{Name: "config", Usage: "configuration `FILE`", DefaultText: "$PQ_CONFIG, or $XDG_CONFIG_HOME/pq/config.toml if it exists"},
+		&cli.BoolFlag{Name: "version", Usage: "print the version and build information, as pq version does", DisableDefaultText: true},
 	}
 }
 

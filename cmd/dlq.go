@@ -27,7 +27,9 @@ func dlqCommand(e *env) *cli.Command {
 			"line: ID, attempts=N, the time it was dead-lettered (UTC), its size in bytes and\n" +
 			"the cause, separated by tabs; '-' stands for a time or cause never recorded.\n" +
 			"With --stderr, each line is followed by the last lines its handler wrote to\n" +
-			"stderr, indented by two spaces. 'pq retry' puts dead letters back.",
+			"stderr, indented by two spaces. 'pq retry' puts dead letters back.\n\n" +
+			"Example:\n" +
+			"  pq dlq --stderr jobs",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "stderr", Usage: "print each dead letter's recorded stderr, indented"},
 		},

@@ -71,6 +71,8 @@ func namedFlags(flags []cli.Flag) []cli.Flag {
 func namedFlag(f cli.Flag) cli.Flag {
 	switch f := f.(type) {
 	case *cli.BoolFlag:
+		// A switch off unless given shows no "(default: false)".
+		f.DisableDefaultText = f.DisableDefaultText || !f.Value
 		return boolFlag{f, names(f.Name, f.Aliases)}
 	case *cli.StringFlag:
 		return stringFlag{f, names(f.Name, f.Aliases)}

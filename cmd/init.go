@@ -22,7 +22,9 @@ func initCommand(e *env) *cli.Command {
 			"every message sent without --ttl; \"0s\" for none), on_expiry\n" +
 			"(\"dead-letter\" or \"drop\") and dedup_window (a duration up to 24h, how long\n" +
 			"pq send --dedup-id KEY remembers KEY; 5m by default). They are kept in the\n" +
-			"queue's .settings file.",
+			"queue's .settings file.\n\n" +
+			"Example:\n" +
+			"  pq init --set ttl=1h --set on_expiry=drop metrics",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "set", Usage: "set the queue setting `KEY=VALUE` (repeatable)"},
 		},

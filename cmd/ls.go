@@ -37,7 +37,7 @@ func lsCommand(e *env) *cli.Command {
 			"Example: pq ls --state dead -n 10 jobs",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "state", Usage: "list only messages in `STATE`: ready, delayed, inflight or dead (repeatable)"},
-			&cli.IntFlag{Name: "n", Usage: "list at most `N` messages (0: all)"},
+			&cli.IntFlag{Name: "n", Usage: "list at most `N` messages (0: all)", DefaultText: "all"},
 			&cli.BoolFlag{Name: "json", Usage: "print a JSON array"},
 		},
 		Action: func(c *cli.Context) error {

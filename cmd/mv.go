@@ -31,7 +31,9 @@ func mvCommand(e *env) *cli.Command {
 			"leaves each message in exactly one of the two queues ('pq recover QUEUE'\n" +
 			"finishes a move that was under way). An ID that is not ready in QUEUE\n" +
 			"(delayed, claimed, dead-lettered or unknown) is an error; the others are\n" +
-			"moved all the same. QUEUE2 is created if it does not exist.",
+			"moved all the same. QUEUE2 is created if it does not exist.\n\n" +
+			"Example:\n" +
+			"  pq mv jobs 1796102977007693191.31492_12cd9d2e.host slow-jobs",
 		Action: func(c *cli.Context) error {
 			args := c.Args().Slice()
 			if len(args) < 3 {

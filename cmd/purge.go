@@ -3,7 +3,6 @@ package cmd
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -71,6 +70,7 @@ func runPurge(e *env, o purgeOptions) error {
 	if err != nil {
 		return err
 	}
+	var total int64 = -1
 	if !o.yes {
 		s, err := q.Summarize(time.Time{})
 		if err != nil {
@@ -79,10 +79,26 @@ func runPurge(e *env, o purgeOptions) error {
 		if err := confirm(e, o.yes, "purge", purgeQuestion(o, s)); err != nil {
 			return err
 		}
+		total = int64(purgeCount(o, s))
 	}
-	r, err := q.Purge(spool.PurgeOptions{States: o.states, Progress: o.progress})
+	// A line of progress on a terminal's stderr: what was removed, and
+	// what is left when the question counted it.
+	p := newProgress(e.Err, "removed")
+	defer p.Done()
+	if total >= 0 {
+		p.SetTotal(total)
+	}
+	done := 0
+	progress := func(removed, held int) {
+		p.Add(removed + held - done)
+		done = removed + held
+		if o.progress != nil {
+			o.progress(removed, held)
+		}
+	}
+	r, err := q.Purge(spool.PurgeOptions{States: o.states, Progress: progress})
 	if r.Removed > 0 || err == nil {
-		fmt.Fprintf(e.Out, "deleted %s\n", plural(r.Removed, "message"))
+		fmt.Fprintf(e.Out, "deleted %d %s\n", r.Removed, plural(int64(r.Removed), "message"))
 	}
 	if err != nil {
 		return err
@@ -90,29 +106,30 @@ func runPurge(e *env, o purgeOptions) error {
 	return removalProblems("purge", o.queue, r)
 }
 
+// purgePick returns n, the count of a state in a summary, when the purge
+// o empties that state, else 0.
+func purgePick(o purgeOptions, st spool.State, n int) int {
+	if len(o.states) == 0 || slices.Contains(o.states, st) {
+		return n
+	}
+	return 0
+}
+
+// purgeCount is how many messages of the summary s the purge o would
+// delete, held claims included.
+func purgeCount(o purgeOptions, s spool.Summary) int {
+	return purgePick(o, spool.StateReady, s.Ready) + purgePick(o, spool.StateDelayed, s.Delayed) +
+		purgePick(o, spool.StateInflight, s.Inflight) + purgePick(o, spool.StateDead, s.Dead)
+}
+
 // purgeQuestion asks whether to delete what the summary s counts in the
 // states of o.
 func purgeQuestion(o purgeOptions, s spool.Summary) string {
-	all := len(o.states) == 0
-	pick := func(st spool.State, n int) int {
-		if all || slices.Contains(o.states, st) {
-			return n
-		}
-		return 0
-	}
 	what := countsText(
-		countPart{pick(spool.StateReady, s.Ready), "ready"},
-		countPart{pick(spool.StateDelayed, s.Delayed), "delayed"},
-		countPart{pick(spool.StateInflight, s.Inflight), "in flight"},
-		countPart{pick(spool.StateDead, s.Dead), "dead letters"},
+		countPart{purgePick(o, spool.StateReady, s.Ready), "ready"},
+		countPart{purgePick(o, spool.StateDelayed, s.Delayed), "delayed"},
+		countPart{purgePick(o, spool.StateInflight, s.Inflight), "in flight"},
+		countPart{purgePick(o, spool.StateDead, s.Dead), "dead letters"},
 	)
 	return fmt.Sprintf("purge queue %s: delete %s (claims that live consumers hold are kept)?", o.queue, what)
-}
-
-// plural says n things: "1 message", "2 messages".
-func plural(n int, thing string) string {
-	if n == 1 {
-		return "1 " + thing
-	}
-	return strconv.Itoa(n) + " " + thing + "s"
 }

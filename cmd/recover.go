@@ -38,7 +38,9 @@ func recoverCommand(e *env) *cli.Command {
 			"places, moves aside what is no message (named pipes, links, stray directories)\n" +
 			"into the queue's .quarantine/ directory, and lists what is there, one\n" +
 			"'stray .quarantine/NAME (KIND)' line each. Every pq recv does all this by\n" +
-			"itself as it meets them; this is for a queue nobody is receiving from, or for cron.",
+			"itself as it meets them; this is for a queue nobody is receiving from, or for cron.\n\n" +
+			"Example:\n" +
+			"  pq recover jobs",
 		Action: func(c *cli.Context) error {
 			name, err := oneQueue(c)
 			if err != nil {

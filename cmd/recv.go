@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -34,6 +35,7 @@ type recvOptions struct {
 }
 
 func recvCommand(e *env) *cli.Command {
+	defaults := config.DefaultWorker() // for the help; the values come from execFlags
 	return &cli.Command{
 		Name:  "recv",
 		Usage: "receive messages from a queue",
@@ -48,22 +50,25 @@ func recvCommand(e *env) *cli.Command {
 			"else retries it after a backoff until max_attempts, then dead-letters it.\n" +
 			"For a request (pq request), CMD's stdout is the reply, sent once CMD exits 0.\n" +
 			"With --to QUEUE2, CMD's stdout becomes a message in QUEUE2 when CMD exits 0,\n" +
-			"handed over exactly once, atomically with the ack of its input.",
+			"handed over exactly once, atomically with the ack of its input.\n\n" +
+			"Examples:\n" +
+			"  pq recv --all --lines urls\n" +
+			"  pq recv --exec ./resize.sh -j 2 --wait photos",
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "n", Value: 1, Usage: "receive up to `N` messages"},
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "receive until the queue is empty"},
 			&cli.BoolFlag{Name: "atomic", Usage: "with -n, ack the messages received together once all are written, or put them all back"},
 			&cli.BoolFlag{Name: "wait", Aliases: []string{"w"}, Usage: "wait for a message when the queue is empty"},
-			&cli.DurationFlag{Name: "timeout", Aliases: []string{"t"}, Usage: "give up waiting after `DUR` (with --wait)"},
+			&cli.DurationFlag{Name: "timeout", Aliases: []string{"t"}, Usage: "give up waiting after `DUR` (with --wait)", DefaultText: "none"},
 			&cli.BoolFlag{Name: "lines", Aliases: []string{"l"}, Usage: "end each body with a newline"},
 			&cli.BoolFlag{Name: "0", Usage: "end each body with a NUL byte"},
 			&cli.BoolFlag{Name: "headers", Usage: "print before each body a line 'ID SIZE', its headers as KEY=VALUE lines, and an empty line"},
 			&cli.StringFlag{Name: "exec", Aliases: []string{"e"}, Usage: "run `CMD` once per message, the body on its stdin"},
 			&cli.IntFlag{Name: "j", Value: 1, Usage: "with --exec, run up to `N` commands at once"},
-			&cli.DurationFlag{Name: "job-timeout", Usage: "with --exec, stop a command that runs longer than `DUR` (a failed attempt)"},
-			&cli.DurationFlag{Name: "grace", Usage: "with --exec, on SIGINT or SIGTERM let commands finish for up to `DUR`"},
-			&cli.StringFlag{Name: "rate", Usage: "with --exec, start at most `N/s` commands (or N/m, N/h)"},
-			&cli.IntFlag{Name: "max-attempts", Usage: "with --exec, dead-letter a message after `N` failed attempts"},
+			&cli.DurationFlag{Name: "job-timeout", Usage: "with --exec, stop a command that runs longer than `DUR` (a failed attempt)", DefaultText: "none, or the config's job_timeout"},
+			&cli.DurationFlag{Name: "grace", Usage: "with --exec, on SIGINT or SIGTERM let commands finish for up to `DUR`", DefaultText: defaults.Grace.String() + ", or the config's grace"},
+			&cli.StringFlag{Name: "rate", Usage: "with --exec, start at most `N/s` commands (or N/m, N/h)", DefaultText: "no limit, or the config's rate"},
+			&cli.IntFlag{Name: "max-attempts", Usage: "with --exec, dead-letter a message after `N` failed attempts", DefaultText: strconv.Itoa(defaults.MaxAttempts) + ", or the config's max_attempts"},
 			&cli.StringFlag{Name: "to", Usage: "with --exec, send CMD's stdout to `QUEUE2` as a message, exactly once, when CMD exits 0"},
 			&cli.StringFlag{Name: "log-format", Usage: "with --exec, log one line per job on stderr as `FORMAT`: text or json (default: the config's log_format, else text)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "with --exec, log dead letters only, not acks and retries"},

@@ -26,7 +26,9 @@ func replyCommand(e *env) *cli.Command {
 			"(the id that pq recv --headers shows on its pq-reply-to line, or $PQ_REPLY_TO\n" +
 			"in a worker). QUEUE defaults to $PQ_REPLY_QUEUE, else $PQ_QUEUE. When nobody waits for the reply any\n" +
 			"more, it is discarded with a warning, and pq reply exits 0; when the request\n" +
-			"has a reply already, the first one stands and pq reply exits 1.",
+			"has a reply already, the first one stands and pq reply exits 1.\n\n" +
+			"Example:\n" +
+			"  echo 42 | pq reply \"$PQ_REPLY_TO\"    # in a worker's command",
 		Action: func(c *cli.Context) error {
 			o, err := replyArgs(c)
 			if err != nil {

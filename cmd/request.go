@@ -29,12 +29,14 @@ func requestCommand(e *env) *cli.Command {
 			"stdout; a script answers with pq reply ID. If the request is dead-lettered, pq\n" +
 			"request fails at once with exit 2 and the reason. Past --timeout, or on SIGINT\n" +
 			"or SIGTERM, the request is withdrawn (never delivered, or its reply discarded)\n" +
-			"and pq request exits 1.",
+			"and pq request exits 1.\n\n" +
+			"Example:\n" +
+			"  echo 6x7 | pq request --timeout 30s calc",
 		Flags: []cli.Flag{
-			&cli.DurationFlag{Name: "timeout", Aliases: []string{"t"}, Usage: "give up after `DUR` and withdraw the request (exit 1)"},
+			&cli.DurationFlag{Name: "timeout", Aliases: []string{"t"}, Usage: "give up after `DUR` and withdraw the request (exit 1)", DefaultText: "none: wait for ever"},
 			&cli.IntFlag{Name: "priority", Aliases: []string{"p"}, Value: spool.DefaultPriority, Usage: "priority `N`, 0 (lowest) to 9 (highest)"},
-			&cli.DurationFlag{Name: "delay", Aliases: []string{"d"}, Usage: "deliver no earlier than `DUR` from now"},
-			&cli.DurationFlag{Name: "ttl", Usage: "never deliver after `DUR` from now: dead-letter as expired"},
+			&cli.DurationFlag{Name: "delay", Aliases: []string{"d"}, Usage: "deliver no earlier than `DUR` from now", DefaultText: "none"},
+			&cli.DurationFlag{Name: "ttl", Usage: "never deliver after `DUR` from now: dead-letter as expired", DefaultText: ttlDefault},
 			&cli.StringSliceFlag{Name: "header", Aliases: []string{"H"}, Usage: "add the header `KEY=VALUE` (repeatable)"},
 		},
 		Action: func(c *cli.Context) error {

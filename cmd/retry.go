@@ -25,7 +25,9 @@ func retryCommand(e *env) *cli.Command {
 		Description: "Moves the dead letters with the given IDs, or with --all every one, back\n" +
 			"into the queue with their attempt counts reset, each in its place by send\n" +
 			"time, and prints the ID of each one moved. An ID that is not a dead letter\n" +
-			"of the queue is an error, and then nothing is moved. 'pq dlq' lists the IDs.",
+			"of the queue is an error, and then nothing is moved. 'pq dlq' lists the IDs.\n\n" +
+			"Example:\n" +
+			"  pq retry --all jobs",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "retry every dead letter of the queue"},
 		},

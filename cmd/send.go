@@ -51,20 +51,23 @@ func sendCommand(e *env) *cli.Command {
 			"queue's dedup_window (5m): then it prints that message's id and makes none.\n" +
 			"A send that would leave less free disk than the queue's min_free is refused\n" +
 			"(exit 3) after what fitted was sent; with --block it waits for room.\n" +
-			"The queue is created by its first message.",
+			"The queue is created by its first message.\n\n" +
+			"Examples:\n" +
+			"  echo '{\"photo\": 42}' | pq send jobs\n" +
+			"  pq send --lines --delay 10m urls < urls.txt",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "lines", Aliases: []string{"l"}, Usage: "one message per input line, without its newline"},
 			&cli.BoolFlag{Name: "0", Usage: "one message per NUL-terminated record"},
-			&cli.DurationFlag{Name: "delay", Aliases: []string{"d"}, Usage: "deliver no earlier than `DUR` from now"},
+			&cli.DurationFlag{Name: "delay", Aliases: []string{"d"}, Usage: "deliver no earlier than `DUR` from now", DefaultText: "none"},
 			&cli.StringFlag{Name: "at", Usage: "deliver no earlier than `TIME` (RFC 3339)"},
-			&cli.DurationFlag{Name: "ttl", Usage: "never deliver after `DUR` from now: dead-letter as expired"},
+			&cli.DurationFlag{Name: "ttl", Usage: "never deliver after `DUR` from now: dead-letter as expired", DefaultText: ttlDefault},
 			&cli.StringSliceFlag{Name: "header", Aliases: []string{"H"}, Usage: "add the header `KEY=VALUE` (repeatable)"},
 			&cli.BoolFlag{Name: "atomic", Usage: "commit all the messages of the send, or none"},
 			&cli.StringFlag{Name: "group", Aliases: []string{"g"}, Usage: "put the messages in group `KEY`: one at a time, in order"},
 			&cli.IntFlag{Name: "priority", Aliases: []string{"p"}, Value: spool.DefaultPriority, Usage: "priority `N`, 0 (lowest) to 9 (highest)"},
 			&cli.StringFlag{Name: "dedup-id", Usage: "send nothing if a message with `KEY` was sent within the dedup window"},
 			&cli.BoolFlag{Name: "block", Usage: "when the queue is full, wait for room instead of failing (exit 3)"},
-			&cli.DurationFlag{Name: "timeout", Aliases: []string{"t"}, Usage: "with --block, wait at most `DUR` for room, then fail (exit 3)"},
+			&cli.DurationFlag{Name: "timeout", Aliases: []string{"t"}, Usage: "with --block, wait at most `DUR` for room, then fail (exit 3)", DefaultText: "none: wait for ever"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Len() == 0 {
@@ -99,6 +102,10 @@ func sendCommand(e *env) *cli.Command {
 		},
 	}
 }
+
+// ttlDefault is what --help says of --ttl's default: the queue's own ttl
+// (pq init --set ttl=DUR), else the configuration's, else none.
+const ttlDefault = "the queue's ttl, or the config's, or none"
 
 // messageFlags reads the flags that pq send and pq request share: --ttl,
 // --priority and -H, for the command called cmd.

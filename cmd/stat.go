@@ -47,7 +47,7 @@ func statCommand(e *env) *cli.Command {
 			&cli.BoolFlag{Name: "prometheus", Usage: "print the Prometheus text exposition format"},
 			&cli.StringFlag{Name: "o", Usage: "write to `FILE` atomically (temporary file, then rename) instead of stdout"},
 			&cli.BoolFlag{Name: "watch", Usage: "refresh every interval, with rates and a sparkline of depth"},
-			&cli.DurationFlag{Name: "interval", Value: 2 * time.Second, Usage: "time between refreshes of --watch"},
+			&cli.DurationFlag{Name: "interval", Value: 2 * time.Second, Usage: "with --watch, refresh every `DUR`"},
 		},
 		Action: func(c *cli.Context) error {
 			o := statOptions{queues: c.Args().Slice(), json: c.Bool("json"), prometheus: c.Bool("prometheus"),
