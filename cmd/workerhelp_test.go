@@ -92,10 +92,14 @@ func alive(pid int) bool {
 // readPid reads a pid that a command wrote to a file.
 func readPid(t *testing.T, path string) int {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// A shell's `echo $$ >FILE` makes FILE before it writes the line:
+	// wait for the whole line.
+	var b []byte
+	waitUntil(t, "a whole line in "+filepath.Base(path), func() bool {
+		var err error
+		b, err = os.ReadFile(path)
+		return err == nil && strings.HasSuffix(string(b), "\n")
+	})
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
