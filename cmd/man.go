@@ -20,6 +20,7 @@ var exitStatuses = []struct {
 	{"ExitNothing", ExitNothing, "Nothing to receive: the queue was empty, or --wait timed out; pq peek on a queue with nothing ready; pq request timed out or was interrupted (the request is withdrawn); pq reply to a request that has a reply already."},
 	{"ExitError", ExitError, "Any error: bad usage, a bad queue name, a missing queue, an I/O failure, a wait that fails other than by its timeout or a signal; pq request whose request was dead-lettered. The error is one line on stderr, pq: error: ..., sometimes followed by a line pq: hint: ..."},
 	{"ExitFull", ExitFull, "Queue full: a send refused because it would take the queue past its max_messages or max_bytes, or leave less free space than its min_free; the ids of what fitted were printed."},
+	{"ExitDeadLettered", ExitDeadLettered, "A worker run with --fail-on-dead-letter dead-lettered at least one message (and otherwise went well)."},
 }
 
 // manEnvironment lists the variables pq reads, then those it gives the

@@ -73,8 +73,8 @@ func recvCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "log-format", Usage: "with --exec, log one line per job on stderr as `FORMAT`: text or json (default: the config's log_format, else text)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "with --exec, log dead letters only, not acks and retries"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "with --exec, log claims and recoveries too"},
-			&cli.IntFlag{Name: "max-workers", Usage: "with --exec, run at most `N` commands on the queue at once across all workers on this host"},
-			&cli.DurationFlag{Name: "max-time", Usage: "with --exec, stop taking messages after `DUR` and finish the running commands"},
+			&cli.IntFlag{Name: "max-workers", Usage: "with --exec, run at most `N` commands on the queue at once across all workers on this host", DefaultText: "no limit"},
+			&cli.DurationFlag{Name: "max-time", Usage: "with --exec, stop taking messages after `DUR` and finish the running commands", DefaultText: "no limit"},
 			&cli.BoolFlag{Name: "fail-on-dead-letter", Usage: "with --exec, exit 4 if the worker dead-lettered any message"},
 		},
 		Action: func(c *cli.Context) error {
