@@ -258,6 +258,22 @@ func onUsageError(_ *cli.Context, err error, _ bool) error {
 	return withHint(usagef("%s", strings.TrimPrefix(err.Error(), "flag provided but not defined: ")), "run 'pq COMMAND --help' for its options")
 }
 
+// onQueue returns the action of a command that takes one existing QUEUE
+// and does do to it.
+func onQueue(e *env, do func(*spool.Queue) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		name, err := oneQueue(c)
+		if err != nil {
+			return err
+		}
+		q, err := e.existingQueue(name)
+		if err != nil {
+			return err
+		}
+		return do(q)
+	}
+}
+
 // oneQueue returns the single QUEUE argument of a command.
 func oneQueue(c *cli.Context) (string, error) {
 	switch c.Args().Len() {

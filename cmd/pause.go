@@ -2,6 +2,8 @@ package cmd
 
 import (
 	"github.com/urfave/cli/v2"
+
+	"pq/spool"
 )
 
 func pauseCommand(e *env) *cli.Command {
@@ -15,16 +17,6 @@ func pauseCommand(e *env) *cli.Command {
 			"as soon as the queue is resumed. The pause is kept in the queue directory and\n" +
 			"survives a reboot. Pausing a paused queue changes nothing.\n\n" +
 			"Example: pq pause jobs",
-		Action: func(c *cli.Context) error {
-			name, err := oneQueue(c)
-			if err != nil {
-				return err
-			}
-			q, err := e.existingQueue(name)
-			if err != nil {
-				return err
-			}
-			return q.Pause()
-		},
+		Action: onQueue(e, (*spool.Queue).Pause),
 	}
 }

@@ -2,6 +2,8 @@ package cmd
 
 import (
 	"github.com/urfave/cli/v2"
+
+	"pq/spool"
 )
 
 func resumeCommand(e *env) *cli.Command {
@@ -13,16 +15,6 @@ func resumeCommand(e *env) *cli.Command {
 			"on it are woken and claim again at once. Resuming a queue that is not paused\n" +
 			"changes nothing.\n\n" +
 			"Example: pq resume jobs",
-		Action: func(c *cli.Context) error {
-			name, err := oneQueue(c)
-			if err != nil {
-				return err
-			}
-			q, err := e.existingQueue(name)
-			if err != nil {
-				return err
-			}
-			return q.Resume()
-		},
+		Action: onQueue(e, (*spool.Queue).Resume),
 	}
 }

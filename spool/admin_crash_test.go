@@ -22,14 +22,8 @@ var pausedText = regexp.MustCompile(`\Apaused at \S+ by pid \d+\n\z`)
 // binary run again, see crashChild): the queue is paused or not, whole or
 // gone, never broken, and every operation works on it afterwards.
 func TestKilledPauseAndResumeLeaveTheOldStateOrTheNew(t *testing.T) {
-	root := filepath.Join(t.TempDir(), "root")
-	q, err := Open(root, "jobs", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := q.Create(); err != nil {
-		t.Fatal(err)
-	}
+	q := newQueue(t, Options{})
+	root := filepath.Dir(q.Dir())
 	if _, err := q.Send(strings.NewReader("x")); err != nil {
 		t.Fatal(err)
 	}
@@ -86,14 +80,8 @@ func TestKilledPauseAndResumeLeaveTheOldStateOrTheNew(t *testing.T) {
 // durable steps: every message left has its body and its headers, and
 // the next purge deletes it.
 func TestKilledPurgeLeavesMessagesWholeOrGone(t *testing.T) {
-	root := filepath.Join(t.TempDir(), "root")
-	q, err := Open(root, "jobs", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := q.Create(); err != nil {
-		t.Fatal(err)
-	}
+	q := newQueue(t, Options{})
+	root := filepath.Dir(q.Dir())
 	for n := 1; ; n++ {
 		if n > 20 {
 			t.Fatal("a purge of 3 messages still had steps left at the 20th")

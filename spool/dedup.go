@@ -320,15 +320,16 @@ func (b *Batch) dedupBegin(names []Name) error {
 	return nil
 }
 
-// writeEntry creates the entry at path with data, synced. It fails with
-// fs.ErrExist when path exists.
+// writeEntry creates the file at path with data, and fsyncs it (unless
+// the queue runs without syncs), telling traceFS. It fails with
+// fs.ErrExist when path exists, and leaves nothing behind on failure.
 func (q *Queue) writeEntry(path string, data []byte) error {
 	f, err := openFD(path, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
 	trace("create", path)
-	_, err = f.Write(data)
+	_, err = writerOf(f).Write(data)
 	if err == nil && !q.opts.NoSync {
 		err = fsync("fsync", f)
 	}

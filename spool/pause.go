@@ -38,7 +38,7 @@ func (q *Queue) Pause() error {
 	}
 	text := fmt.Sprintf("paused at %s by pid %d\n", now().UTC().Format(time.RFC3339), os.Getpid())
 	tmp := filepath.Join(q.tmp, fmt.Sprintf("%s-%d-%d", pausedName, os.Getpid(), rand.Uint32()))
-	if err := q.writeDurably(tmp, []byte(text)); err != nil {
+	if err := q.writeEntry(tmp, []byte(text)); err != nil {
 		return q.missing(fmt.Errorf("pause %s: %w", q.name, err))
 	}
 	trace("rename", q.pausedPath())
@@ -97,25 +97,4 @@ func (q *Queue) pausedPath() string { return filepath.Join(q.dir, pausedName) }
 func (q *Queue) paused() bool {
 	var st unix.Stat_t
 	return unix.Lstat(q.pausedPath(), &st) == nil
-}
-
-// writeDurably creates the file at path, which must not exist, with data,
-// and fsyncs it (unless the queue runs without syncs), telling traceFS.
-func (q *Queue) writeDurably(path string, data []byte) error {
-	trace("create", path)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil && !q.opts.NoSync {
-		err = fsync("fsync", f)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		remove(path)
-	}
-	return err
 }

@@ -155,14 +155,7 @@ type promise struct {
 // returned; nothing is there that was not sent; no message is in two
 // places.
 func TestPowerLossAtEveryStepKeepsWhatWasPromised(t *testing.T) {
-	root := filepath.Join(t.TempDir(), "root")
-	q, err := Open(root, "jobs", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := q.Create(); err != nil {
-		t.Fatal(err)
-	}
+	q := newQueue(t, Options{})
 	model := newPowerModel(t, q.Dir())
 	cuts := t.TempDir()
 	var mu sync.Mutex
