@@ -114,20 +114,6 @@ func (r *Receiver) Claim() (*Claim, error) {
 	}
 }
 
-// refuse dead-letters a claimed message whose sender the queue does not
-// allow, and reports whether it did. A message that cannot be moved away
-// is put back and left for recovery: it is never delivered.
-func (r *Receiver) refuse(c *Claim) bool {
-	if r.senders.allows(c.uid) {
-		return false
-	}
-	reason := Reason{Cause: fmt.Sprintf("%s (sent by %s)", causeSenderNotAllowed, SenderName(c.uid)), Untried: true}
-	if err := c.DeadLetter(reason); err != nil {
-		r.q.log.Warn("cannot dead-letter a message from a sender not allowed", "id", c.name.ID, "err", err)
-	}
-	return true
-}
-
 // claim claims the message at path. A message of a group goes only if its
 // group lets it; once the walk has passed by one of a group, it passes by
 // the rest of that group (but for the one that the group says goes next,
@@ -228,19 +214,6 @@ func (r *Receiver) rewind() error {
 	r.prio = DefaultPriority
 	if r.higher() {
 		r.stack, r.prio = r.stack[:0], MaxPriority+1
-	}
-	return nil
-}
-
-// loadSenders resolves the queue's allow list of senders (see
-// Settings.AllowSenders), once per receiver.
-func (r *Receiver) loadSenders() error {
-	s, err := r.q.Settings()
-	if err != nil {
-		return err
-	}
-	if r.senders, err = resolveSenders(s.AllowSenders, userTable); err != nil {
-		return fmt.Errorf("queue %s: %w", r.q.name, err)
 	}
 	return nil
 }

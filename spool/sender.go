@@ -105,3 +105,30 @@ var userTable = users.System
 // causeSenderNotAllowed is the cause recorded for a message dead-lettered
 // because its sender is not on the queue's allow list.
 const causeSenderNotAllowed = "sender not allowed"
+
+// refuse dead-letters a claimed message whose sender the queue does not
+// allow, and reports whether it did. A message that cannot be moved away
+// is put back and left for recovery: it is never delivered.
+func (r *Receiver) refuse(c *Claim) bool {
+	if r.senders.allows(c.uid) {
+		return false
+	}
+	reason := Reason{Cause: fmt.Sprintf("%s (sent by %s)", causeSenderNotAllowed, SenderName(c.uid)), Untried: true}
+	if err := c.DeadLetter(reason); err != nil {
+		r.q.log.Warn("cannot dead-letter a message from a sender not allowed", "id", c.name.ID, "err", err)
+	}
+	return true
+}
+
+// loadSenders resolves the queue's allow list of senders (see
+// Settings.AllowSenders), once per receiver.
+func (r *Receiver) loadSenders() error {
+	s, err := r.q.Settings()
+	if err != nil {
+		return err
+	}
+	if r.senders, err = resolveSenders(s.AllowSenders, userTable); err != nil {
+		return fmt.Errorf("queue %s: %w", r.q.name, err)
+	}
+	return nil
+}
