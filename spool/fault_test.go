@@ -29,6 +29,8 @@ type scenario struct {
 	// quiet says which failed step op may leave unreported, as a
 	// warning: one that promises nothing.
 	quiet func(q *Queue, op, path string) bool
+	// check, when set, checks the queue after op instead of checkQueue.
+	check func(t *testing.T, q *Queue, ok bool)
 }
 
 // sendBodies sends bodies, one message each, without faults.
@@ -163,6 +165,21 @@ func scenarios() []scenario {
 			}
 			return q.Resume()
 		}},
+		{name: "move", setup: three, op: func(q *Queue) error {
+			other, err := Open(filepath.Dir(q.dir), "other", Options{})
+			if err != nil {
+				return err
+			}
+			c, err := claimOldest(q)
+			if err != nil {
+				return err
+			}
+			if _, err := c.MoveTo(other); err != nil {
+				c.f.Close()
+				return err
+			}
+			return q.Ack(c)
+		}, check: checkMove},
 		{name: "redrive", setup: func(t *testing.T, q *Queue) {
 			three(t, q)
 			c, err := claimOldest(q)
@@ -214,7 +231,11 @@ func TestFaultsAtEveryStepLoseNothing(t *testing.T) {
 						if durable[kind] && !errors.Is(err, errno) && (sc.quiet == nil || !sc.quiet(q, kind, where)) {
 							t.Errorf("a failed %s was not reported: op returned %v", kind, err)
 						}
-						checkQueue(t, q, sc, err == nil)
+						if sc.check != nil {
+							sc.check(t, q, err == nil)
+						} else {
+							checkQueue(t, q, sc, err == nil)
+						}
 					})
 				}
 			}
@@ -327,5 +348,38 @@ func checkQueue(t *testing.T, q *Queue, sc scenario, ok bool) {
 	}
 	if delayed, _ := q.Summarize(time.Time{}); got+delayed.Delayed < len(want) {
 		t.Errorf("received %d and %d wait delayed once well again, want at least %d", got, delayed.Delayed, len(want))
+	}
+}
+
+// checkMove checks, once the disk is well and q recovered (which finishes
+// the moves that a failure stopped half way), that each message is once
+// in q or in the queue it was moved to, whole, and is received once.
+func checkMove(t *testing.T, q *Queue, ok bool) {
+	t.Helper()
+	other, _ := Open(filepath.Dir(q.dir), "other", Options{})
+	if _, err := q.Recover(); err != nil {
+		t.Fatalf("recover once well again: %v", err)
+	}
+	got := map[string]int{}
+	for _, qq := range []*Queue{q, other} {
+		qq.Recover()
+		r := qq.NewReceiver()
+		for {
+			c, err := r.Claim()
+			if errors.Is(err, ErrEmpty) || errors.Is(err, ErrNoQueue) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("receive from %s once well again: %v", qq.name, err)
+			}
+			b, _ := io.ReadAll(c.Body())
+			got[string(b)]++
+			qq.Ack(c)
+		}
+	}
+	for _, body := range []string{"m1", "m2", "m3"} {
+		if got[body] != 1 {
+			t.Errorf("%q received %d times from the two queues, want once", body, got[body])
+		}
 	}
 }
