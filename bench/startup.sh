@@ -19,7 +19,7 @@
 #   one recv    `pq recv QUEUE` of the one message in the queue, against a
 #               Go program that claims and acks one durable message from a
 #               flat new/: list it, open, flock, rename into cur/, read,
-#               write to stdout, unlink, fsync cur/ (floor -mode recv1).
+#               write to stdout, unlink, fsync cur/ and new/ (floor -mode recv1).
 #               Before each run, untimed, its own sender puts one message
 #               in (pq send, floor -mode send1).        goal: ratio <= 1.20
 #

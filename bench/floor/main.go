@@ -24,7 +24,8 @@
 //	          close, rename it into new/ (flat), fsync new/, print its name
 //	recv1     list new/ (flat) for the first message, open it, flock
 //	          LOCK_EX|LOCK_NB, rename it into cur/, read it, write it to
-//	          stdout, unlink it, fsync cur/; exit 1 when new/ is empty
+//	          stdout, unlink it, fsync cur/ and new/ (so that a power cut
+//	          brings back neither name); exit 1 when new/ is empty
 //
 // Floor makes tmp/, new/ and cur/ in the directory given by -dir where they
 // are missing, and leaves them to the caller to remove. File names carry

@@ -60,7 +60,9 @@ func send1(dir string) error {
 }
 
 // recv1 claims the first message listed in dir/new (flat), writes it to
-// stdout and acks it durably.
+// stdout and acks it durably: the unlink from cur/, and the rename out of
+// new/, so that a power cut can bring back neither name (fsync cur/, then
+// new/).
 func recv1(dir string) error {
 	nw, cur := filepath.Join(dir, "new"), filepath.Join(dir, "cur")
 	name, err := first(nw)
@@ -95,7 +97,10 @@ func recv1(dir string) error {
 	if err := unix.Unlink(to); err != nil {
 		return &os.PathError{Op: "unlink", Path: to, Err: err}
 	}
-	return syncDir(cur)
+	if err := syncDir(cur); err != nil {
+		return err
+	}
+	return syncDir(nw)
 }
 
 // first returns the name of the first entry listed in dir that does not
