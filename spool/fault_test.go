@@ -211,7 +211,7 @@ func TestFaultsAtEveryStepLoseNothing(t *testing.T) {
 			counts := map[string]int{}
 			runScenario(t, sc, func(op, path string) error { counts[op]++; return nil })
 			for _, kind := range faultKinds {
-				for n := 1; n <= counts[kind]; n++ {
+				for _, n := range stepsToFail(counts[kind]) {
 					errno := []syscall.Errno{syscall.ENOSPC, syscall.EIO, syscall.EDQUOT}[n%3]
 					t.Run(fmt.Sprintf("%s#%d", kind, n), func(t *testing.T) {
 						seen, fired, where := 0, false, ""
@@ -241,6 +241,20 @@ func TestFaultsAtEveryStepLoseNothing(t *testing.T) {
 			}
 		})
 	}
+}
+
+// stepsToFail returns which of count steps of a kind to fail in turn:
+// every one of a few, and of many (a bulk batch's 64 creates, writes and
+// renames) the first three, the middle ones and the last three, where a
+// batch changes how it goes.
+func stepsToFail(count int) []int {
+	var out []int
+	for n := 1; n <= count; n++ {
+		if count <= 12 || n <= 3 || n > count-3 || n == count/2 || n == count/2+1 {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // runScenario sets up a fresh queue, runs sc.op with faultFS set to f,
