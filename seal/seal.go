@@ -236,20 +236,47 @@ func Decrypt(r io.Reader, ids *Identities) (io.Reader, error) {
 	return &plainReader{r: pr, src: &src.err}, nil
 }
 
-// DecryptAt returns a reader of the plaintext of the age file of size
-// bytes in ra, which knows the plaintext's size and can seek. It reads and
-// authenticates the header and the last chunk before it returns; other
-// chunks are authenticated as they are read. Errors are those of Decrypt.
-func DecryptAt(ra io.ReaderAt, size int64, ids *Identities) (*io.SectionReader, error) {
+// DecryptFile returns a reader of the plaintext of the age file of size
+// bytes in ra, as Decrypt does, and the plaintext's size, which it
+// reckons from the sizes of the file and of its header. A file cut short
+// or grown reads to an error matching ErrCorrupt.
+func DecryptFile(ra io.ReaderAt, size int64, ids *Identities) (io.Reader, int64, error) {
 	if ids == nil {
-		return nil, ErrNoIdentity
+		return nil, 0, ErrNoIdentity
 	}
-	src := &watchReaderAt{r: ra}
-	pr, n, err := age.DecryptReaderAt(src, size, ids.ids...)
+	src := &watchReader{r: io.NewSectionReader(ra, 0, size)}
+	hdr, err := age.ExtractHeader(src)
 	if err != nil {
-		return nil, classify(err, src.err)
+		return nil, 0, classify(err, src.err)
 	}
-	return io.NewSectionReader(&plainReaderAt{r: pr, src: &src.err}, 0, n), nil
+	n, err := plainSize(size - int64(len(hdr)))
+	if err != nil {
+		return nil, 0, err
+	}
+	r, err := Decrypt(io.NewSectionReader(ra, 0, size), ids)
+	return r, n, err
+}
+
+// Sizes of age's payload: a nonce, then chunks of up to chunkSize bytes
+// of plaintext, each followed by its tag.
+const (
+	nonceSize = 16
+	chunkSize = 64 << 10
+	tagSize   = 16
+)
+
+// plainSize returns the plaintext's size of a payload of n bytes.
+func plainSize(n int64) (int64, error) {
+	n -= nonceSize
+	if n < tagSize {
+		return 0, fmt.Errorf("%w: payload of %d bytes", ErrCorrupt, n)
+	}
+	chunks := (n + chunkSize + tagSize - 1) / (chunkSize + tagSize)
+	last := n - (chunks-1)*(chunkSize+tagSize)
+	if last < tagSize || last == tagSize && chunks > 1 {
+		return 0, fmt.Errorf("%w: payload of %d bytes", ErrCorrupt, n)
+	}
+	return n - chunks*tagSize, nil
 }
 
 // Open decrypts a small age file held whole in data.
@@ -294,20 +321,6 @@ func (w *watchReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// watchReaderAt remembers the first error of r other than io.EOF.
-type watchReaderAt struct {
-	r   io.ReaderAt
-	err error
-}
-
-func (w *watchReaderAt) ReadAt(p []byte, off int64) (int, error) {
-	n, err := w.r.ReadAt(p, off)
-	if err != nil && err != io.EOF && w.err == nil {
-		w.err = err
-	}
-	return n, err
-}
-
 // plainReader turns age's errors while reading into ErrCorrupt.
 type plainReader struct {
 	r   io.Reader
@@ -316,20 +329,6 @@ type plainReader struct {
 
 func (p *plainReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
-	if err != nil && err != io.EOF {
-		err = classify(err, *p.src)
-	}
-	return n, err
-}
-
-// plainReaderAt turns age's errors while reading into ErrCorrupt.
-type plainReaderAt struct {
-	r   io.ReaderAt
-	src *error
-}
-
-func (p *plainReaderAt) ReadAt(b []byte, off int64) (int, error) {
-	n, err := p.r.ReadAt(b, off)
 	if err != nil && err != io.EOF {
 		err = classify(err, *p.src)
 	}

@@ -57,12 +57,13 @@ func TestRoundTrip(t *testing.T) {
 		if err != nil || !bytes.Equal(got, body) {
 			t.Fatalf("size %d: Decrypt gave %d bytes, %v", size, len(got), err)
 		}
-		sr, err := DecryptAt(bytes.NewReader(ct.Bytes()), int64(ct.Len()), ids)
+		fr, n, err := DecryptFile(bytes.NewReader(ct.Bytes()), int64(ct.Len()), ids)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if sr.Size() != int64(size) {
-			t.Fatalf("DecryptAt size %d, want %d", sr.Size(), size)
+		got, err = io.ReadAll(fr)
+		if n != int64(size) || err != nil || !bytes.Equal(got, body) {
+			t.Fatalf("DecryptFile: size %d, %d bytes, %v; want %d", n, len(got), err, size)
 		}
 	}
 }
@@ -106,12 +107,12 @@ func TestErrors(t *testing.T) {
 	if !errors.Is(err, ErrCorrupt) || n == 0 || n >= int64(len(body)) {
 		t.Errorf("flipped byte: read %d then %v", n, err)
 	}
-	sr, err := DecryptAt(bytes.NewReader(bad), int64(len(bad)), ids)
+	fr, _, err := DecryptFile(bytes.NewReader(bad), int64(len(bad)), ids)
 	if err == nil {
-		_, err = io.Copy(io.Discard, sr)
+		_, err = io.Copy(io.Discard, fr)
 	}
 	if !errors.Is(err, ErrCorrupt) {
-		t.Errorf("flipped byte through DecryptAt: %v", err)
+		t.Errorf("flipped byte through DecryptFile: %v", err)
 	}
 	// Sealed to two recipients: either opens it.
 	both, _ := Seal([]byte("hi"), append(rs, ors...))
