@@ -49,11 +49,43 @@ func checkIdentity(q *spool.Queue) error {
 	return err
 }
 
-// execSealed refuses a worker on an encrypted queue.
-func execSealed(q *spool.Queue) error {
-	rs, err := q.Recipients()
-	if err != nil || rs == nil {
+// execSealed refuses --to where either queue is encrypted: the command's
+// output, and the input's headers that it keeps, would be written in
+// plaintext.
+func execSealed(e *env, q *spool.Queue, to string) error {
+	if to == "" {
+		return nil
+	}
+	tq, err := e.queue(to)
+	if err != nil {
 		return err
 	}
-	return usagef("recv: workers on encrypted queues are not supported yet")
+	for _, x := range []*spool.Queue{q, tq} {
+		rs, err := x.Recipients()
+		if err != nil {
+			return err
+		}
+		if rs != nil {
+			return usagef("recv: --to with an encrypted queue (%s) is not supported yet", x.Name())
+		}
+	}
+	return nil
+}
+
+// sameSeal refuses a move between queues that are not both plain, or both
+// encrypted to the same recipients: a message moves as it is, ciphertext
+// and all.
+func sameSeal(q, to *spool.Queue) error {
+	a, err := q.Recipients()
+	if err != nil {
+		return err
+	}
+	b, err := to.Recipients()
+	if err != nil {
+		return err
+	}
+	if string(seal.FormatRecipients(a)) != string(seal.FormatRecipients(b)) {
+		return usagef("mv: %s and %s are not encrypted to the same recipients, and a message moves as it is", q.Name(), to.Name())
+	}
+	return nil
 }

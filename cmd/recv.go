@@ -228,7 +228,7 @@ func runRecv(ctx context.Context, e *env, o recvOptions) error {
 		return err
 	}
 	if o.exec != nil {
-		if err := execSealed(q); err != nil {
+		if err := execSealed(e, q, o.exec.to); err != nil {
 			return err
 		}
 	}
