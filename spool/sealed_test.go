@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -242,4 +243,27 @@ func watchHeap(t *testing.T) func() uint64 {
 		}
 	}()
 	return func() uint64 { close(stop); return <-done }
+}
+
+func TestMessageFileOpensWithTheAgeCommand(t *testing.T) {
+	bin, err := exec.LookPath("age")
+	if err != nil {
+		t.Skip("age is not installed: the message file is checked as an age file by package seal only")
+	}
+	k, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "key.txt")
+	os.WriteFile(keyFile, []byte(k.String()+"\n"), 0o600)
+	ids, _ := seal.ParseIdentities(strings.NewReader(k.String()))
+	rcpt, _ := seal.ParseRecipient(k.Recipient().String())
+	q := sealedQueue(t, ids, rcpt)
+	if _, err := q.Send(strings.NewReader("for age")); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "-d", "-i", keyFile, readyFiles(t, q)[0]).Output()
+	if err != nil || string(out) != "for age" {
+		t.Fatalf("age -d: %q, %v", out, err)
+	}
 }
