@@ -150,10 +150,10 @@ func (q *Queue) openMeta(data []byte) (Meta, error) {
 }
 
 // firstChunk reads and so authenticates the first chunk of plaintext from
-// r (a whole body of up to 64 KiB, which most are), and returns a reader
-// of all of it.
-func firstChunk(r io.Reader) (io.Reader, error) {
-	buf := make([]byte, 64<<10+1)
+// r, of size bytes (a whole body of up to 64 KiB, which most are), and
+// returns a reader of all of it.
+func firstChunk(r io.Reader, size int64) (io.Reader, error) {
+	buf := make([]byte, min(size, 64<<10)+1)
 	n, err := io.ReadFull(r, buf)
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
 		return bytes.NewReader(buf[:n]), nil
@@ -195,7 +195,7 @@ func (r *Receiver) unseal(c *Claim) (bool, error) {
 		_, err = r.q.readMeta(c.name.ID)
 	}
 	if err == nil {
-		p, err = firstChunk(p)
+		p, err = firstChunk(p, n)
 	}
 	if err == nil {
 		c.plain, c.plainSize, c.sealed = p, n, true
