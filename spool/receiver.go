@@ -222,10 +222,13 @@ func (r *Receiver) rewind() error {
 		if err := r.loadSenders(); err != nil {
 			return err
 		}
+		r.checked = true
+	}
+	if !r.sealed {
+		// Each walk: a queue encrypted since must not hand out ciphertext.
 		if err := r.loadSeal(); err != nil {
 			return err
 		}
-		r.checked = true
 	}
 	r.started = time.Now()
 	if err := r.promote(); err != nil {

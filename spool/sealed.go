@@ -164,8 +164,9 @@ func firstChunk(r io.Reader, size int64) (io.Reader, error) {
 	return io.MultiReader(bytes.NewReader(buf), r), nil
 }
 
-// loadSeal reads, once per receiver, whether the queue is encrypted, and
-// refuses to go on without an identity of one of its recipients.
+// loadSeal reads whether the queue is encrypted, and refuses to go on
+// without an identity of one of its recipients. A receiver reads it at
+// each walk until it finds the queue encrypted, which a queue stays.
 func (r *Receiver) loadSeal() error {
 	rs, err := r.q.Recipients()
 	if err != nil {

@@ -267,3 +267,27 @@ func TestMessageFileOpensWithTheAgeCommand(t *testing.T) {
 		t.Fatalf("age -d: %q, %v", out, err)
 	}
 }
+
+func TestReceiverNoticesAQueueEncryptedSinceItStarted(t *testing.T) {
+	ids, rcpt := newKeys(t)
+	q := newQueue(t, Options{NoSync: true, Identities: ids})
+	if _, err := q.Send(strings.NewReader("plain")); err != nil {
+		t.Fatal(err)
+	}
+	r := q.NewReceiver()
+	if got := receiveBody(t, r); got != "plain" {
+		t.Fatalf("got %q", got)
+	}
+	if _, err := r.Claim(); !errors.Is(err, ErrEmpty) {
+		t.Fatalf("claim: %v", err)
+	}
+	if err := q.EncryptTo([]seal.Recipient{rcpt}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Send(strings.NewReader("sealed")); err != nil {
+		t.Fatal(err)
+	}
+	if got := receiveBody(t, r); got != "sealed" {
+		t.Fatalf("a receiver from before the queue was encrypted got %q", got)
+	}
+}
