@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"pq/config"
+	"pq/seal"
 	"pq/spool"
 )
 
@@ -34,6 +35,8 @@ type env struct {
 	// warnLog, if not nil, takes the queues' warnings instead of the
 	// default lines on Err: a worker's, in its log format.
 	warnLog *slog.Logger
+	// ids open encrypted queues' messages; nil when none was given.
+	ids *seal.Identities
 }
 
 // queue opens the queue called name under the spool root.
@@ -42,7 +45,7 @@ func (e *env) queue(name string) (*spool.Queue, error) {
 	if log == nil {
 		log = slog.New(newWarnHandler(e.Err))
 	}
-	return spool.Open(e.root, name, spool.Options{Logger: log, Settings: e.cfg.Queue(name)})
+	return spool.Open(e.root, name, spool.Options{Logger: log, Settings: e.cfg.Queue(name), Identities: e.ids})
 }
 
 // existingQueue opens the queue called name and checks that it exists.

@@ -1,32 +1,44 @@
 package cmd
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"pq/seal"
+	"pq/spool"
 )
 
 // initOptions are the arguments of pq init.
 type initOptions struct {
 	queue string
 	set   map[string]string // settings to write, by key
+	// recipients, when any, make the queue encrypted to them.
+	recipients []seal.Recipient
 }
 
 func initCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "init",
 		Usage:     "create a queue, or change its settings",
-		UsageText: "pq init [--set KEY=VALUE]... QUEUE",
+		UsageText: "pq init [--set KEY=VALUE]... [--encrypt-to RECIPIENT|@FILE]... QUEUE",
 		Description: "Creates the queue's directories. On a queue that exists it changes nothing,\n" +
 			"but for the settings that --set gives: ttl (a duration, the time to live of\n" +
 			"every message sent without --ttl; \"0s\" for none), on_expiry\n" +
 			"(\"dead-letter\" or \"drop\") and dedup_window (a duration up to 24h, how long\n" +
 			"pq send --dedup-id KEY remembers KEY; 5m by default). They are kept in the\n" +
 			"queue's .settings file.\n\n" +
-			"Example:\n" +
-			"  pq init --set ttl=1h --set on_expiry=drop metrics",
+			"With --encrypt-to, the queue becomes encrypted: every message's body and\n" +
+			"headers are encrypted with age to each RECIPIENT (an age1... public key, or\n" +
+			"@FILE, a file of them one per line), kept in the queue's .recipients file, and\n" +
+			"pq recv and pq peek need --identity. Given again, it replaces the recipients.\n\n" +
+			"Examples:\n" +
+			"  pq init --set ttl=1h --set on_expiry=drop metrics\n" +
+			"  pq init --encrypt-to age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p orders",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "set", Usage: "set the queue setting `KEY=VALUE` (repeatable)"},
+			&cli.StringSliceFlag{Name: "encrypt-to", Usage: "encrypt the queue's messages to the age public key `RECIPIENT`, or to each in @FILE (repeatable)"},
 		},
 		Action: func(c *cli.Context) error {
 			name, err := oneQueue(c)
@@ -41,6 +53,11 @@ func initCommand(e *env) *cli.Command {
 				}
 				o.set[k] = v
 			}
+			if rs := c.StringSlice("encrypt-to"); len(rs) > 0 {
+				if o.recipients, err = seal.ParseRecipients(rs); err != nil {
+					return usagef("init: --encrypt-to: %v", err)
+				}
+			}
 			return runInit(e, o)
 		},
 	}
@@ -54,8 +71,35 @@ func runInit(e *env, o initOptions) error {
 	if err := q.Create(); err != nil {
 		return err
 	}
-	if len(o.set) == 0 {
+	if len(o.set) > 0 {
+		if err := q.Set(o.set); err != nil {
+			return err
+		}
+	}
+	if len(o.recipients) == 0 {
 		return nil
 	}
-	return q.Set(o.set)
+	if err := plainMessages(q); err != nil {
+		return err
+	}
+	return q.EncryptTo(o.recipients)
+}
+
+// plainMessages refuses to encrypt a queue that is not encrypted yet and
+// holds messages, which would then be dead letters: sent in plaintext,
+// they are no age files.
+func plainMessages(q *spool.Queue) error {
+	rs, err := q.Recipients()
+	if err != nil || rs != nil {
+		return err
+	}
+	st, err := q.Stat()
+	if err != nil {
+		return err
+	}
+	if n := st.Ready + st.Delayed + st.Claimed; n > 0 {
+		return withHint(fmt.Errorf("init: queue %s holds %d messages sent in plaintext; encrypt it empty", q.Name(), n),
+			"receive them first, or move them with 'pq mv' to another queue")
+	}
+	return nil
 }

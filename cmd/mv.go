@@ -67,6 +67,9 @@ func runMv(e *env, o mvOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := sameSeal(q, to); err != nil {
+		return err
+	}
 	claims, err := q.ClaimIDs(o.ids...)
 	if err != nil {
 		return err

@@ -22,7 +22,7 @@ func peekCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "peek",
 		Usage:     "print a message's body without receiving it",
-		UsageText: "pq peek [--headers] QUEUE [ID]",
+		UsageText: "pq peek [--headers] [--identity FILE] QUEUE [ID]",
 		Description: "Prints the body of the message that a receiver would take next (the oldest\n" +
 			"ready one of the highest priority; a receiver may pass it by while its group is\n" +
 			"busy), or of the message ID in any state, without claiming it: the message\n" +
@@ -31,6 +31,7 @@ func peekCommand(e *env) *cli.Command {
 			"Example: pq peek --headers jobs",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "headers", Usage: "print before the body a line 'ID SIZE', its headers as KEY=VALUE lines, and an empty line"},
+			identityFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			o := peekOptions{headers: c.Bool("headers")}
@@ -45,6 +46,9 @@ func peekCommand(e *env) *cli.Command {
 			default:
 				return withHint(usagef("peek: too many arguments: %q", c.Args().Slice()[2:]), "usage: %s", c.Command.UsageText)
 			}
+			if err := e.useIdentity(c.String("identity")); err != nil {
+				return err
+			}
 			return runPeek(e, o)
 		},
 	}
@@ -52,6 +56,13 @@ func peekCommand(e *env) *cli.Command {
 
 func runPeek(e *env, o peekOptions) error {
 	q, err := e.existingQueue(o.queue)
+	if err != nil {
+		return err
+	}
+	if err := checkIdentity(q); err != nil {
+		return err
+	}
+	rs, err := q.Recipients()
 	if err != nil {
 		return err
 	}
@@ -63,17 +74,21 @@ func runPeek(e *env, o peekOptions) error {
 		return err
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	body, size, err := q.OpenPlain(f, fi.Size(), rs != nil)
+	if err != nil {
+		return fmt.Errorf("peek %s: %w", m.Name.ID, err)
+	}
 	out := bufio.NewWriterSize(e.Out, 64<<10)
 	if o.headers {
 		hs, err := q.Headers(m)
 		if err != nil {
-			return err
+			return fmt.Errorf("peek %s: %w", m.Name.ID, err)
 		}
-		fi, err := f.Stat()
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "%s %d\n", m.Name.ID, fi.Size())
+		fmt.Fprintf(out, "%s %d\n", m.Name.ID, size)
 		if m.Name.Request {
 			fmt.Fprintf(out, "pq-reply-to=%s\n", m.Name.ID)
 		}
@@ -83,7 +98,7 @@ func runPeek(e *env, o peekOptions) error {
 		}
 		out.WriteString("\n")
 	}
-	if _, err := io.Copy(out, f); err != nil {
+	if _, err := io.Copy(out, body); err != nil {
 		return fmt.Errorf("peek %s: %w", m.Name.ID, err)
 	}
 	if err := out.Flush(); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"pq/config"
+	"pq/seal"
 	"pq/spool"
 	"pq/worker"
 )
@@ -76,6 +77,7 @@ func recvCommand(e *env) *cli.Command {
 			&cli.IntFlag{Name: "max-workers", Usage: "with --exec, run at most `N` commands on the queue at once across all workers on this host", DefaultText: "no limit"},
 			&cli.DurationFlag{Name: "max-time", Usage: "with --exec, stop taking messages after `DUR` and finish the running commands", DefaultText: "no limit"},
 			&cli.BoolFlag{Name: "fail-on-dead-letter", Usage: "with --exec, exit 4 if the worker dead-lettered any message"},
+			identityFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			name, err := oneQueue(c)
@@ -84,6 +86,9 @@ func recvCommand(e *env) *cli.Command {
 			}
 			o := recvOptions{queue: name, count: c.Int("n"), wait: c.Bool("wait"), timeout: c.Duration("timeout"), headers: c.Bool("headers"), atomic: c.Bool("atomic")}
 			if err := o.check(c); err != nil {
+				return err
+			}
+			if err := e.useIdentity(c.String("identity")); err != nil {
 				return err
 			}
 			if c.IsSet("exec") {
@@ -219,6 +224,14 @@ func runRecv(ctx context.Context, e *env, o recvOptions) error {
 			return err
 		}
 	}
+	if err := checkIdentity(q); err != nil {
+		return err
+	}
+	if o.exec != nil {
+		if err := execSealed(e, q, o.exec.to); err != nil {
+			return err
+		}
+	}
 	recovered, err := q.Recover()
 	if err != nil {
 		return err
@@ -307,13 +320,22 @@ func (rc *receiver) loop(ctx context.Context, r *spool.Receiver, o recvOptions) 
 // write copies a claimed body to the output, keeping the claim pending
 // until the output is flushed.
 func (rc *receiver) write(c *spool.Claim) error {
+	if c.Sealed() && c.Size() > sealChunk && !rc.atomic {
+		// Its later chunks may fail to authenticate once written:
+		// settle the bodies before it, so that only it is cut short.
+		if err := rc.flush(); err != nil {
+			return err
+		}
+	}
 	rc.pending = append(rc.pending, c)
 	if rc.headers {
 		if err := rc.writeFrame(c); err != nil {
 			return fmt.Errorf("write message %s: %w", c.ID(), err)
 		}
 	}
-	if _, err := io.Copy(rc.out, c.Body()); err != nil {
+	if n, err := io.Copy(rc.out, c.Body()); errors.Is(err, seal.ErrCorrupt) {
+		return rc.corrupt(c, n, err)
+	} else if err != nil {
 		return fmt.Errorf("write message %s: %w", c.ID(), err)
 	}
 	if _, err := rc.out.Write(rc.sep); err != nil {
@@ -327,19 +349,32 @@ func (rc *receiver) write(c *spool.Claim) error {
 	return nil
 }
 
+// sealChunk is the plaintext that age authenticates at once: a body of
+// an encrypted queue up to that size was authenticated whole when claimed.
+const sealChunk = 64 << 10
+
+// corrupt ends the receive at a body of an encrypted queue that failed to
+// authenticate after n bytes of it were written: what was written goes
+// out, cut short, and the message goes to the dead-letter queue with the
+// cause "cannot decrypt", counting no attempt.
+func (rc *receiver) corrupt(c *spool.Claim, n int64, err error) error {
+	rc.pending = rc.pending[:len(rc.pending)-1]
+	rc.out.Flush()
+	if derr := c.DeadLetter(spool.Reason{Cause: spool.CauseCannotDecrypt, Untried: true}); derr != nil {
+		return fmt.Errorf("message %s: %w; and cannot dead-letter it: %w", c.ID(), err, derr)
+	}
+	return fmt.Errorf("message %s cannot be decrypted past byte %d of %d, which were written: %w; moved to the dead-letter queue", c.ID(), n, c.Size(), err)
+}
+
 // writeFrame writes what --headers puts before a body: a line "ID SIZE",
 // for a request a line pq-reply-to=ID, the lines pq-sender=NAME and
 // pq-sender-uid=UID, a line KEY=VALUE per header, and an empty line.
 func (rc *receiver) writeFrame(c *spool.Claim) error {
-	fi, err := c.File().Stat()
-	if err != nil {
-		return err
-	}
 	hs, err := c.Headers()
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(rc.out, "%s %d\n", c.ID(), fi.Size())
+	fmt.Fprintf(rc.out, "%s %d\n", c.ID(), c.Size())
 	if c.Request() {
 		writeReplyTo(rc.out, rc.q, c)
 	}

@@ -17,6 +17,9 @@ type Config struct {
 	// LogFormat is how a worker logs: "text", "json", or "" for the
 	// default (text).
 	LogFormat string
+	// Identity is the age identity file that opens the messages of
+	// encrypted queues; "" for none.
+	Identity string
 
 	// defaults is the [defaults] table, nil when the file has none.
 	defaults *workerTable

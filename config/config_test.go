@@ -280,7 +280,7 @@ func TestWorkerConfigErrors(t *testing.T) {
 		// Unknown keys, wherever they are.
 		{"misspelt key in a queue", "root = \"/x\"\n\n[queue.jobs]\nmax_atempts = 3\n", 4, `unknown key "queue.jobs.max_atempts"`, "max_attempts, backoff_min"},
 		{"misspelt key in defaults", "[defaults]\ngrace = \"1s\"\nrte = \"1/s\"\n", 3, `unknown key "defaults.rte"`, "worker settings"},
-		{"misspelt table", "[defualts]\nmax_attempts = 3\n", 1, `unknown key "defualts"`, "root, log_format, [defaults] and [queue.NAME]"},
+		{"misspelt table", "[defualts]\nmax_attempts = 3\n", 1, `unknown key "defualts"`, "root, log_format, identity, [defaults] and [queue.NAME]"},
 		{"misspelt dotted table", "root = \"/x\"\ndefualts.max_attempts = 3\n", 2, `unknown key "defualts"`, ""},
 		{"misspelt queue table", "[queues.jobs]\n", 1, `unknown key "queues"`, ""},
 		{"keys are case-sensitive", "[defaults]\nMax_Attempts = 3\n", 2, `unknown key "defaults.Max_Attempts"`, ""},
@@ -449,6 +449,16 @@ func TestAllowSendersFromTables(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "line 2: defaults.allow_senders: ") {
 			t.Errorf("allow_senders = %s: %v, want an error naming the line and key", bad, err)
 		}
+	}
+}
+
+func TestIdentity(t *testing.T) {
+	c, err := Parse("pq.toml", `identity = "/keys/pq.txt"`)
+	if err != nil || c.Identity != "/keys/pq.txt" {
+		t.Errorf("identity: %q, %v", c.Identity, err)
+	}
+	if _, err := Parse("pq.toml", "identity = 1"); err == nil || !strings.Contains(err.Error(), "line 1: identity: must be a string") {
+		t.Errorf("identity = 1: %v, want an error naming the line and the key", err)
 	}
 }
 

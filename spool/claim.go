@@ -28,6 +28,11 @@ type Claim struct {
 	uid   uint32     // the owner of its file: who sent it
 	size  int64      // its body's bytes, when claimed
 	from  string     // the directory it was claimed from (see syncSources)
+	// A message of an encrypted queue: the reader of its plaintext, until
+	// Body hands it out, and the plaintext's size.
+	sealed    bool
+	plain     io.Reader
+	plainSize int64
 }
 
 // ID returns the claimed message's ID.
@@ -63,8 +68,42 @@ func (c *Claim) Headers() ([]Header, error) {
 	return m.Headers, err
 }
 
-// Body returns a reader of the message body from its first byte.
-func (c *Claim) Body() io.Reader { return io.NewSectionReader(c.f, 0, 1<<62) }
+// Body returns a reader of the message body from its first byte: in an
+// encrypted queue, of its plaintext, whose chunks are authenticated as
+// they are read (a read fails with an error matching seal.ErrCorrupt at
+// one that was changed).
+func (c *Claim) Body() io.Reader {
+	if !c.sealed {
+		return io.NewSectionReader(c.f, 0, 1<<62)
+	}
+	if r := c.plain; r != nil {
+		c.plain = nil // opened at the claim: a first read costs no second unwrap
+		return r
+	}
+	r, _, err := c.q.OpenPlain(c.f, c.size, true)
+	if err != nil {
+		return errReader{err}
+	}
+	return r
+}
+
+// errReader fails every read with err.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// Size returns the size of the message body as claimed: of its plaintext
+// in an encrypted queue.
+func (c *Claim) Size() int64 {
+	if c.sealed {
+		return c.plainSize
+	}
+	return c.size
+}
+
+// Sealed reports whether the message is one of an encrypted queue, whose
+// file holds ciphertext.
+func (c *Claim) Sealed() bool { return c.sealed }
 
 // claimFile tries to claim the message at path, a file under new/. It returns
 // errGone when another consumer holds or took it first, or when the name no

@@ -26,7 +26,8 @@
 //	.lock         the commit lock, holding the last name given and doorbells
 //	.groups/      one file per message group: its lock, and what goes next
 //	.slots/       empty lock files 0 to N-1 that cap the jobs on the queue (see [Slots])
-//	.format       the version of this layout: "pq queue format 1" to 4
+//	.recipients   the age public keys of an encrypted queue (see Encryption below)
+//	.format       the version of this layout: "pq queue format 1" to 5
 //
 // Names that begin with a dot are pq's own, as in maildir: no message
 // ever has one, stray handling leaves them alone, and counting the files
@@ -34,8 +35,8 @@
 // messages waiting. A pq that finds a format newer than [Format] refuses
 // the queue ([ErrFormat]) rather than take entries it does not know for
 // strays; a queue without .format has format 1, the first tree of a
-// priority raises it to 2, the first atomic batch to 3 and the first
-// message of a group to 4.
+// priority raises it to 2, the first atomic batch to 3, the first
+// message of a group to 4 and encrypting the queue to 5.
 //
 // A message file holds the body byte for byte and nothing else. Metadata
 // lives in the file name: see [Name] and [ID]; what does not fit there
@@ -318,6 +319,37 @@
 // it, or deletes it when the queue's settings say on_expiry = "drop"; a
 // redrive drops x. A message sent without a time to live of its own gets
 // the queue's ttl setting, counted from when it is due.
+//
+// # Encryption
+//
+// An encrypted queue ([Queue.EncryptTo]) has .recipients, age public keys
+// one a line (what `age -R` reads). Making a queue encrypted raises its
+// format to 5 first, then writes .recipients in tmp/, fsyncs it, renames
+// it into place and fsyncs the queue directory: a crash in between leaves
+// a queue of format 5 that is not encrypted, never recipients that a pq
+// from before encryption would ignore, delivering ciphertext as bodies.
+//
+// A sender reads .recipients once per batch. It writes each body through
+// age into its file in tmp/, so that no plaintext reaches the disk, and
+// its headers, encoded as in [Meta], as an age file of their own into its
+// metadata file; the rest of the protocol is unchanged, and so is every
+// name: a message file and its metadata file are each a standard age
+// file. Counts and capacity limits count the files' bytes, ciphertext.
+//
+// A [Receiver] of an encrypted queue needs Options.Identities, one of
+// which belongs to a recipient: it refuses to claim anything otherwise
+// (seal.ErrNoIdentity, seal.ErrWrongIdentity). Once it has claimed a
+// message it opens it: it unwraps the file key, reads and so
+// authenticates the first 64 KiB chunk of the body (the whole of most
+// bodies), and decrypts the metadata. A message that it cannot open goes
+// to the dead-letter queue with the cause "cannot decrypt"
+// ([CauseCannotDecrypt]), counting no attempt, and the receiver goes on
+// to the next; a redrive puts it back as it is. [Claim.Body] then streams
+// the plaintext, each later chunk authenticated as it is read: a chunk
+// that fails makes the read fail with an error matching seal.ErrCorrupt,
+// after the chunks before it. Listings, [Queue.Stat] and everything that
+// moves messages by name work without a key; metadata that cannot be
+// decrypted for want of identities reads as none.
 //
 // # Strays, foreign files and reused names
 //

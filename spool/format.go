@@ -30,8 +30,10 @@ const formatName = ".format"
 // [Queue.NewAtomicBatch]) raises it to 3 likewise, so that no pq from
 // before atomic batches takes a batch's directory for a stray; and the
 // first message of a group (see [SendOptions]) to 4, so that no pq from
-// before groups hands out a group's messages at once.
-const Format = 4
+// before groups hands out a group's messages at once; and making the queue
+// encrypted (see [Queue.EncryptTo]) to 5, so that no pq from before
+// encryption delivers ciphertext as bodies.
+const Format = 5
 
 // baseFormat is the format of a new queue; priorityFormat is the format of
 // a queue that has a tree of priority in new/.

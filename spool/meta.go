@@ -125,6 +125,10 @@ func (q *Queue) replaceFile(path, tmp string, data []byte) error {
 	return q.sync(q.dir)
 }
 
+// maxMetaFile bounds what is read of a metadata file: headers are at
+// most 4 KiB, and encryption adds a few hundred bytes per recipient.
+const maxMetaFile = 1 << 20
+
 // readMeta reads the metadata of id; a missing file gives the zero Meta.
 func (q *Queue) readMeta(id ID) (Meta, error) {
 	f, err := os.Open(q.metaPath(id))
@@ -135,7 +139,11 @@ func (q *Queue) readMeta(id ID) (Meta, error) {
 		return Meta{}, fmt.Errorf("metadata of %s: %w", id, err)
 	}
 	defer f.Close()
-	m, err := decodeMeta(f)
+	data, err := io.ReadAll(io.LimitReader(f, maxMetaFile))
+	if err != nil {
+		return Meta{}, fmt.Errorf("metadata of %s: %w", id, err)
+	}
+	m, err := q.openMeta(data)
 	if err != nil {
 		return m, fmt.Errorf("metadata of %s: %w", id, err)
 	}

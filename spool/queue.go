@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"pq/seal"
 )
 
 // now is the clock; tests replace it.
@@ -44,6 +46,9 @@ type Options struct {
 	// queue's own settings file says nothing; a TTL here can only shorten
 	// the queue's own. See [Queue.Settings].
 	Settings Settings
+	// Identities open the messages of an encrypted queue (see
+	// [Queue.EncryptTo]); nil for none. Sending needs none.
+	Identities *seal.Identities
 }
 
 // Queue is one queue: a directory <root>/<name> holding tmp/, new/, cur/ and

@@ -41,6 +41,7 @@ type Receiver struct {
 	blocked map[string]ID       // groups passed by in this walk: only the ID given, if any, goes
 	passed  map[string][]string // per group, the paths passed by in this walk, oldest first
 	checked bool                // the queue's format was checked
+	sealed  bool                // the queue is encrypted: claims are opened
 	moved   bool                // the walk gave files their places: walk again once done
 	paused  bool                // the last Claim found the queue paused
 	w       *waiter
@@ -91,6 +92,12 @@ func (r *Receiver) Claim() (*Claim, error) {
 		if c := r.claimPassed(); c != nil && r.refuse(c) {
 			continue
 		} else if c != nil {
+			if gone, err := r.unseal(c); gone || err != nil {
+				if err != nil {
+					return nil, err
+				}
+				continue
+			}
 			return c, nil
 		}
 		for {
@@ -104,6 +111,15 @@ func (r *Receiver) Claim() (*Claim, error) {
 			c, err := r.claim(path)
 			if errors.Is(err, errGone) || err == nil && (r.q.dropOrphan(c) || r.refuse(c)) {
 				continue
+			}
+			if err == nil {
+				var gone bool
+				if gone, err = r.unseal(c); gone {
+					continue
+				}
+				if err != nil {
+					return nil, err
+				}
 			}
 			return c, err
 		}
@@ -193,6 +209,12 @@ func (r *Receiver) rewind() error {
 			return err
 		}
 		r.checked = true
+	}
+	if !r.sealed {
+		// Each walk: a queue encrypted since must not hand out ciphertext.
+		if err := r.loadSeal(); err != nil {
+			return err
+		}
 	}
 	r.started = time.Now()
 	if err := r.promote(); err != nil {

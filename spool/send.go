@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"pq/seal"
 )
 
 // Send stores one message whose body is read from body to its end, and
@@ -79,17 +81,18 @@ func (q *Queue) SendWith(body io.Reader, o SendOptions) (ID, error) {
 // lets every receiver take each sender's messages in the order they were
 // sent. A Batch is for one goroutine; Close it when done.
 type Batch struct {
-	q       *Queue
-	pending []pendingFile
-	c       committer
-	sfs     *os.File // for syncfs: opened before any file of the batch was written
-	checked bool     // the queue's format and settings were read
-	one     bool     // a batch of one message, which never uses syncfs
-	atomic  bool     // all or nothing: see NewAtomicBatch
-	stage   string   // an atomic batch's directory in tmp/, once made
-	ttl     time.Duration
-	dd      dedupState // the dedup id of a send of one message
-	room    room       // what the batch knows of the free space
+	q          *Queue
+	pending    []pendingFile
+	c          committer
+	sfs        *os.File // for syncfs: opened before any file of the batch was written
+	checked    bool     // the queue's format and settings were read
+	one        bool     // a batch of one message, which never uses syncfs
+	atomic     bool     // all or nothing: see NewAtomicBatch
+	stage      string   // an atomic batch's directory in tmp/, once made
+	ttl        time.Duration
+	dd         dedupState       // the dedup id of a send of one message
+	room       room             // what the batch knows of the free space
+	recipients []seal.Recipient // an encrypted queue's; nil for a plain one
 	// The queue's capacity limits; 0 for none.
 	maxMessages, maxBytes int64
 }
@@ -175,7 +178,7 @@ func (b *Batch) AddWith(body io.Reader, o SendOptions) error {
 		// The queue's own time to live, from the moment it is due.
 		p.expires = max(now().UnixNano(), due) + int64(b.ttl)
 	}
-	n, err := io.Copy(writerOf(f), body)
+	n, err := writeBody(writerOf(f), body, b.recipients)
 	p.size = n
 	if err == nil {
 		err = b.limit(n)
@@ -187,8 +190,12 @@ func (b *Batch) AddWith(body io.Reader, o SendOptions) error {
 	if err == nil && len(o.Headers) > 0 {
 		p.metaPath = filepath.Join(b.q.tmp, "."+filepath.Base(path)+".meta")
 		p.meta, err = openFD(p.metaPath, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL, 0o600)
+		var data []byte
 		if err == nil {
-			_, err = writerOf(p.meta).Write(Meta{Headers: o.Headers}.encode())
+			data, err = sealMeta(Meta{Headers: o.Headers}, b.recipients)
+		}
+		if err == nil {
+			_, err = writerOf(p.meta).Write(data)
 		}
 	}
 	if err == nil && b.atomic && b.sfs != nil && len(b.pending)+1 >= bulkSync {
@@ -285,6 +292,9 @@ func (b *Batch) load() error {
 	}
 	b.ttl, b.dd.window, b.room.min, b.checked = s.TTL, s.DedupWindow, s.MinFree, true
 	b.maxMessages, b.maxBytes = s.MaxMessages, s.MaxBytes
+	if b.recipients, err = b.q.Recipients(); err != nil {
+		return err
+	}
 	return nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"pq/seal"
 	"pq/spool"
 )
 
@@ -75,6 +76,15 @@ type CommandOptions struct {
 // message (see [spool.EnvName]); PQ_HEADER_ variables of the worker's own
 // environment are left out.
 //
+// A message of an encrypted queue (see [spool.Queue.EncryptTo]) is
+// decrypted whole, and so authenticated, into a temporary file (in
+// $TMPDIR, mode 0600) before the command starts; that file is its stdin,
+// seekable, and PQ_FILE names it; it is removed when the command ends.
+// The claim's locked descriptor is then the command's file descriptor 3,
+// which holds the claim as stdin does otherwise. A body that fails to
+// authenticate is never handed to the command: the worker moves it to
+// the dead-letter queue with the cause "cannot decrypt", untried.
+//
 // For a request ([Message.Request]), the command's stdout is its reply
 // instead: it goes to a file in the request's reply place, not to
 // CommandOptions.Stdout, and the environment adds PQ_REPLY_TO, the
@@ -127,7 +137,18 @@ func (r *commandRunner) run(ctx context.Context, m *Message) error {
 	if err := ctx.Err(); err != nil {
 		return err // stopped before it started
 	}
-	env, err := r.env(m)
+	var plain *os.File
+	if m.c.Sealed() {
+		var err error
+		if plain, err = plainCopy(m); err != nil {
+			return err
+		}
+		defer func() {
+			plain.Close()
+			os.Remove(plain.Name())
+		}()
+	}
+	env, err := r.env(m, plain)
 	if err != nil {
 		return err // a failed attempt: the metadata may be readable next time
 	}
@@ -163,6 +184,11 @@ func (r *commandRunner) run(ctx context.Context, m *Message) error {
 	}
 	cmd := exec.Command("/bin/sh", "-c", r.line)
 	cmd.Stdin = m.File()
+	if plain != nil {
+		// The plaintext on stdin; the claim's locked descriptor as fd 3,
+		// so that the claim still lives exactly as long as the command.
+		cmd.Stdin, cmd.ExtraFiles = plain, []*os.File{m.File()}
+	}
 	cmd.Stdout = stdout
 	cmd.Stderr = stderr.w
 	cmd.Env = env
@@ -200,7 +226,7 @@ func cannotRun(cause, stderr string) *Failure {
 // env returns the environment of the command for m: the base, less any
 // PQ_HEADER_ variables it had, and pq's variables, one PQ_HEADER_KEY per
 // header of the message.
-func (r *commandRunner) env(m *Message) ([]string, error) {
+func (r *commandRunner) env(m *Message, plain *os.File) ([]string, error) {
 	headers, err := m.Headers()
 	if err != nil {
 		return nil, err
@@ -227,7 +253,7 @@ func (r *commandRunner) env(m *Message) ([]string, error) {
 		"PQ_GROUP="+m.Group(),
 		"PQ_SENDER="+m.Sender(),
 		"PQ_SENDER_UID="+strconv.FormatUint(uint64(m.SenderUID()), 10),
-		"PQ_FILE="+m.Path(),
+		"PQ_FILE="+plainPath(m, plain),
 		"PQ_ROOT="+root,
 	)
 	for _, h := range headers {
@@ -238,6 +264,42 @@ func (r *commandRunner) env(m *Message) ([]string, error) {
 		env = append(env, "PQ_REPLY_TO="+string(id), "PQ_REPLY_QUEUE="+rq.Name())
 	}
 	return env, nil
+}
+
+// plainPath returns what PQ_FILE names: the claimed file, or the
+// plaintext copy of a message of an encrypted queue.
+func plainPath(m *Message, plain *os.File) string {
+	if plain != nil {
+		return plain.Name()
+	}
+	return m.Path()
+}
+
+// plainCopy decrypts the body of m, a message of an encrypted queue, whole
+// into a new file in the temporary directory ($TMPDIR), readable and
+// writable by the worker's user only, and returns it open at its start:
+// a command never starts on a body that has not been authenticated to its
+// end. A body that fails to authenticate is an error matching
+// seal.ErrCorrupt, which the worker dead-letters; a copy that cannot be
+// written is a worker that cannot run.
+func plainCopy(m *Message) (*os.File, error) {
+	f, err := os.CreateTemp("", "pq-plain-*")
+	if err != nil {
+		return nil, cannotRun("plaintext copy: "+err.Error(), "")
+	}
+	_, err = io.Copy(f, m.Body())
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		if errors.Is(err, seal.ErrCorrupt) {
+			return nil, fmt.Errorf("message %s: %w", m.ID(), err)
+		}
+		return nil, cannotRun("plaintext copy: "+err.Error(), "")
+	}
+	return f, nil
 }
 
 // group is a started command's process group, which a stop may signal

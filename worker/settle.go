@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"pq/seal"
 	"pq/spool"
 )
 
@@ -70,6 +71,10 @@ func (w *Worker) settle(j *job, herr error, timedOut bool, took time.Duration) {
 		w.setFatal(fmt.Errorf("queue %s: %w", w.q.Name(), herr))
 		r.Outcome = PutBack
 		err = c.Release()
+	case errors.Is(herr, seal.ErrCorrupt):
+		// Opened at the claim, then failed midway: it was not tried.
+		r.Outcome, r.Cause = DeadLettered, spool.CauseCannotDecrypt
+		err = c.DeadLetter(spool.Reason{Cause: r.Cause, Untried: true})
 	case errors.Is(herr, ErrPermanent):
 		r.Outcome, r.Cause = DeadLettered, cause+" (permanent failure)"
 		err = c.DeadLetter(spool.Reason{Cause: r.Cause, Stderr: stderr})
