@@ -20,7 +20,15 @@ const pausedName = ".paused"
 // matches ErrEmpty, so that a caller that waits for messages waits for the
 // resume as it would for a send, and ErrPaused, so that a caller can say
 // why nothing came.
-var errPausedEmpty = fmt.Errorf("%w: %w", ErrEmpty, ErrPaused)
+// (A type rather than fmt.Errorf, which would run fmt at every start.)
+var errPausedEmpty error = pausedEmpty{}
+
+type pausedEmpty struct{}
+
+func (pausedEmpty) Error() string { return ErrEmpty.Error() + ": " + ErrPaused.Error() }
+
+// Is matches ErrEmpty and ErrPaused.
+func (pausedEmpty) Is(target error) bool { return target == ErrEmpty || target == ErrPaused }
 
 // Pause pauses the queue: from when it returns, no [Receiver] claims
 // anything from it until [Queue.Resume]. A claim that had already begun
