@@ -3,6 +3,7 @@
 package main
 
 import (
+	_ "filippo.io/age"
 	_ "github.com/BurntSushi/toml"
 	_ "github.com/fsnotify/fsnotify"
 	_ "github.com/gofrs/flock"
