@@ -91,7 +91,9 @@ type proc struct {
 func start(t *testing.T, name string, cmd *exec.Cmd, childEnds ...*os.File) *proc {
 	t.Helper()
 	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
-	cmd.Stderr = &p.stderr
+	if cmd.Stderr == nil {
+		cmd.Stderr = &p.stderr // unless the test reads it itself (a terminal)
+	}
 	err := cmd.Start()
 	for _, f := range childEnds {
 		f.Close()

@@ -3,7 +3,6 @@ package cmd_test
 import (
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -28,7 +27,7 @@ func TestProgressOnATerminal(t *testing.T) {
 	r, w := pipe(t)
 	cmd := s.command("recv", "--all", "q")
 	cmd.Stdout, cmd.Stderr = w, tty
-	p := startStderr(t, "pq recv --all", cmd, w, tty)
+	p := start(t, "pq recv --all", cmd, w, tty)
 	out := readUntil(t, m, " left", 1)
 	if !strings.Contains(out, "\r\x1b[Kpq: 0 messages received, 0/s, 3 left") {
 		t.Errorf("pq recv --all on a terminal drew %q, want the messages received and 3 left", out)
@@ -65,7 +64,7 @@ func TestProgressOnATerminal(t *testing.T) {
 	}
 	cmd = s.command("send", "--lines", "sent", input)
 	cmd.Stdout, cmd.Stderr = w, tty
-	p = startStderr(t, "pq send --lines", cmd, w, tty)
+	p = start(t, "pq send --lines", cmd, w, tty)
 	out = readUntil(t, m, "% of the input read", 1)
 	if !strings.Contains(out, "pq: 10 messages sent, ") || !strings.Contains(out, ", 100% of the input read") {
 		t.Errorf("pq send --lines on a terminal drew %q, want 10 messages sent and all the input read", out)
@@ -83,7 +82,7 @@ func TestProgressOnATerminal(t *testing.T) {
 	m, tty = openPTY(t)
 	cmd = s.command("recv", "--exec", "while [ ! -e "+release+" ]; do sleep 0.01; done", "q")
 	cmd.Stderr = tty
-	p = startStderr(t, "pq recv --exec", cmd, tty)
+	p = start(t, "pq recv --exec", cmd, tty)
 	out = readUntil(t, m, " left", 1)
 	if !strings.Contains(out, "pq: 0 messages handled, 0/s, 2 left") {
 		t.Errorf("a draining worker on a terminal drew %q, want 2 left", out)
@@ -101,28 +100,4 @@ func TestProgressOnATerminal(t *testing.T) {
 		!(strings.HasSuffix(out, "\n") || strings.HasSuffix(out, "\r\x1b[K")) {
 		t.Errorf("the worker's terminal shows %q, want the progress line cleared before each log line and at the end", out)
 	}
-}
-
-// startStderr is start for a cmd whose stderr the test set itself.
-func startStderr(t *testing.T, name string, cmd *exec.Cmd, childEnds ...*os.File) *proc {
-	t.Helper()
-	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
-	err := cmd.Start()
-	for _, f := range childEnds {
-		f.Close()
-	}
-	if err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		if !p.exited() {
-			p.cmd.Process.Kill()
-		}
-		<-p.done
-	})
-	return p
 }
