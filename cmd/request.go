@@ -23,13 +23,14 @@ func requestCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "request",
 		Usage:     "send a request and wait for its reply",
-		UsageText: "pq request [--timeout DUR] [-p N] [--delay DUR] [--ttl DUR] [-H KEY=VALUE]... QUEUE",
+		UsageText: "pq request [--timeout DUR] [-p N] [--delay DUR] [--ttl DUR] [-H KEY=VALUE]... [--identity FILE] QUEUE",
 		Description: "Sends stdin as a request and waits for its reply, then writes the reply's body\n" +
 			"to stdout and exits 0. A worker (pq recv --exec) answers with its command's\n" +
 			"stdout; a script answers with pq reply ID. If the request is dead-lettered, pq\n" +
 			"request fails at once with exit 2 and the reason. Past --timeout, or on SIGINT\n" +
 			"or SIGTERM, the request is withdrawn (never delivered, or its reply discarded)\n" +
-			"and pq request exits 1.\n\n" +
+			"and pq request exits 1. On an encrypted queue the request and its reply are\n" +
+			"encrypted, and --identity opens the reply.\n\n" +
 			"Example:\n" +
 			"  echo 6x7 | pq request --timeout 30s calc",
 		Flags: []cli.Flag{
@@ -38,10 +39,14 @@ func requestCommand(e *env) *cli.Command {
 			&cli.DurationFlag{Name: "delay", Aliases: []string{"d"}, Usage: "deliver no earlier than `DUR` from now", DefaultText: "none"},
 			&cli.DurationFlag{Name: "ttl", Usage: "never deliver after `DUR` from now: dead-letter as expired", DefaultText: ttlDefault},
 			&cli.StringSliceFlag{Name: "header", Aliases: []string{"H"}, Usage: "add the header `KEY=VALUE` (repeatable)"},
+			identityFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			name, err := oneQueue(c)
 			if err != nil {
+				return err
+			}
+			if err := e.useIdentity(c.String("identity")); err != nil {
 				return err
 			}
 			o := requestOptions{queue: name, timeout: c.Duration("timeout")}
@@ -71,6 +76,11 @@ func runRequest(ctx context.Context, e *env, o requestOptions) error {
 	defer stop()
 	q, err := e.queue(o.queue)
 	if err != nil {
+		return err
+	}
+	// The reply to a request on an encrypted queue is encrypted: refuse
+	// before sending if it could not be read.
+	if err := checkIdentity(q); err != nil {
 		return err
 	}
 	req, err := q.Request(e.In, o.msg)

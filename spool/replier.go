@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
+
+	"pq/seal"
 )
 
 // Reply answers the request id with a body read from r to its end. It is
@@ -22,7 +24,11 @@ func (q *Queue) Reply(id ID, r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(w.f, r); err != nil { // a pipe splices
+	var dst io.Writer = w.f // a pipe splices
+	if w.enc != nil {
+		dst = w
+	}
+	if _, err := io.Copy(dst, r); err != nil {
 		w.Abort()
 		return fmt.Errorf("reply to %s: %w", id, err)
 	}
@@ -32,13 +38,16 @@ func (q *Queue) Reply(id ID, r io.Reader) error {
 // ReplyWriter writes a reply into its request's reply place, under a dot
 // name that the requester ignores, until Commit renames it in whole to
 // .replies/ID/reply: the requester never sees part of a reply. Its body
-// streams to the file; nothing of it is held in memory.
+// streams to the file; nothing of it is held in memory. On an encrypted
+// queue the reply is encrypted to the queue's recipients as it is
+// written, as a message's body is.
 type ReplyWriter struct {
 	q    *Queue
 	id   ID
 	dir  string
 	tmp  string
 	f    *os.File
+	enc  io.WriteCloser // encrypts to the file, on an encrypted queue
 	done bool
 }
 
@@ -63,15 +72,35 @@ func (q *Queue) NewReply(id ID) (*ReplyWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reply to %s: %w", id, err)
 	}
-	return &ReplyWriter{q: q, id: id, dir: dir, tmp: tmp, f: f}, nil
+	w := &ReplyWriter{q: q, id: id, dir: dir, tmp: tmp, f: f}
+	rs, err := q.Recipients()
+	if err == nil && len(rs) > 0 {
+		w.enc, err = seal.Encrypt(f, rs)
+	}
+	if err != nil {
+		w.Abort()
+		return nil, fmt.Errorf("reply to %s: %w", id, err)
+	}
+	return w, nil
 }
 
 // Write writes to the reply's body.
-func (w *ReplyWriter) Write(p []byte) (int, error) { return w.f.Write(p) }
+func (w *ReplyWriter) Write(p []byte) (int, error) {
+	if w.enc != nil {
+		return w.enc.Write(p)
+	}
+	return w.f.Write(p)
+}
 
 // File returns the file the reply is written to, for a child process to
-// write the reply as its stdout.
-func (w *ReplyWriter) File() *os.File { return w.f }
+// write the reply as its stdout; nil on an encrypted queue, whose replies
+// must go through Write to be encrypted.
+func (w *ReplyWriter) File() *os.File {
+	if w.enc != nil {
+		return nil
+	}
+	return w.f
+}
 
 // Commit makes the reply durable and hands it to its requester: fsync the
 // file, close it, rename it to reply without replacing one that is there,
@@ -84,7 +113,10 @@ func (w *ReplyWriter) Commit() error {
 	}
 	w.done = true
 	var err error
-	if !w.q.opts.NoSync {
+	if w.enc != nil {
+		err = w.enc.Close()
+	}
+	if err == nil && !w.q.opts.NoSync {
 		err = fsync("fsync", w.f)
 	}
 	if cerr := w.f.Close(); err == nil {

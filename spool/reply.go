@@ -14,6 +14,8 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 	"golang.org/x/sys/unix"
+
+	"pq/seal"
 )
 
 // dirReplies holds the reply places of the requests whose requesters wait:
@@ -183,7 +185,7 @@ func (r *Request) take() (io.ReadCloser, error) {
 		if err := r.finish(); err != nil {
 			r.q.log.Warn("cannot remove a reply place", "id", r.name.ID, "err", err)
 		}
-		return f, nil
+		return r.q.openReply(f)
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("reply to %s: %w", r.name.ID, err)
@@ -387,4 +389,28 @@ func (q *Queue) cleanPlace(path string) bool {
 		return false
 	}
 	return true
+}
+
+// openReply returns a reader of the reply in f: f itself, or, on an
+// encrypted queue (whose replies are encrypted to its recipients), the
+// plaintext, opened with Options.Identities.
+func (q *Queue) openReply(f *os.File) (io.ReadCloser, error) {
+	rs, err := q.Recipients()
+	if err == nil && len(rs) == 0 {
+		return f, nil
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	plain, _, err := seal.DecryptFile(f, fi.Size(), q.opts.Identities)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("reply from %s: %w", q.name, err)
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{plain, f}, nil
 }

@@ -291,3 +291,46 @@ func TestReceiverNoticesAQueueEncryptedSinceItStarted(t *testing.T) {
 		t.Fatalf("a receiver from before the queue was encrypted got %q", got)
 	}
 }
+
+// On an encrypted queue a reply is encrypted as it is written, so that it
+// rests in .replies/ as an age file, and the requester reads its
+// plaintext with the queue's identity; without one it cannot.
+func TestRepliesOnAnEncryptedQueueAreEncrypted(t *testing.T) {
+	ids, rcpt := newKeys(t)
+	q := sealedQueue(t, ids, rcpt)
+	r := request(t, q, "question")
+	c, err := q.NewReceiver().Claim()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := q.NewReply(c.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.File() != nil {
+		t.Fatal("File() on an encrypted queue: want nil, so that nobody writes plaintext to it")
+	}
+	io.WriteString(w, "a secret answer")
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(q.dir, dirReplies, string(c.ID()), replyBody))
+	if err != nil || !seal.Sealed(b) || bytes.Contains(b, []byte("secret")) {
+		t.Fatalf("the reply at rest: %q, %v; want an age file", b, err)
+	}
+	q.Ack(c)
+	got, err := waitReply(t, r)
+	if err != nil || got != "a secret answer" {
+		t.Fatalf("Wait = %q, %v", got, err)
+	}
+
+	// Without the identity, the reply does not open.
+	blind, _ := Open(filepath.Dir(q.dir), q.name, Options{NoSync: true})
+	r2 := request(t, blind, "again")
+	c2, _ := q.NewReceiver().Claim()
+	q.Reply(c2.ID(), strings.NewReader("answer"))
+	q.Ack(c2)
+	if _, err := waitReply(t, r2); !errors.Is(err, seal.ErrNoIdentity) {
+		t.Fatalf("Wait without an identity: %v, want seal.ErrNoIdentity", err)
+	}
+}

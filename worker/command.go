@@ -174,7 +174,10 @@ func (r *commandRunner) run(ctx context.Context, m *Message) error {
 		stdout = nil // nobody waits: discarded
 		if reply != nil {
 			defer reply.Abort() // a no-op once committed
-			stdout = reply.File()
+			stdout = reply      // on an encrypted queue, through its encryption
+			if f := reply.File(); f != nil {
+				stdout = f // else straight into the file
+			}
 		}
 	}
 	tail := &tailWriter{max: tailLength}
