@@ -8,6 +8,7 @@ import (
 
 	"pq/seal"
 	"pq/spool"
+	"pq/users"
 )
 
 // initOptions are the arguments of pq init.
@@ -16,13 +17,17 @@ type initOptions struct {
 	set   map[string]string // settings to write, by key
 	// recipients, when any, make the queue encrypted to them.
 	recipients []seal.Recipient
+	// group, when not empty, is the Unix group to share the queue with,
+	// in mode.
+	group string
+	mode  spool.ShareMode
 }
 
 func initCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "init",
 		Usage:     "create a queue, or change its settings",
-		UsageText: "pq init [--set KEY=VALUE]... [--encrypt-to RECIPIENT|@FILE]... QUEUE",
+		UsageText: "pq init [--set KEY=VALUE]... [--encrypt-to RECIPIENT|@FILE]... [--group G [--mode both|recv]] QUEUE",
 		Description: "Creates the queue's directories. On a queue that exists it changes nothing,\n" +
 			"but for the settings that --set gives: ttl (a duration, the time to live of\n" +
 			"every message sent without --ttl; \"0s\" for none), on_expiry\n" +
@@ -33,12 +38,18 @@ func initCommand(e *env) *cli.Command {
 			"headers are encrypted with age to each RECIPIENT (an age1... public key, or\n" +
 			"@FILE, a file of them one per line), kept in the queue's .recipients file, and\n" +
 			"pq recv and pq peek need --identity. Given again, it replaces the recipients.\n\n" +
+			"With --group G, the queue is shared with the Unix group G: with --mode both\n" +
+			"(the default) its members may send and receive, with --mode recv only\n" +
+			"receive; others get nothing. The spool root must be one they can reach.\n\n" +
 			"Examples:\n" +
 			"  pq init --set ttl=1h --set on_expiry=drop metrics\n" +
-			"  pq init --encrypt-to age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p orders",
+			"  pq init --encrypt-to age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p orders\n" +
+			"  pq --root /var/spool/pq init --group web --mode recv mail",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "set", Usage: "set the queue setting `KEY=VALUE` (repeatable)"},
 			&cli.StringSliceFlag{Name: "encrypt-to", Usage: "encrypt the queue's messages to the age public key `RECIPIENT`, or to each in @FILE (repeatable)"},
+			&cli.StringFlag{Name: "group", Usage: "share the queue with the Unix group `G` (a name or a gid)"},
+			&cli.StringFlag{Name: "mode", Usage: "with --group, what its members may do: `both` (send and receive) or recv (receive only)", DefaultText: "both"},
 		},
 		Action: func(c *cli.Context) error {
 			name, err := oneQueue(c)
@@ -52,6 +63,16 @@ func initCommand(e *env) *cli.Command {
 					return usagef("init: --set %q is not KEY=VALUE", kv)
 				}
 				o.set[k] = v
+			}
+			o.group, o.mode = c.String("group"), spool.ShareMode(c.String("mode"))
+			if o.mode == "" {
+				o.mode = spool.ShareBoth
+			}
+			if c.IsSet("mode") && o.group == "" {
+				return usagef("init: --mode goes with --group")
+			}
+			if o.mode != spool.ShareBoth && o.mode != spool.ShareRecv {
+				return usagef("init: --mode must be both or recv, not %q", o.mode)
 			}
 			if rs := c.StringSlice("encrypt-to"); len(rs) > 0 {
 				if o.recipients, err = seal.ParseRecipients(rs); err != nil {
@@ -73,6 +94,15 @@ func runInit(e *env, o initOptions) error {
 	}
 	if len(o.set) > 0 {
 		if err := q.Set(o.set); err != nil {
+			return err
+		}
+	}
+	if o.group != "" {
+		gid, err := users.System.GID(o.group)
+		if err != nil {
+			return usagef("init: --group: %v", err)
+		}
+		if err := q.Share(int(gid), o.mode); err != nil {
 			return err
 		}
 	}

@@ -29,6 +29,11 @@
 //	.recipients   the age public keys of an encrypted queue (see Encryption below)
 //	.format       the version of this layout: "pq queue format 1" to 5
 //
+// A queue is its owner's alone (directories 0700, files 0600) unless it
+// is shared with a Unix group (see [Queue.Share]): its directories then
+// have the group's bits and setgid, and pq makes every new file and
+// directory in them with the group's read and write whatever the umask.
+//
 // Names that begin with a dot are pq's own, as in maildir: no message
 // ever has one, stray handling leaves them alone, and counting the files
 // under new/ and .due/ whose names do not begin with a dot counts the

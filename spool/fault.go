@@ -4,6 +4,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 )
 
 // faultFS, when set by a test, is asked before each step by which package
@@ -43,12 +44,21 @@ func rename(from, to string) error {
 	return os.Rename(from, to)
 }
 
-// mkdir is os.Mkdir, through faultFS.
+// mkdir is os.Mkdir, through faultFS. A directory made with pq's own mode
+// 0700 in a shared queue's directory gets the group's bits and setgid
+// instead, whatever the umask (see sharedDir).
 func mkdir(path string, perm os.FileMode) error {
 	if err := fault("mkdir", path); err != nil {
 		return err
 	}
-	return os.Mkdir(path, perm)
+	if perm != 0o700 {
+		return os.Mkdir(path, perm)
+	}
+	perm = dirPerm(filepath.Dir(path))
+	if err := os.Mkdir(path, perm); err != nil || perm == 0o700 {
+		return err
+	}
+	return os.Chmod(path, perm) // the umask may have taken the group's bits
 }
 
 // link is os.Link, through faultFS.

@@ -39,10 +39,19 @@ func trace(op, path string) {
 // that is not registered with the runtime's poller, which regular files
 // and directories gain nothing from: it costs fewer system calls than
 // os.OpenFile, which matters to a pq that starts for one message.
+//
+// A file it creates with pq's own mode 0600 in a shared queue's directory
+// gets the group's read and write instead, whatever the umask (see
+// sharedDir).
 func openFD(path string, flags int, perm uint32) (*os.File, error) {
+	shared := false
 	if flags&unix.O_CREAT != 0 {
 		if err := fault("create", path); err != nil {
 			return nil, err
+		}
+		if perm == 0o600 {
+			perm = filePerm(filepath.Dir(path))
+			shared = perm != 0o600
 		}
 	}
 	for {
@@ -52,6 +61,9 @@ func openFD(path string, flags int, perm uint32) (*os.File, error) {
 		}
 		if err != nil {
 			return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+		}
+		if shared {
+			unix.Fchmod(fd, perm) // the umask may have taken the group's bits
 		}
 		return os.NewFile(uintptr(fd), path), nil
 	}

@@ -198,6 +198,9 @@ func (q *Queue) Check() error {
 	}
 	for _, d := range []string{q.tmp, q.new, q.cur, q.dlq} {
 		fi, err := os.Stat(d)
+		if errors.Is(err, fs.ErrPermission) {
+			return fmt.Errorf("queue %s: %w (it is shared with a group you are not in, or not shared)", q.name, fs.ErrPermission)
+		}
 		if err != nil || !fi.IsDir() {
 			return fmt.Errorf("queue %s: %w: %s is missing", q.name, ErrNotQueue, filepath.Base(d))
 		}
