@@ -4,7 +4,6 @@ package cmd_test
 // of the send with inotify.
 
 import (
-	"bytes"
 	"fmt"
 	"io/fs"
 	"os"
@@ -13,7 +12,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -121,38 +119,29 @@ func watchAtomicSend(t *testing.T, tmp string, at func(step, n int)) (stop func(
 		defer close(done)
 		stage, stageWD := "", -1
 		var counts [3]int
-		buf := make([]byte, 256*(unix.SizeofInotifyEvent+unix.NAME_MAX+1))
-		for {
-			n, err := file.Read(buf)
-			if err != nil {
-				return
-			}
-			for off := 0; off+unix.SizeofInotifyEvent <= n; {
-				ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
-				name := string(bytes.TrimRight(buf[off+unix.SizeofInotifyEvent:off+unix.SizeofInotifyEvent+int(ev.Len)], "\x00"))
-				off += unix.SizeofInotifyEvent + int(ev.Len)
-				wd, step := int(ev.Wd), -1
-				switch {
-				case ev.Mask&unix.IN_Q_OVERFLOW != 0:
-					overflow = fmt.Errorf("inotify lost events on %s: its queue overflowed", tmp)
-				case wd == top && stage == "" && ev.Mask&(unix.IN_CREATE|unix.IN_ISDIR) == unix.IN_CREATE|unix.IN_ISDIR && strings.HasPrefix(name, ".atomic-"):
-					stage = name
-					if stageWD, err = unix.InotifyAddWatch(fd, filepath.Join(tmp, name), unix.IN_CREATE|unix.IN_MOVED_FROM); err != nil {
-						addErr = err
-					}
-				case wd == top && ev.Mask&unix.IN_MOVED_FROM != 0 && name == stage:
-					step = atomicPlaced
-				case wd == stageWD && ev.Mask&unix.IN_CREATE != 0:
-					step = atomicWritten
-				case wd == stageWD && ev.Mask&unix.IN_MOVED_FROM != 0:
-					step = atomicNamed
+		readInotify(file, func(wd int, mask uint32, name string) {
+			step := -1
+			switch {
+			case mask&unix.IN_Q_OVERFLOW != 0:
+				overflow = fmt.Errorf("inotify lost events on %s: its queue overflowed", tmp)
+			case wd == top && stage == "" && mask&(unix.IN_CREATE|unix.IN_ISDIR) == unix.IN_CREATE|unix.IN_ISDIR && strings.HasPrefix(name, ".atomic-"):
+				stage = name
+				var err error
+				if stageWD, err = unix.InotifyAddWatch(fd, filepath.Join(tmp, name), unix.IN_CREATE|unix.IN_MOVED_FROM); err != nil {
+					addErr = err
 				}
-				if step >= 0 {
-					counts[step]++
-					at(step, counts[step])
-				}
+			case wd == top && mask&unix.IN_MOVED_FROM != 0 && name == stage:
+				step = atomicPlaced
+			case wd == stageWD && mask&unix.IN_CREATE != 0:
+				step = atomicWritten
+			case wd == stageWD && mask&unix.IN_MOVED_FROM != 0:
+				step = atomicNamed
 			}
-		}
+			if step >= 0 {
+				counts[step]++
+				at(step, counts[step])
+			}
+		})
 	}()
 	var once sync.Once
 	stop = func() {

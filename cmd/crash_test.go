@@ -583,24 +583,14 @@ func watchDir(t *testing.T, dir string, mask uint32, fn func(mask uint32, name s
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		buf := make([]byte, 256*(unix.SizeofInotifyEvent+unix.NAME_MAX+1))
-		for {
-			n, err := file.Read(buf)
-			if err != nil {
-				return
+		readInotify(file, func(_ int, mask uint32, name string) {
+			if mask&unix.IN_Q_OVERFLOW != 0 {
+				t.Errorf("inotify lost events on %s: its queue overflowed", dir)
 			}
-			for off := 0; off+unix.SizeofInotifyEvent <= n; {
-				ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
-				name := string(bytes.TrimRight(buf[off+unix.SizeofInotifyEvent:off+unix.SizeofInotifyEvent+int(ev.Len)], "\x00"))
-				off += unix.SizeofInotifyEvent + int(ev.Len)
-				if ev.Mask&unix.IN_Q_OVERFLOW != 0 {
-					t.Errorf("inotify lost events on %s: its queue overflowed", dir)
-				}
-				if name != "" {
-					fn(ev.Mask, name)
-				}
+			if name != "" {
+				fn(mask, name)
 			}
-		}
+		})
 	}()
 	var once sync.Once
 	stop = func() {
@@ -611,6 +601,24 @@ func watchDir(t *testing.T, dir string, mask uint32, fn func(mask uint32, name s
 	}
 	t.Cleanup(stop)
 	return stop
+}
+
+// readInotify reads the events of the inotify descriptor file until it is
+// closed, and calls fn with each event's watch, mask and name.
+func readInotify(file *os.File, fn func(wd int, mask uint32, name string)) {
+	buf := make([]byte, 256*(unix.SizeofInotifyEvent+unix.NAME_MAX+1))
+	for {
+		n, err := file.Read(buf)
+		if err != nil {
+			return
+		}
+		for off := 0; off+unix.SizeofInotifyEvent <= n; {
+			ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
+			name := string(bytes.TrimRight(buf[off+unix.SizeofInotifyEvent:off+unix.SizeofInotifyEvent+int(ev.Len)], "\x00"))
+			off += unix.SizeofInotifyEvent + int(ev.Len)
+			fn(int(ev.Wd), ev.Mask, name)
+		}
+	}
 }
 
 // killRetry runs 'pq retry --all q' and SIGKILLs it at the moment given:
