@@ -24,6 +24,9 @@ func runSendDedup(e *env, o sendOptions, key string) error {
 	if err != nil {
 		return err
 	}
+	if q.DropBox() {
+		return dropSend(e, q, o) // which refuses a dedup id
+	}
 	var in io.Reader = e.In
 	if len(o.files) == 1 && o.files[0] != "-" {
 		f, err := os.Open(o.files[0])

@@ -27,7 +27,7 @@ func initCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "init",
 		Usage:     "create a queue, or change its settings",
-		UsageText: "pq init [--set KEY=VALUE]... [--encrypt-to RECIPIENT|@FILE]... [--group G [--mode both|recv]] QUEUE",
+		UsageText: "pq init [--set KEY=VALUE]... [--encrypt-to RECIPIENT|@FILE]... [--group G [--mode both|recv|send]] QUEUE",
 		Description: "Creates the queue's directories. On a queue that exists it changes nothing,\n" +
 			"but for the settings that --set gives: ttl (a duration, the time to live of\n" +
 			"every message sent without --ttl; \"0s\" for none), on_expiry\n" +
@@ -40,7 +40,8 @@ func initCommand(e *env) *cli.Command {
 			"pq recv and pq peek need --identity. Given again, it replaces the recipients.\n\n" +
 			"With --group G, the queue is shared with the Unix group G: with --mode both\n" +
 			"(the default) its members may send and receive, with --mode recv only\n" +
-			"receive; others get nothing. The spool root must be one they can reach.\n\n" +
+			"receive, with --mode send only send (a drop box: they can list, read or\n" +
+			"take nothing); others get nothing. The spool root must be one they can reach.\n\n" +
 			"Examples:\n" +
 			"  pq init --set ttl=1h --set on_expiry=drop metrics\n" +
 			"  pq init --encrypt-to age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p orders\n" +
@@ -49,7 +50,7 @@ func initCommand(e *env) *cli.Command {
 			&cli.StringSliceFlag{Name: "set", Usage: "set the queue setting `KEY=VALUE` (repeatable)"},
 			&cli.StringSliceFlag{Name: "encrypt-to", Usage: "encrypt the queue's messages to the age public key `RECIPIENT`, or to each in @FILE (repeatable)"},
 			&cli.StringFlag{Name: "group", Usage: "share the queue with the Unix group `G` (a name or a gid)"},
-			&cli.StringFlag{Name: "mode", Usage: "with --group, what its members may do: `both` (send and receive) or recv (receive only)", DefaultText: "both"},
+			&cli.StringFlag{Name: "mode", Usage: "with --group, what its members may do: `both` (send and receive), recv (receive only) or send (a drop box)", DefaultText: "both"},
 		},
 		Action: func(c *cli.Context) error {
 			name, err := oneQueue(c)
@@ -71,8 +72,8 @@ func initCommand(e *env) *cli.Command {
 			if c.IsSet("mode") && o.group == "" {
 				return usagef("init: --mode goes with --group")
 			}
-			if o.mode != spool.ShareBoth && o.mode != spool.ShareRecv {
-				return usagef("init: --mode must be both or recv, not %q", o.mode)
+			if o.mode != spool.ShareBoth && o.mode != spool.ShareRecv && o.mode != spool.ShareSend {
+				return usagef("init: --mode must be both, recv or send, not %q", o.mode)
 			}
 			if rs := c.StringSlice("encrypt-to"); len(rs) > 0 {
 				if o.recipients, err = seal.ParseRecipients(rs); err != nil {

@@ -154,6 +154,9 @@ func runSend(e *env, o sendOptions) error {
 	if err != nil {
 		return err
 	}
+	if q.DropBox() {
+		return dropSend(e, q, o)
+	}
 	s := &sender{q: q, msg: o.msg, batch: q.NewBatch(), atomic: o.atomic, out: bufio.NewWriter(e.Out), block: o.block, ctx: context.Background(), stderr: e.Err}
 	if o.atomic {
 		s.batch = q.NewAtomicBatch()

@@ -186,3 +186,98 @@ func TestSharedQueuesLetEachUserDoWhatTheTableSays(t *testing.T) {
 		})
 	}
 }
+
+// A second member of the group, for the drop box.
+const member2UID = 54323
+
+// A queue shared in mode send is a drop box: members send into it and can
+// do nothing else, and cannot find or read each other's messages; the
+// owner receives them, each from the member who sent it.
+func TestADropBoxTakesMessagesFromMembersAndShowsThemNothing(t *testing.T) {
+	t.Parallel()
+	s := newSharing(t)
+	q := "box"
+	if code, _, errs := s.as(ownerUID, true, "", "init", "--group", fmt.Sprint(shareGID), "--mode", "send", q); code != 0 {
+		t.Fatalf("init: exit %d: %s", code, errs)
+	}
+	code, receipt, errs := s.as(memberUID, true, "a secret order", "send", q)
+	if code != 0 || len(strings.TrimSpace(receipt)) != 32 {
+		t.Fatalf("a member's send: exit %d, %q: %s", code, receipt, errs)
+	}
+	if code, out, _ := s.as(memberUID, true, "one\ntwo\n", "send", "--lines", q); code != 0 || strings.Count(out, "\n") != 2 {
+		t.Fatalf("a member's send --lines: exit %d, %q", code, out)
+	}
+	if code, _, errs := s.as(memberUID, true, "x", "send", "-p", "9", q); code != 2 || !strings.Contains(errs, "drop box") {
+		t.Errorf("a member's send -p 9: exit %d: %s; want exit 2 saying drop box", code, errs)
+	}
+	for _, args := range [][]string{{"ls", q}, {"recv", q}, {"peek", q}, {"stat", q}, {"pause", q}, {"purge", "--yes", q}, {"retry", "--all", q}, {"dlq", q}} {
+		if code, _, errs := s.as(memberUID, true, "", args...); code != 2 || !strings.Contains(errs, "permission denied") {
+			t.Errorf("a member's pq %v: exit %d, %q; want exit 2, permission denied", args, code, errs)
+		}
+	}
+	if code, _, _ := s.as(otherUID, false, "x", "send", q); code != 2 {
+		t.Errorf("another's send: exit %d, want 2", code)
+	}
+	// Another member can neither list the inbox nor read the queue.
+	look := exec.Command("/bin/ls", filepath.Join(s.root, q, "inbox"))
+	look.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: member2UID, Gid: member2UID, Groups: []uint32{shareGID}}}
+	if out, err := look.CombinedOutput(); err == nil {
+		t.Errorf("another member listed the inbox: %q", out)
+	}
+	if code, _, _ := s.as(member2UID, true, "", "recv", q); code != 2 {
+		t.Errorf("another member's recv: exit %d, want 2", code)
+	}
+	// The owner receives all three, each from the member.
+	code, out, errs := s.as(ownerUID, true, "", "recv", "--all", "--lines", "--headers", q)
+	if code != 0 || !strings.Contains(out, "a secret order") || !strings.Contains(out, "one") || !strings.Contains(out, "two") ||
+		strings.Count(out, fmt.Sprintf("pq-sender-uid=%d", memberUID)) != 3 {
+		t.Fatalf("the owner's recv: exit %d, %q: %s", code, out, errs)
+	}
+	if left := files(t, filepath.Join(s.root, q, "inbox")); len(left) != 0 {
+		t.Errorf("the inbox holds %q once all was received", left)
+	}
+
+	// Capacity: members cannot read the queue's limits, so the limits
+	// hold against what the owner takes from the inbox, and what has no
+	// room waits there.
+	s.as(ownerUID, true, "", "init", "--set", "max_messages=1", q)
+	s.as(memberUID, true, "first", "send", q)
+	s.as(memberUID, true, "second", "send", q)
+	s.as(ownerUID, true, "", "recover", q)
+	if left := files(t, filepath.Join(s.root, q, "inbox")); len(left) != 1 {
+		t.Fatalf("the inbox holds %q with max_messages=1 and one in the queue; want the other", left)
+	}
+	for _, want := range []string{"first", "second"} {
+		if code, out, errs := s.as(ownerUID, true, "", "recv", q); code != 0 || out != want {
+			t.Fatalf("the owner's recv: exit %d, %q, want %q: %s", code, out, want, errs)
+		}
+	}
+}
+
+// A member's send into a drop box killed half way leaves nothing that a
+// receiver takes: the body is in the inbox under a dot name until it is
+// whole, fsynced and renamed.
+func TestADropKilledHalfWayIsNeverReceived(t *testing.T) {
+	t.Parallel()
+	s := newSharing(t)
+	q := "box"
+	s.as(ownerUID, true, "", "init", "--group", fmt.Sprint(shareGID), "--mode", "send", q)
+	r, w := pipe(t)
+	cmd := exec.Command(s.bin, "send", q)
+	cmd.Env = []string{"PQ_ROOT=" + s.root, "XDG_CONFIG_HOME=" + s.cfg, "HOME=/"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: memberUID, Gid: memberUID, Groups: []uint32{shareGID}}}
+	cmd.Stdin = r
+	p := start(t, "pq send", cmd, r)
+	w.Write([]byte("half of a body"))
+	inbox := filepath.Join(s.root, q, "inbox")
+	waitUntil(t, "the drop to begin", func() bool { return len(files(t, inbox)) == 1 }, p)
+	p.cmd.Process.Kill()
+	p.wait(t)
+	w.Close()
+	if code, out, _ := s.as(ownerUID, true, "", "recv", q); code != 1 {
+		t.Fatalf("the owner's recv after a killed drop: exit %d, %q; want 1, nothing", code, out)
+	}
+	if left := files(t, inbox); len(left) != 1 || !strings.HasPrefix(left[0], ".tmp-") {
+		t.Fatalf("the inbox holds %q, want the half-written drop under its dot name", left)
+	}
+}

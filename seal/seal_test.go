@@ -147,6 +147,11 @@ func TestParseRecipients(t *testing.T) {
 	if err != nil || len(back) != 2 {
 		t.Fatalf("FormatRecipients does not read back: %v %v", back, err)
 	}
+	// The key with its last character changed, which breaks its checksum.
+	last := "q"
+	if strings.HasSuffix(a, "q") {
+		last = "p"
+	}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -155,7 +160,7 @@ func TestParseRecipients(t *testing.T) {
 		{"none", nil, ErrNoRecipients},
 		{"garbage", []string{"hello"}, ErrBadRecipient},
 		{"secret key", []string{"AGE-SECRET-KEY-1QQQ"}, ErrBadRecipient},
-		{"bad checksum", []string{a[:len(a)-1] + "q"}, ErrBadRecipient},
+		{"bad checksum", []string{a[:len(a)-1] + last}, ErrBadRecipient},
 		{"missing file", []string{"@" + filepath.Join(dir, "nope")}, os.ErrNotExist},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -22,6 +22,7 @@
 //	.moving/      messages being moved to another queue: .moving/QUEUE2/NAME
 //	.settings     the queue's own settings, written by its owner (see [Settings])
 //	.count        messages and bytes, kept while the queue has a capacity limit (see countName)
+//	inbox/        a drop box's arrivals, from the members of its group (see [Queue.Drop])
 //	.paused       present while the queue is paused (see Pause below)
 //	.lock         the commit lock, holding the last name given and doorbells
 //	.groups/      one file per message group: its lock, and what goes next
@@ -33,6 +34,8 @@
 // is shared with a Unix group (see [Queue.Share]): its directories then
 // have the group's bits and setgid, and pq makes every new file and
 // directory in them with the group's read and write whatever the umask.
+// A drop box (ShareSend) has an inbox/ that the group may write but not
+// list, and that receivers empty into the queue (see [Queue.Drop]).
 //
 // Names that begin with a dot are pq's own, as in maildir: no message
 // ever has one, stray handling leaves them alone, and counting the files

@@ -220,6 +220,7 @@ func (r *Receiver) rewind() error {
 	if err := r.promote(); err != nil {
 		return err
 	}
+	r.q.takeInbox() // a drop box's arrivals join the end of the queue
 	r.hear()
 	clear(r.blocked)
 	clear(r.passed)

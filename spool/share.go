@@ -30,10 +30,19 @@ const (
 	// for them, and receivers dead-letter what they put into new/
 	// by other means (Settings.AllowSenders names the owner alone).
 	ShareRecv ShareMode = "recv"
+	// ShareSend makes the queue a drop box: its members may put
+	// messages into its inbox/ (see [Queue.Drop]) but not list, read,
+	// claim or remove any; receivers, the owner's, take what arrives
+	// there into the queue.
+	ShareSend ShareMode = "send"
 )
 
+// dirInbox is a drop box's inbox: sticky, writable and searchable by the
+// group, listable by its owner alone.
+const dirInbox = "inbox"
+
 // ErrBadShareMode reports a share mode that pq does not know.
-var ErrBadShareMode = errors.New("share mode must be both or recv")
+var ErrBadShareMode = errors.New("share mode must be both, recv or send")
 
 // sharedDirs caches, by path, whether a directory is group-shared (see
 // sharedDir).
@@ -72,6 +81,26 @@ func dirPerm(parent string) os.FileMode {
 	return 0o700
 }
 
+// shareMode is the mode of path, a directory (dir) or file of a queue
+// shared in mode m.
+func shareMode(m ShareMode, path, top, tmp, inbox string, dir bool) os.FileMode {
+	switch {
+	case m == ShareSend && path == top:
+		return 0o710 | os.ModeSetgid // members may reach the inbox, no more
+	case m == ShareSend && path == inbox:
+		return 0o730 | os.ModeSetgid | os.ModeSticky
+	case m == ShareSend && dir:
+		return 0o700
+	case m == ShareSend:
+		return 0o600
+	case dir && m == ShareRecv && path == tmp:
+		return 0o750 | os.ModeSetgid
+	case dir:
+		return 0o770 | os.ModeSetgid
+	}
+	return 0o660
+}
+
 // Share shares the queue with the Unix group gid in mode m: every
 // directory and file of the queue gets the group, directories the
 // setgid bit and the group's permissions (tmp/ without write in
@@ -82,11 +111,17 @@ func dirPerm(parent string) os.FileMode {
 // Only the queue's owner (or root) can share it, and only with a group
 // the owner belongs to (or as root).
 func (q *Queue) Share(gid int, m ShareMode) error {
-	if m != ShareBoth && m != ShareRecv {
+	if m != ShareBoth && m != ShareRecv && m != ShareSend {
 		return fmt.Errorf("queue %s: %w, not %q", q.name, ErrBadShareMode, m)
 	}
 	if err := q.Check(); err != nil {
 		return err
+	}
+	inbox := filepath.Join(q.dir, dirInbox)
+	if m == ShareSend {
+		if err := os.Mkdir(inbox, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("share queue %s: %w", q.name, err)
+		}
 	}
 	err := filepath.WalkDir(q.dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -98,14 +133,7 @@ func (q *Queue) Share(gid int, m ShareMode) error {
 		if err := os.Lchown(path, -1, gid); err != nil {
 			return err
 		}
-		mode := os.FileMode(0o660)
-		if d.IsDir() {
-			mode = 0o770 | os.ModeSetgid
-			if m == ShareRecv && path == q.tmp {
-				mode = 0o750 | os.ModeSetgid
-			}
-		}
-		return os.Chmod(path, mode)
+		return os.Chmod(path, shareMode(m, path, q.dir, q.tmp, inbox, d.IsDir()))
 	})
 	if err != nil {
 		return fmt.Errorf("share queue %s: %w", q.name, err)
