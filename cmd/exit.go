@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 
 	"pq/spool"
@@ -100,6 +101,8 @@ func report(stderr io.Writer, err error) int {
 	var h *hintError
 	if errors.As(err, &h) {
 		fmt.Fprintf(stderr, "pq: hint: %s\n", oneLine(h.hint))
+	} else if errors.Is(err, fs.ErrPermission) {
+		fmt.Fprintln(stderr, "pq: hint: the queue belongs to another user, or is shared with a group you are not in, or in a mode that does not let its members do this (see 'pq init --group')")
 	}
 	var s *statusError
 	if errors.As(err, &s) {
