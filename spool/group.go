@@ -233,20 +233,29 @@ func (c *Claim) settleGroup(h hold, sync bool) {
 	c.group = nil
 }
 
+// holdGroupWait is how long recovery waits for a group's lock; tests
+// shorten it.
+var holdGroupWait = time.Second
+
 // holdGroupFor takes the lock of the group of n, a message being put back
 // by recovery, and records that n goes next. Receivers take the lock only
-// for moments, so this waits a little for it.
-func (q *Queue) holdGroupFor(n Name) {
+// for moments, so this waits a little for it. It reports whether it
+// recorded it: if not, the message must stay in cur/ for a later
+// recovery, since out of cur/ and unnamed in the group's file it would let
+// the next of its group go before it.
+func (q *Queue) holdGroupFor(n Name) bool {
 	if n.Group == "" {
-		return
+		return true
 	}
-	g, ok, err := q.lockGroupWithin(n.Group, time.Second)
+	g, ok, err := q.lockGroupWithin(n.Group, holdGroupWait)
 	if err != nil || !ok {
-		q.log.Warn("cannot record that a recovered message goes next in its group", "id", n.ID, "group", n.Group, "err", err)
-		return
+		q.log.Warn("cannot record that a recovered message goes next in its group; it is recovered later", "id", n.ID, "group", n.Group, "err", err)
+		return false
 	}
 	defer g.release()
 	if err := g.write(hold{id: n.ID, until: now().Add(holdGrace).UnixNano()}, false); err != nil {
-		q.log.Warn("cannot record that a recovered message goes next in its group", "id", n.ID, "err", err)
+		q.log.Warn("cannot record that a recovered message goes next in its group; it is recovered later", "id", n.ID, "err", err)
+		return false
 	}
+	return true
 }

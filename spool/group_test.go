@@ -152,3 +152,42 @@ func TestABadGroupIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// Recovery that cannot name a dead claim's message in its group's file
+// (another process holds the group's lock) leaves it in cur/, where it
+// keeps the rest of its group waiting, and recovers it later: put back
+// unnamed, it would let the next of its group go first.
+func TestRecoveryLeavesAGroupsHeadInCurUntilItCanNameIt(t *testing.T) {
+	saved := holdGroupWait
+	holdGroupWait = 10 * time.Millisecond
+	t.Cleanup(func() { holdGroupWait = saved })
+	q := newQueue(t, Options{NoSync: true})
+	for _, b := range []string{"a", "b"} {
+		if _, err := q.SendWith(strings.NewReader(b), SendOptions{Group: "g"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := q.NewReceiver().Claim()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.f.Close() // its consumer dies
+	c.group.release()
+	g, ok, err := q.lockGroup("g")
+	if err != nil || !ok {
+		t.Fatalf("lock the group: %v, %v", ok, err)
+	}
+	if ids, err := q.Recover(); err != nil || len(ids) != 0 {
+		t.Fatalf("Recover with the group's lock held elsewhere: %v, %v; want nothing recovered", ids, err)
+	}
+	g.release()
+	if c, err := q.NewReceiver().Claim(); !errors.Is(err, ErrEmpty) {
+		t.Fatalf("claim while the group's head waits in cur/: %v, %v; want ErrEmpty", c, err)
+	}
+	if ids, err := q.Recover(); err != nil || len(ids) != 1 {
+		t.Fatalf("Recover once the lock is free: %v, %v", ids, err)
+	}
+	if got := receiveBody(t, q.NewReceiver()); got != "a" {
+		t.Fatalf("first after recovery: %q, want a", got)
+	}
+}

@@ -99,7 +99,9 @@ func (q *Queue) recoverOne(base string, dirs map[string]bool) (ID, error) {
 		return "", nil
 	}
 	n = withAttempt(n)
-	q.holdGroupFor(n) // it goes first in its group again
+	if !q.holdGroupFor(n) { // it goes first in its group again
+		return "", nil // or stays in cur/ until that can be recorded
+	}
 	if !wellFormed(base) {
 		err = q.renew(path, n, base, dirs)
 	} else {
