@@ -99,11 +99,13 @@ func TestConcurrentRequestersGetTheirOwnReplies(t *testing.T) {
 	s.assertDrained(t, "q")
 }
 
-// blocker returns a shell command line that reads its stdin, then waits
-// until the file gate exists before it prints its reply, and the gate.
+// blocker returns a shell command line that reads its stdin, makes the
+// file started (by then its worker has made the reply's writer), then
+// waits until the file gate exists before it prints its reply; and the
+// gate, whose name with ".started" added is the other file.
 func blocker(t *testing.T, reply string) (string, string) {
 	gate := filepath.Join(t.TempDir(), "gate")
-	return fmt.Sprintf(`cat >/dev/null; while [ ! -e %s ]; do sleep 0.01; done; printf '%s'`, gate, reply), gate
+	return fmt.Sprintf(`cat >/dev/null; : >%s.started; while [ ! -e %s ]; do sleep 0.01; done; printf '%s'`, gate, gate, reply), gate
 }
 
 // open creates the file at path.
@@ -123,7 +125,9 @@ func TestAKilledRequesterLeavesNoReplyAfterRecover(t *testing.T) {
 	cmdline, gate := blocker(t, "orphaned reply")
 	workers := s.startWorkers(t, "q", cmdline, 1)
 	req := start(t, "requester", s.command("request", "q"))
-	waitUntil(t, "the worker to claim the request", func() bool { return len(names(t, s.dir("q", "cur"))) == 1 }, req)
+	// Its command started: the worker took the reply place while the
+	// requester was alive.
+	waitUntil(t, "the worker to run the request", func() bool { return exists(gate + ".started") }, req)
 	req.kill(t)
 	open(t, gate)
 	waitUntil(t, "the worker to finish", func() bool { return len(names(t, s.dir("q", "cur"))) == 0 }, workers...)
