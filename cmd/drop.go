@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"os"
 
 	"pq/spool"
 )
@@ -30,22 +29,11 @@ func dropSend(e *env, q *spool.Queue, o sendOptions) error {
 		fmt.Fprintln(out, receipt)
 		return out.Flush()
 	}
-	var inputs []io.Reader
-	if len(o.files) == 0 {
-		inputs = append(inputs, e.In)
+	inputs, closeInputs, err := openInputs(e, o.files)
+	if err != nil {
+		return err
 	}
-	for _, name := range o.files {
-		if name == "-" {
-			inputs = append(inputs, e.In)
-			continue
-		}
-		f, err := os.Open(name)
-		if err != nil {
-			return fmt.Errorf("send: %w", err)
-		}
-		defer f.Close()
-		inputs = append(inputs, f)
-	}
+	defer closeInputs()
 	for _, in := range inputs {
 		if !o.lines && !o.nul {
 			if err := drop(in); err != nil {

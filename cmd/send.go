@@ -322,6 +322,35 @@ func (s *sender) sendFile(e *env, name string) error {
 	return s.add(f)
 }
 
+// openInputs opens the files a send reads, stdin for "-" or for none,
+// and returns them with a function that closes them.
+func openInputs(e *env, files []string) ([]io.Reader, func(), error) {
+	var inputs []io.Reader
+	var opened []*os.File
+	closeAll := func() {
+		for _, f := range opened {
+			f.Close()
+		}
+	}
+	if len(files) == 0 {
+		inputs = append(inputs, e.In)
+	}
+	for _, name := range files {
+		if name == "-" {
+			inputs = append(inputs, e.In)
+			continue
+		}
+		f, err := os.Open(name)
+		if err != nil {
+			closeAll()
+			return nil, nil, fmt.Errorf("send: %w", err)
+		}
+		opened = append(opened, f)
+		inputs = append(inputs, f)
+	}
+	return inputs, closeAll, nil
+}
+
 // sendRecords sends one message per line or NUL-terminated record of stdin,
 // or of the files named.
 func (s *sender) sendRecords(e *env, o sendOptions) error {
@@ -329,22 +358,11 @@ func (s *sender) sendRecords(e *env, o sendOptions) error {
 	if o.nul {
 		delim = 0
 	}
-	var inputs []io.Reader
-	if len(o.files) == 0 {
-		inputs = append(inputs, e.In)
+	inputs, closeInputs, err := openInputs(e, o.files)
+	if err != nil {
+		return err
 	}
-	for _, name := range o.files {
-		if name == "-" {
-			inputs = append(inputs, e.In)
-			continue
-		}
-		f, err := os.Open(name)
-		if err != nil {
-			return fmt.Errorf("send: %w", err)
-		}
-		defer f.Close()
-		inputs = append(inputs, f)
-	}
+	defer closeInputs()
 	inputs = s.countInput(inputs)
 	for _, in := range inputs {
 		rs := newRecords(newIdleReader(in, s.onIdle), delim)
