@@ -86,7 +86,6 @@ func (s *sharing) as(uid int, member bool, stdin string, args ...string) (int, s
 // exit 2 with one line naming the queue and what was denied, and changes
 // nothing.
 func TestSharedQueuesLetEachUserDoWhatTheTableSays(t *testing.T) {
-	t.Parallel()
 	for _, mode := range []string{"both", "recv"} {
 		t.Run(mode, func(t *testing.T) {
 			s := newSharing(t)
@@ -194,7 +193,6 @@ const member2UID = 54323
 // do nothing else, and cannot find or read each other's messages; the
 // owner receives them, each from the member who sent it.
 func TestADropBoxTakesMessagesFromMembersAndShowsThemNothing(t *testing.T) {
-	t.Parallel()
 	s := newSharing(t)
 	q := "box"
 	if code, _, errs := s.as(ownerUID, true, "", "init", "--group", fmt.Sprint(shareGID), "--mode", "send", q); code != 0 {
@@ -258,7 +256,6 @@ func TestADropBoxTakesMessagesFromMembersAndShowsThemNothing(t *testing.T) {
 // receiver takes: the body is in the inbox under a dot name until it is
 // whole, fsynced and renamed.
 func TestADropKilledHalfWayIsNeverReceived(t *testing.T) {
-	t.Parallel()
 	s := newSharing(t)
 	q := "box"
 	s.as(ownerUID, true, "", "init", "--group", fmt.Sprint(shareGID), "--mode", "send", q)
