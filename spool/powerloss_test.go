@@ -146,6 +146,8 @@ type promise struct {
 	after int // the number of steps taken when it was made
 	sent  map[ID]string
 	acked []ID
+	held  []ID // dead-lettered, or backing off for an hour: not to be delivered now
+	until int  // for held: the steps taken when the redrive began, which frees them; 0: never
 }
 
 // A power cut after any single step of a run of sends (one, bulk,
@@ -239,12 +241,29 @@ func TestPowerLossAtEveryStepKeepsWhatWasPromised(t *testing.T) {
 	}
 	keep(nil, a)
 	claim().Retry(0)
-	claim().Retry(time.Hour)
-	claim().DeadLetter(Reason{Cause: "test"})
+	for _, settle := range []func(*Claim) error{
+		func(c *Claim) error { return c.Retry(time.Hour) },
+		func(c *Claim) error { return c.DeadLetter(Reason{Cause: "test"}) },
+	} {
+		c := claim()
+		if err := settle(c); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		promises = append(promises, promise{after: steps, held: []ID{c.ID()}})
+		mu.Unlock()
+	}
 	claim().f.Close() // a consumer dies
 	if _, err := q.Recover(); err != nil {
 		t.Fatal(err)
 	}
+	mu.Lock()
+	for i := range promises {
+		if promises[i].held != nil {
+			promises[i].until = steps
+		}
+	}
+	mu.Unlock()
 	if _, err := q.Redrive(); err != nil {
 		t.Fatal(err)
 	}
@@ -278,11 +297,14 @@ func checkCut(t *testing.T, root string, taken int, promises []promise, bodies m
 			t.Errorf("cut after step %d: %q is in the queue %d times", taken, body, n)
 		}
 	}
-	acked := map[ID]bool{}
+	acked, held := map[ID]bool{}, map[ID]bool{}
 	for _, p := range promises {
 		if p.after <= taken {
 			for _, id := range p.acked {
 				acked[id] = true
+			}
+			for _, id := range p.held {
+				held[id] = p.until == 0 || taken < p.until
 			}
 		}
 	}
@@ -315,6 +337,9 @@ func checkCut(t *testing.T, root string, taken int, promises []promise, bodies m
 		if err != nil {
 			t.Errorf("cut after step %d: receive: %v", taken, err)
 			return
+		}
+		if held[c.ID()] {
+			t.Errorf("cut after step %d: %s was delivered, though dead-lettered or backing off before the cut", taken, c.ID())
 		}
 		b, _ := io.ReadAll(c.Body())
 		if got[string(b)] {
