@@ -36,7 +36,7 @@ func TestAnAtomicBatchAppearsWholeAndInOrder(t *testing.T) {
 			q.Send(strings.NewReader("before"))
 			b := q.NewAtomicBatch()
 			defer b.Close()
-			addAll(t, b, SendOptions{Headers: []Header{{"k", "v"}}}, numbered("m", n)...)
+			addAll(t, b, SendOptions{Headers: []Header{{Key: "k", Value: "v"}}}, numbered("m", n)...)
 			// Written, not committed: nothing of it is in the queue.
 			if got := messagesUnder(t, q.new); len(got) != 1 {
 				t.Fatalf("before the commit new/ holds %v", got)

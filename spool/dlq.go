@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"pq/queue"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,20 +23,7 @@ import (
 const reasonSuffix = ".reason"
 
 // Reason says why a message was dead-lettered.
-type Reason struct {
-	// Time is when the message was dead-lettered.
-	Time time.Time
-	// Attempts is how many deliveries the message had.
-	Attempts int
-	// Cause is what ended the last one, such as "exit status 3",
-	// "killed by signal TERM" or "timed out after 30s".
-	Cause string
-	// Stderr holds the last lines its handler wrote to stderr.
-	Stderr string
-	// Untried says the message was dead-lettered without being handled,
-	// as a poison message is: the claim that ends here counts no attempt.
-	Untried bool
-}
+type Reason = queue.Reason
 
 // DeadLetter is a message in dlq/.
 type DeadLetter struct {

@@ -4,16 +4,18 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"pq/queue"
 )
 
 // ErrEmpty reports that a queue holds no message ready to be claimed.
-var ErrEmpty = errors.New("no message ready")
+var ErrEmpty = queue.ErrEmpty
 
 // ErrBadName reports a queue name that pq refuses: see [ValidName].
 var ErrBadName = errors.New("bad queue name")
 
 // ErrNoQueue reports that a queue directory does not exist.
-var ErrNoQueue = errors.New("no such queue")
+var ErrNoQueue = queue.ErrNoQueue
 
 // ErrNotQueue reports a directory that exists but lacks a queue's
 // subdirectories.

@@ -37,7 +37,7 @@ type scenario struct {
 func sendBodies(t *testing.T, q *Queue, bodies ...string) {
 	t.Helper()
 	for _, b := range bodies {
-		if _, err := q.SendWith(strings.NewReader(b), SendOptions{Headers: []Header{{"Body", b}}}); err != nil {
+		if _, err := q.SendWith(strings.NewReader(b), SendOptions{Headers: []Header{{Key: "Body", Value: b}}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -63,7 +63,7 @@ func scenarios() []scenario {
 			}
 			defer b.Close()
 			for _, body := range bodies {
-				if err := b.AddWith(strings.NewReader(body), SendOptions{Headers: []Header{{"Body", body}}}); err != nil {
+				if err := b.AddWith(strings.NewReader(body), SendOptions{Headers: []Header{{Key: "Body", Value: body}}}); err != nil {
 					return err
 				}
 			}
@@ -74,7 +74,7 @@ func scenarios() []scenario {
 	three := func(t *testing.T, q *Queue) { sendBodies(t, q, "m1", "m2", "m3") }
 	return []scenario{
 		{name: "send", op: func(q *Queue) error {
-			_, err := q.SendWith(strings.NewReader("one"), SendOptions{Headers: []Header{{"Body", "one"}}})
+			_, err := q.SendWith(strings.NewReader("one"), SendOptions{Headers: []Header{{Key: "Body", Value: "one"}}})
 			return err
 		}, sent: []string{"one"}},
 		{name: "small batch", op: bulk(batchOf(5), false), sent: batchOf(5)},
@@ -85,11 +85,11 @@ func scenarios() []scenario {
 			return err
 		}, sent: []string{"later"}},
 		{name: "dedup send", op: func(q *Queue) error {
-			_, err := q.SendWith(strings.NewReader("once"), SendOptions{DedupID: "k", Headers: []Header{{"Body", "once"}}})
+			_, err := q.SendWith(strings.NewReader("once"), SendOptions{DedupID: "k", Headers: []Header{{Key: "Body", Value: "once"}}})
 			return err
 		}, sent: []string{"once"}},
 		{name: "group send and retry", op: func(q *Queue) error {
-			if _, err := q.SendWith(strings.NewReader("g1"), SendOptions{Group: "g", Headers: []Header{{"Body", "g1"}}}); err != nil {
+			if _, err := q.SendWith(strings.NewReader("g1"), SendOptions{Group: "g", Headers: []Header{{Key: "Body", Value: "g1"}}}); err != nil {
 				return err
 			}
 			c, err := claimOldest(q)

@@ -2,6 +2,7 @@ package spool
 
 import (
 	"fmt"
+	"pq/queue"
 	"strings"
 	"unicode/utf8"
 )
@@ -11,12 +12,7 @@ import (
 // with "pq-" (or "pq_", in any case) are pq's own, such as the
 // pq-reply-to line that `pq recv --headers` shows for a request, and no
 // message may carry one.
-type Header struct {
-	// Key matches [A-Za-z0-9][A-Za-z0-9_-]{0,63}.
-	Key string
-	// Value is UTF-8 text without NUL or newline.
-	Value string
-}
+type Header = queue.Header
 
 // maxHeaderBytes bounds the headers of one message, keys and values.
 const maxHeaderBytes = 4 << 10

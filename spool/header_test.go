@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-var someHeaders = []Header{{"Content-Type", "application/json"}, {"to", "ann, bob = friends"}}
+var someHeaders = []Header{{Key: "Content-Type", Value: "application/json"}, {Key: "to", Value: "ann, bob = friends"}}
 
 // claimHeaders claims the next message and returns its headers.
 func claimHeaders(t *testing.T, q *Queue) (*Claim, []Header) {
@@ -95,15 +95,15 @@ func TestHeadersAreInPlaceBeforeTheirMessage(t *testing.T) {
 func TestBadHeadersAreRefused(t *testing.T) {
 	q := newQueue(t, Options{})
 	for _, hs := range [][]Header{
-		{{"", "x"}},
-		{{"-x", "x"}},
-		{{"a b", "x"}},
-		{{strings.Repeat("k", 65), "x"}},
-		{{"k", "two\nlines"}},
-		{{"k", "nul\x00"}},
-		{{"k", "\xff"}},
-		{{"a-b", "1"}, {"A_B", "2"}},
-		{{"big", strings.Repeat("v", 4<<10)}},
+		{{Key: "", Value: "x"}},
+		{{Key: "-x", Value: "x"}},
+		{{Key: "a b", Value: "x"}},
+		{{Key: strings.Repeat("k", 65), Value: "x"}},
+		{{Key: "k", Value: "two\nlines"}},
+		{{Key: "k", Value: "nul\x00"}},
+		{{Key: "k", Value: "\xff"}},
+		{{Key: "a-b", Value: "1"}, {Key: "A_B", Value: "2"}},
+		{{Key: "big", Value: strings.Repeat("v", 4<<10)}},
 	} {
 		if _, err := q.SendWith(strings.NewReader("x"), SendOptions{Headers: hs}); !errors.Is(err, ErrBadHeader) {
 			t.Errorf("headers %q: %v, want ErrBadHeader", hs, err)

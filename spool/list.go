@@ -72,7 +72,7 @@ type Entry struct {
 // file that another program put in under a name of its own, its
 // modification time.
 func (e Entry) Sent() time.Time {
-	if t, ok := e.Name.ID.Time(); ok {
+	if t, ok := IDTime(e.Name.ID); ok {
 		return t
 	}
 	return e.ModTime

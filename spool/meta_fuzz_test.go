@@ -19,8 +19,8 @@ func FuzzMeta(f *testing.F) {
 	f.Add("", "K", "ends in CR\r", "", "")
 	f.Fuzz(func(t *testing.T, original, key, value, replyQueue, replyID string) {
 		m := Meta{OriginalName: original}
-		if checkHeaders([]Header{{key, value}}) == nil {
-			m.Headers = []Header{{key, value}}
+		if checkHeaders([]Header{{Key: key, Value: value}}) == nil {
+			m.Headers = []Header{{Key: key, Value: value}}
 		}
 		if ValidName(replyQueue) == nil && replyID != "" && !strings.ContainsAny(replyID, "\r\n") {
 			m.ReplyQueue, m.ReplyID = replyQueue, ID(replyID)

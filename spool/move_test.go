@@ -47,7 +47,7 @@ func drainQ(t *testing.T, q *Queue) []string {
 func claimOne(t *testing.T, q *Queue, body string) *Claim {
 	t.Helper()
 	p := 7
-	if _, err := q.SendWith(strings.NewReader(body), SendOptions{Priority: &p, Headers: []Header{{"Customer", "42"}}}); err != nil {
+	if _, err := q.SendWith(strings.NewReader(body), SendOptions{Priority: &p, Headers: []Header{{Key: "Customer", Value: "42"}}}); err != nil {
 		t.Fatal(err)
 	}
 	r := q.NewReceiver()
@@ -121,7 +121,7 @@ func TestAMoveKeepsBodyPriorityAndHeaders(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.ID() != id || got.Priority() != 7 || len(h) != 1 || h[0] != (Header{"Customer", "42"}) || readAll(t, got) != m.out("the body") {
+			if got.ID() != id || got.Priority() != 7 || len(h) != 1 || h[0] != (Header{Key: "Customer", Value: "42"}) || readAll(t, got) != m.out("the body") {
 				t.Fatalf("moved message: id %s (want %s), priority %d, headers %v", got.ID(), id, got.Priority(), h)
 			}
 			out.Ack(got)
@@ -424,10 +424,10 @@ func TestAnOutputsOwnHeadersGoOverTheInputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := o.SetHeaders([]Header{{"bad key", "x"}}); !errors.Is(err, ErrBadHeader) {
+	if err := o.SetHeaders([]Header{{Key: "bad key", Value: "x"}}); !errors.Is(err, ErrBadHeader) {
 		t.Fatalf("SetHeaders of a bad key: %v, want ErrBadHeader", err)
 	}
-	if err := o.SetHeaders([]Header{{"customer", "43"}, {"Step", "2"}}); err != nil {
+	if err := o.SetHeaders([]Header{{Key: "customer", Value: "43"}, {Key: "Step", Value: "2"}}); err != nil {
 		t.Fatal(err)
 	}
 	io.WriteString(o.File(), "out")
@@ -442,7 +442,7 @@ func TestAnOutputsOwnHeadersGoOverTheInputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	hs, err := oc.Headers()
-	want := []Header{{"customer", "43"}, {"Step", "2"}}
+	want := []Header{{Key: "customer", Value: "43"}, {Key: "Step", Value: "2"}}
 	if err != nil || !slices.Equal(hs, want) {
 		t.Fatalf("output headers %v, %v; want %v", hs, err, want)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"pq/queue"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,11 +22,11 @@ import (
 // random bits, joined by an underscore; and the sender's host name, cut to
 // the characters [A-Za-z0-9-]. A file placed in new/ by another program
 // keeps whatever name it had, and that name is its ID.
-type ID string
+type ID = queue.ID
 
-// Time returns the send time recorded in an ID made by pq, and false for an
-// ID that does not start with one.
-func (id ID) Time() (time.Time, bool) {
+// IDTime returns the send time recorded in an ID made by pq, and false for
+// an ID that does not start with one.
+func IDTime(id ID) (time.Time, bool) {
 	ns, ok := idNanos(string(id))
 	if !ok {
 		return time.Time{}, false

@@ -67,11 +67,11 @@ func TestIDsSortInSendOrderAndCarryTheirTime(t *testing.T) {
 		}
 		prev = id
 	}
-	tm, ok := prev.Time()
+	tm, ok := IDTime(prev)
 	if !ok || tm.Sub(frozen) < 0 || tm.Sub(frozen) > time.Microsecond {
 		t.Fatalf("Time() = %v %v, want about %v", tm, ok, frozen)
 	}
-	if _, ok := ID("job-1").Time(); ok {
+	if _, ok := IDTime(ID("job-1")); ok {
 		t.Fatal("a foreign ID has no time")
 	}
 }

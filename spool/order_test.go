@@ -114,7 +114,7 @@ func TestIDsRiseAcrossSendersAndClockSteps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sent, _ := first.Time()
+	sent, _ := IDTime(first)
 	setClock(t, sent.Add(-time1h)) // the clock steps back an hour
 	second, err := q.Send(strings.NewReader("b"))
 	if err != nil {
@@ -176,7 +176,7 @@ func TestAnUnbelievableLastNameIsIgnored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sent, _ := id.Time(); sent.After(time.Now().Add(time.Minute)) {
+	if sent, _ := IDTime(id); sent.After(time.Now().Add(time.Minute)) {
 		t.Fatalf("named %s, sent at %v: the garbage in the lock file was believed", id, sent)
 	}
 }

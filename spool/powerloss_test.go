@@ -189,7 +189,7 @@ func TestPowerLossAtEveryStepKeepsWhatWasPromised(t *testing.T) {
 	}
 	send := func(body string) ID {
 		bodies[body] = true
-		id, err := q.SendWith(strings.NewReader(body), SendOptions{Headers: []Header{{"Body", body}}})
+		id, err := q.SendWith(strings.NewReader(body), SendOptions{Headers: []Header{{Key: "Body", Value: body}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -198,7 +198,7 @@ func TestPowerLossAtEveryStepKeepsWhatWasPromised(t *testing.T) {
 	}
 	batch := func(b *Batch, bodies []string) {
 		for _, body := range bodies {
-			if err := b.AddWith(strings.NewReader(body), SendOptions{Headers: []Header{{"Body", body}}}); err != nil {
+			if err := b.AddWith(strings.NewReader(body), SendOptions{Headers: []Header{{Key: "Body", Value: body}}}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -13,7 +13,7 @@ import (
 func deadLetterAt(t *testing.T, q *Queue, body string, at time.Time) ID {
 	t.Helper()
 	setClock(t, at)
-	id, err := q.SendWith(strings.NewReader(body), SendOptions{Headers: []Header{{"Kind", body}}})
+	id, err := q.SendWith(strings.NewReader(body), SendOptions{Headers: []Header{{Key: "Kind", Value: body}}})
 	if err != nil {
 		t.Fatal(err)
 	}

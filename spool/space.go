@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"pq/queue"
 	"strconv"
 	"strings"
 
@@ -14,7 +15,7 @@ import (
 // ErrFull reports a send refused because the queue has no room: the file
 // system that holds it has less free space than the queue's min_free (see
 // Settings.MinFree). Nothing of the refused message is left behind.
-var ErrFull = errors.New("queue full")
+var ErrFull = queue.ErrFull
 
 // Space is an amount of disk space: a number of bytes, or a share of the
 // file system's size.

@@ -6,21 +6,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"pq/queue"
 	"strings"
 )
 
 // Stats counts a queue's messages by state.
-type Stats struct {
-	// Ready messages can be claimed now.
-	Ready int
-	// Delayed messages are backing off after a failure, or otherwise
-	// due later.
-	Delayed int
-	// Claimed messages are held by a consumer, live or dead.
-	Claimed int
-	// Dead messages are in the dead-letter queue.
-	Dead int
-}
+type Stats = queue.Stats
 
 // Stat counts the queue's messages. It walks new/, so its cost grows with
 // the depth of the queue; it takes no locks and changes nothing, and its

@@ -1,0 +1,127 @@
+package spool
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"pq/queue"
+)
+
+// Backend is a spool root as a [queue.Backend]: package worker, and every
+// command, run over it as they run over NATS JetStream.
+type Backend struct {
+	root string
+	opts Options
+}
+
+// NewBackend returns the spool root as a backend whose queues are opened
+// with opts.
+func NewBackend(root string, opts Options) *Backend {
+	return &Backend{root: root, opts: opts}
+}
+
+// Open returns the queue called name. It touches no disk: the first send
+// creates the queue.
+func (b *Backend) Open(_ context.Context, name string) (queue.Queue, error) {
+	q, err := Open(b.root, name, b.opts)
+	if err != nil {
+		return nil, err
+	}
+	return q.Queue(), nil
+}
+
+// Close does nothing: a spool holds nothing open between operations.
+func (b *Backend) Close() error { return nil }
+
+// Queue returns q as a [queue.Queue]. [Unwrap] gives q back.
+func (q *Queue) Queue() queue.Queue { return &backendQueue{q: q} }
+
+// Unwrap returns the spool queue behind a [queue.Queue] of this package,
+// for what only a spool has (groups, batches, moves, replies, sharing):
+// false for a queue of another backend.
+func Unwrap(q queue.Queue) (*Queue, bool) {
+	b, ok := q.(*backendQueue)
+	if !ok {
+		return nil, false
+	}
+	return b.q, true
+}
+
+// backendQueue is a Queue behind the queue.Queue interface.
+type backendQueue struct {
+	q       *Queue
+	created sync.Once
+}
+
+func (b *backendQueue) Name() string { return b.q.Name() }
+
+// Send sends m, creating the queue first if it does not exist.
+func (b *backendQueue) Send(_ context.Context, m queue.Message) (ID, error) {
+	var err error
+	b.created.Do(func() {
+		if err = b.q.Check(); errors.Is(err, ErrNoQueue) {
+			err = b.q.Create()
+		}
+	})
+	if err != nil {
+		return "", err
+	}
+	return b.q.SendWith(m.Body, SendOptions{Due: m.Due, Expires: m.Expires, Headers: m.Headers,
+		Priority: m.Priority, Group: m.Group, DedupID: m.DedupID})
+}
+
+func (b *backendQueue) Stat(context.Context) (Stats, error) { return b.q.Stat() }
+
+// NewReceiver returns a receiver of an existing queue: an error matching
+// ErrNoQueue when it does not exist.
+func (b *backendQueue) NewReceiver(context.Context) (queue.Receiver, error) {
+	if err := b.q.Check(); err != nil {
+		return nil, err
+	}
+	return &backendReceiver{r: b.q.NewReceiver()}, nil
+}
+
+// AckAll acks claims with one fsync; each must be a *Claim of this queue.
+func (b *backendQueue) AckAll(claims []queue.Claim) error {
+	cs := make([]*Claim, len(claims))
+	for i, c := range claims {
+		cs[i] = c.(*Claim)
+	}
+	return b.q.Ack(cs...)
+}
+
+// backendReceiver is a Receiver behind the queue.Receiver interface.
+type backendReceiver struct{ r *Receiver }
+
+// Claim claims the next message, waiting for one with wait.
+func (b *backendReceiver) Claim(ctx context.Context, wait bool) (queue.Claim, error) {
+	for {
+		c, err := b.r.Claim()
+		if err == nil {
+			return c, nil
+		}
+		if !wait || !errors.Is(err, ErrEmpty) {
+			return nil, err
+		}
+		if err := b.r.Wait(ctx); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (b *backendReceiver) Close() error { return b.r.Close() }
+
+// Extend does nothing: a spool claim lives as long as its lock, which is
+// as long as the claimer's process holds the claim's file open.
+func (c *Claim) Extend(context.Context) error { return nil }
+
+// Ack acks the claim alone (see [Queue.Ack]).
+func (c *Claim) Ack() error { return c.q.Ack(c) }
+
+// Ensure the adapters keep to the interfaces.
+var (
+	_ queue.Backend    = (*Backend)(nil)
+	_ queue.BatchAcker = (*backendQueue)(nil)
+	_ queue.Claim      = (*Claim)(nil)
+)
