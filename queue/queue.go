@@ -110,6 +110,22 @@ type Queue interface {
 	NewReceiver(ctx context.Context) (Receiver, error)
 	// Stat counts the queue's messages.
 	Stat(ctx context.Context) (Stats, error)
+	// DeadLetters lists the queue's dead letters, oldest first.
+	DeadLetters(ctx context.Context) ([]DeadLetter, error)
+}
+
+// DeadLetter is a message in a queue's dead-letter queue.
+type DeadLetter struct {
+	// ID is the message's ID in its queue.
+	ID ID
+	// Size is the body's size in bytes.
+	Size int64
+	// Headers are the message's headers, as sent.
+	Headers []Header
+	// Reason says why it was dead-lettered; zero when none was recorded.
+	Reason Reason
+	// Open returns a reader of the body.
+	Open func() (io.ReadCloser, error)
 }
 
 // Receiver claims messages, one at a time, each for one consumer alone. A

@@ -3,6 +3,8 @@ package spool
 import (
 	"context"
 	"errors"
+	"io"
+	"os"
 	"sync"
 
 	"pq/queue"
@@ -72,6 +74,20 @@ func (b *backendQueue) Send(_ context.Context, m queue.Message) (ID, error) {
 }
 
 func (b *backendQueue) Stat(context.Context) (Stats, error) { return b.q.Stat() }
+
+// DeadLetters lists dlq/, oldest first.
+func (b *backendQueue) DeadLetters(context.Context) ([]queue.DeadLetter, error) {
+	dead, err := b.q.DeadLetters()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]queue.DeadLetter, len(dead))
+	for i, d := range dead {
+		out[i] = queue.DeadLetter{ID: d.Name.ID, Size: d.Size, Headers: d.Headers, Reason: d.Reason,
+			Open: func() (io.ReadCloser, error) { return os.Open(d.Path) }}
+	}
+	return out, nil
+}
 
 // NewReceiver returns a receiver of an existing queue: an error matching
 // ErrNoQueue when it does not exist.
