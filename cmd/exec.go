@@ -99,7 +99,7 @@ func runExec(ctx context.Context, e *env, q *spool.Queue, o execOptions) error {
 		}
 	}
 	h := worker.Command(o.command, co)
-	w, err := worker.New(q, h, worker.Options{
+	w, err := worker.New(q.Queue(), h, worker.Options{
 		Jobs:        o.jobs,
 		Wait:        o.wait,
 		MaxAttempts: o.MaxAttempts,

@@ -128,6 +128,10 @@ func (b *backendReceiver) Claim(ctx context.Context, wait bool) (queue.Claim, er
 
 func (b *backendReceiver) Close() error { return b.r.Close() }
 
+// Wait waits until a message may be ready (see [Receiver.Wait]), so that a
+// worker can wait between claims.
+func (b *backendReceiver) Wait(ctx context.Context) error { return b.r.Wait(ctx) }
+
 // Extend does nothing: a spool claim lives as long as its lock, which is
 // as long as the claimer's process holds the claim's file open.
 func (c *Claim) Extend(context.Context) error { return nil }
