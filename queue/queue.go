@@ -153,6 +153,8 @@ type Claim interface {
 	Attempt() int
 	// Headers returns the message's headers, in the order they were sent.
 	Headers() ([]Header, error)
+	// Size returns the body's size in bytes.
+	Size() int64
 	// Body returns a reader of the message's body from its first byte.
 	Body() io.Reader
 	// Extend tells the backend that the claimer still lives, for a
@@ -188,6 +190,16 @@ type BatchAcker interface {
 	// AckAll acks claims; it returns the first error, having tried every
 	// claim.
 	AckAll(claims []Claim) error
+}
+
+// BatchSender is a Queue that sends many messages at the cost of fewer
+// fsyncs or round trips than one Send each.
+type BatchSender interface {
+	Queue
+	// SendBatch sends msgs, in order, and returns the IDs of those that
+	// are durable, in order: all of them when the error is nil. A
+	// message whose ID is not returned may have been sent all the same.
+	SendBatch(ctx context.Context, msgs []Message) ([]ID, error)
 }
 
 // ErrEmpty reports that no message is ready.

@@ -69,8 +69,37 @@ func (b *backendQueue) Send(_ context.Context, m queue.Message) (ID, error) {
 	if err != nil {
 		return "", err
 	}
-	return b.q.SendWith(m.Body, SendOptions{Due: m.Due, Expires: m.Expires, Headers: m.Headers,
-		Priority: m.Priority, Group: m.Group, DedupID: m.DedupID})
+	return b.q.SendWith(m.Body, sendOptions(m))
+}
+
+// SendBatch sends msgs as one batch: one fsync for them all.
+func (b *backendQueue) SendBatch(ctx context.Context, msgs []queue.Message) ([]ID, error) {
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	if len(msgs) == 1 || msgs[0].DedupID != "" {
+		id, err := b.Send(ctx, msgs[0])
+		if err != nil {
+			return nil, err
+		}
+		ids, err := b.SendBatch(ctx, msgs[1:])
+		return append([]ID{id}, ids...), err
+	}
+	bt := b.q.NewBatch()
+	defer bt.Close()
+	for _, m := range msgs {
+		if err := bt.AddWith(m.Body, sendOptions(m)); err != nil {
+			ids, _ := bt.Commit()
+			return ids, err
+		}
+	}
+	return bt.Commit()
+}
+
+// sendOptions are the SendOptions of m.
+func sendOptions(m queue.Message) SendOptions {
+	return SendOptions{Due: m.Due, Expires: m.Expires, Headers: m.Headers,
+		Priority: m.Priority, Group: m.Group, DedupID: m.DedupID}
 }
 
 func (b *backendQueue) Stat(context.Context) (Stats, error) { return b.q.Stat() }
@@ -141,7 +170,8 @@ func (c *Claim) Ack() error { return c.q.Ack(c) }
 
 // Ensure the adapters keep to the interfaces.
 var (
-	_ queue.Backend    = (*Backend)(nil)
-	_ queue.BatchAcker = (*backendQueue)(nil)
-	_ queue.Claim      = (*Claim)(nil)
+	_ queue.Backend     = (*Backend)(nil)
+	_ queue.BatchAcker  = (*backendQueue)(nil)
+	_ queue.BatchSender = (*backendQueue)(nil)
+	_ queue.Claim       = (*Claim)(nil)
 )

@@ -53,6 +53,7 @@ func Run(t *testing.T, h Harness) {
 		{"CancellingAWaitingClaimReturnsPromptly", cancelWait},
 		{"AWaitingClaimGetsAMessageSentLater", waitGetsLater},
 		{"StatCountsReadyAndClaimed", stat},
+		{"MessagesComeInSendOrder", fifo},
 		{"EightClaimersAckEachOfAThousandMessagesOnce", concurrent},
 	}
 	for _, tc := range tests {
@@ -485,5 +486,37 @@ func drain(ctx context.Context, q queue.Queue, acked chan<- queue.ID) error {
 			return fmt.Errorf("ack %s: %w", c.ID(), err)
 		}
 		acked <- c.ID()
+	}
+}
+
+func fifo(t *testing.T, h Harness) {
+	ctx, q := h.ctx(t), h.New(t)
+	var sent []queue.ID
+	for i := range 3 {
+		sent = append(sent, send(t, ctx, q, fmt.Sprint("single ", i)))
+	}
+	if b, ok := q.(queue.BatchSender); ok {
+		var msgs []queue.Message
+		for i := range 5 {
+			msgs = append(msgs, queue.Message{Body: strings.NewReader(fmt.Sprint("batched ", i))})
+		}
+		ids, err := b.SendBatch(ctx, msgs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ids) != len(msgs) {
+			t.Fatalf("a batch of %d gave %d IDs", len(msgs), len(ids))
+		}
+		sent = append(sent, ids...)
+	}
+	r := receiver(t, ctx, q)
+	for i, want := range sent {
+		c := claim(t, ctx, r)
+		if c.ID() != want {
+			t.Errorf("claim %d is %s, want %s", i, c.ID(), want)
+		}
+		if err := c.Ack(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
