@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"pq/config"
+	"pq/queue"
 	"pq/seal"
 	"pq/spool"
 )
@@ -37,10 +38,18 @@ type env struct {
 	warnLog *slog.Logger
 	// ids open encrypted queues' messages; nil when none was given.
 	ids *seal.Identities
+	// command is the name of the command that runs, for messages.
+	command string
+	// nats is the connection to a NATS root, once made.
+	nats queue.Backend
 }
 
-// queue opens the queue called name under the spool root.
+// queue opens the queue called name under the spool root. On a NATS root
+// it refuses: the command, which needs a spool, is not supported there.
 func (e *env) queue(name string) (*spool.Queue, error) {
+	if natsRoot(e.root) {
+		return nil, unsupported(e, "pq "+e.command)
+	}
 	log := e.warnLog
 	if log == nil {
 		log = slog.New(newWarnHandler(e.Err))
@@ -73,7 +82,7 @@ func Main(args []string, stdio Stdio) int {
 		return code
 	}
 	ctx := context.Background()
-	e := &env{Stdio: stdio}
+	e := &env{Stdio: stdio, command: commandName(args)}
 	app := newAppWith(e, commandsFor(e, args))
 	args, err := reorder(app, args)
 	if err != nil {
@@ -234,6 +243,10 @@ func newAppWith(e *env, cmds []*cli.Command) *cli.App {
 			root, err := resolveRoot(c.String("root"), cfg)
 			if err != nil {
 				return err
+			}
+			if natsRoot(root) {
+				e.root = root
+				return nil
 			}
 			// Absolute, so that paths handed to commands (PQ_FILE)
 			// work from any directory.
