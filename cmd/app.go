@@ -16,7 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"pq/config"
-	"pq/queue"
+	"pq/jetstream"
 	"pq/seal"
 	"pq/spool"
 )
@@ -41,7 +41,9 @@ type env struct {
 	// command is the name of the command that runs, for messages.
 	command string
 	// nats is the connection to a NATS root, once made.
-	nats queue.Backend
+	nats *jetstream.Backend
+	// natsCreds is the credentials file for a NATS root; "" for none.
+	natsCreds string
 }
 
 // queue opens the queue called name under the spool root. On a NATS root
@@ -91,6 +93,7 @@ func Main(args []string, stdio Stdio) int {
 	if versionFlagged(args) {
 		return report(stdio.Err, writeVersion(stdio.Out))
 	}
+	defer e.closeNATS()
 	return report(stdio.Err, app.RunContext(ctx, args))
 }
 
@@ -206,7 +209,8 @@ func commandName(args []string) string {
 // globalFlags returns the flags that come before the command.
 func globalFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "root", Usage: "spool directory `DIR` holding the queues", DefaultText: "$PQ_ROOT, the config's root, or $XDG_DATA_HOME/pq"},
+		&cli.StringFlag{Name: "root", Usage: "spool directory `DIR` holding the queues, or nats://HOST:PORT[,HOST:PORT...] for NATS JetStream", DefaultText: "$PQ_ROOT, the config's root, or $XDG_DATA_HOME/pq"},
+		&cli.StringFlag{Name: "nats-creds", Usage: "NATS credentials `FILE` for a nats:// or tls:// root", DefaultText: "$PQ_NATS_CREDS, or the config's nats_creds"},
 		&cli.StringFlag{Name: "config", Usage: "configuration `FILE`", DefaultText: "$PQ_CONFIG, or $XDG_CONFIG_HOME/pq/config.toml if it exists"},
 		&cli.BoolFlag{Name: "version", Usage: "print the version and build information, as pq version does", DisableDefaultText: true},
 	}
@@ -246,7 +250,11 @@ func newAppWith(e *env, cmds []*cli.Command) *cli.App {
 			}
 			if natsRoot(root) {
 				e.root = root
+				e.natsCreds = firstSet(c.String("nats-creds"), os.Getenv("PQ_NATS_CREDS"), cfg.NATSCreds)
 				return nil
+			}
+			if c.IsSet("nats-creds") {
+				return usagef("--nats-creds goes with a nats:// or tls:// root, not the spool %s", root)
 			}
 			// Absolute, so that paths handed to commands (PQ_FILE)
 			// work from any directory.
