@@ -24,9 +24,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	natsjs "github.com/nats-io/nats.go/jetstream"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"pq/cmd"
+	"pq/jetstream"
+	"pq/jetstream/natstest"
 	"pq/spool"
 )
 
@@ -124,10 +128,62 @@ func statusMain() {
 
 func TestScripts(t *testing.T) {
 	t.Parallel()
-	testscript.Run(t, testscript.Params{
+	testscript.Run(t, scriptParams(false))
+}
+
+// natsScripts are the scripts that TestScriptsOnNATS runs a second time,
+// against a NATS server: those whose subject is what a user sees of a
+// queue, not the spool's files. Every other script runs on the spool only.
+var natsScripts = []string{
+	"dedup",
+	"exec_dlq_retry",
+	"exec_drain",
+	"exec_log",
+	"exec_status",
+	"exitstatus",
+	"fifo",
+	"flags",
+	"headers",
+	"lines",
+	"nats_only",
+	"roundtrip",
+	"wait",
+}
+
+// TestScriptsOnNATS runs the scripts of natsScripts with PQ_ROOT naming
+// an embedded NATS server with JetStream, one per script, so that scripts
+// running in parallel never share a queue. In these runs the condition
+// [nats] holds; a script guards its spool-only lines with [!nats] and
+// checks with [nats] lines what differs by design.
+func TestScriptsOnNATS(t *testing.T) {
+	t.Parallel()
+	p := scriptParams(true)
+	for _, name := range natsScripts {
+		p.Files = append(p.Files, filepath.Join(p.Dir, name+".txtar"))
+	}
+	p.Dir = ""
+	spoolSetup := p.Setup
+	p.Setup = func(e *testscript.Env) error {
+		if err := spoolSetup(e); err != nil {
+			return err
+		}
+		srv := natstest.Start(e.T().(testing.TB))
+		e.Defer(srv.Shutdown)
+		e.Setenv("PQ_ROOT", srv.URL())
+		return nil
+	}
+	testscript.Run(t, p)
+}
+
+// scriptParams returns the parameters of a run of the scripts on the
+// spool, or, with nats, those that TestScriptsOnNATS completes. -update
+// rewrites the scripts from the spool run only, so that a [nats] case
+// never rewrites what the spool must print.
+func scriptParams(nats bool) testscript.Params {
+	return testscript.Params{
 		Dir:                 filepath.Join("..", "testdata", "script"),
 		RequireExplicitExec: true,
-		UpdateScripts:       *update,
+		UpdateScripts:       *update && !nats,
 		Setup: func(e *testscript.Env) error {
 			// Nothing a script runs may touch the real home.
 			e.Setenv("PQ_ROOT", filepath.Join(e.WorkDir, "spool"))
@@ -146,10 +202,14 @@ func TestScripts(t *testing.T) {
 			}
 			return nil
 		},
-		// [root]: the script runs as root, as CI does.
+		// [root]: the script runs as root, as CI does. [nats]: PQ_ROOT
+		// names a NATS server (TestScriptsOnNATS), not a spool.
 		Condition: func(cond string) (bool, error) {
-			if cond == "root" {
+			switch cond {
+			case "root":
 				return os.Getuid() == 0, nil
+			case "nats":
+				return nats, nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
@@ -162,8 +222,9 @@ func TestScripts(t *testing.T) {
 			"waiting": cmdWaiting,
 			"seq":     cmdSeq,
 			"await":   cmdAwait,
+			"pulling": cmdPulling,
 		},
-	})
+	}
 }
 
 // cmdMkbin is "mkbin FILE [SIZE]": it writes SIZE bytes (512 by default)
@@ -256,6 +317,43 @@ func cmdAwait(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("%s holds no match of %q after 20s:\n%s", args[0], args[1], b)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// cmdPulling is "pulling QUEUE [N]", the [nats] counterpart of waiting:
+// it returns once N pull requests (1 by default) wait on the consumer of
+// QUEUE on the NATS server of $PQ_ROOT, as a waiting pq recv keeps one,
+// and fails after a minute.
+func cmdPulling(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: pulling QUEUE [N]")
+	}
+	want := 1
+	if len(args) == 2 {
+		n, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		want = n
+	}
+	nc, err := nats.Connect(ts.Getenv("PQ_ROOT"))
+	ts.Check(err)
+	defer nc.Close()
+	js, err := natsjs.New(nc)
+	ts.Check(err)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for {
+		c, err := js.Consumer(ctx, jetstream.StreamName(args[0]), "pq")
+		if err == nil {
+			info, err := c.Info(ctx)
+			if err == nil && info.NumWaiting >= want {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			ts.Fatalf("fewer than %d pull requests came to wait on queue %s", want, args[0])
+		case <-time.After(5 * time.Millisecond):
+		}
 	}
 }
 
