@@ -253,3 +253,21 @@ func oldestReady(ctx context.Context, q *jetstream.Queue) (jetstream.Entry, erro
 	}
 	return jetstream.Entry{}, errNothing
 }
+
+// runRecoverNATS is pq recover on a NATS root: a sweep of the messages
+// that reached the server's delivery limit into the dead-letter queue.
+func runRecoverNATS(e *env, o recoverOptions) error {
+	q, err := natsQueue(e, o.queue)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	if _, err := q.Stat(ctx); err != nil {
+		return withNATSHint(err)
+	}
+	n, err := q.Sweep(ctx)
+	if n > 0 {
+		fmt.Fprintf(e.Out, "dead-lettered %d\n", n)
+	}
+	return err
+}
