@@ -44,6 +44,8 @@ type env struct {
 	nats *jetstream.Backend
 	// natsCreds is the credentials file for a NATS root; "" for none.
 	natsCreds string
+	// warnedReplicas holds the NATS queues that pq stat warned about.
+	warnedReplicas map[string]bool
 }
 
 // queue opens the queue called name under the spool root. On a NATS root

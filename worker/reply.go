@@ -14,8 +14,13 @@ import (
 var cleanRepliesEvery = time.Minute
 
 // Request reports whether the message is a request, whose sender waits for
-// a reply: a handler answers it with m.Queue().Reply(m.ID(), body) before
-// it returns (see [spool.Queue.Reply]).
+// a reply: a handler answers it before it returns with the spool queue's
+// Reply (see [spool.Queue.Reply]):
+//
+//	sq, _ := spool.Unwrap(m.Queue())
+//	err := sq.Reply(m.ID(), body)
+//
+// Only a spool queue has requests.
 func (m *Message) Request() bool { return m.sc != nil && m.sc.Request() }
 
 // newReply starts the reply to the request m; nil when nobody waits for it
