@@ -192,6 +192,10 @@ func scriptParams(nats bool) testscript.Params {
 			// Who the test runs as: the sender of the messages it makes.
 			e.Setenv("SENDER", spool.SenderName(uint32(os.Getuid())))
 			e.Setenv("SENDER_UID", strconv.Itoa(os.Getuid()))
+			// A regular expression that matches one message id, for
+			// the lines that print ids: a stream sequence number on
+			// NATS.
+			e.Setenv("IDRE", idPattern(nats))
 			// Under -race every process that exits sleeps a second first,
 			// to catch late reports; scripts start a great many of them.
 			if d := os.Getenv("PQ_TEST_LIMIT"); d != "" {
@@ -401,15 +405,23 @@ func cmdLines(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// idLine is a message id as pq send prints it.
-var idLine = regexp.MustCompile(`^[0-9]{19}\.[0-9]+_[0-9a-f]{8}\.[A-Za-z0-9-]+$`)
+// idPattern returns a regular expression that matches one message id as
+// pq prints it: on a spool, a send time, a process and a host; on NATS, a
+// stream sequence number.
+func idPattern(nats bool) string {
+	if nats {
+		return `[1-9][0-9]*`
+	}
+	return `[0-9]{19}\.[0-9]+_[0-9a-f]{8}\.[A-Za-z0-9-]+`
+}
 
 // cmdUnique is "unique FILE...": together the files (stdout included) hold
-// message ids, one a line, and no id appears twice.
+// message ids ($IDRE), one a line, and no id appears twice.
 func cmdUnique(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) == 0 {
 		ts.Fatalf("usage: unique FILE...")
 	}
+	idLine := regexp.MustCompile("^(?:" + ts.Getenv("IDRE") + ")$")
 	seen := map[string]string{}
 	for _, name := range args {
 		for _, line := range strings.Split(strings.TrimSuffix(ts.ReadFile(name), "\n"), "\n") {
