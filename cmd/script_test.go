@@ -8,6 +8,24 @@ package cmd_test
 //	go test ./cmd -run TestScripts/NAME
 //
 // and rewrite the expected outputs of failing cmp lines with -update.
+//
+// TestScripts runs every script on a spool ($PQ_ROOT is $WORK/spool).
+// TestScriptsOnNATS runs those named in natsScripts, below, a second time
+// with $PQ_ROOT naming an embedded NATS server of their own
+// (-run TestScriptsOnNATS/NAME). To run a script on NATS too, add its name
+// there; a script that only makes sense on NATS starts with
+// "[!nats] skip". In a script that runs on both:
+//
+//   - [nats] holds on NATS, [!nats] on a spool: guard with [!nats] what
+//     looks at the spool's files or needs what only a spool has, and check
+//     with [nats] lines what differs by design (a feature refused with exit
+//     status 2 and its one line);
+//   - $IDRE is a regular expression matching one message id (a stream
+//     sequence number on NATS), and unique checks ids against it;
+//   - pulling QUEUE [N] is the [nats] counterpart of waiting DIR [N]: it
+//     waits for receivers to wait.
+//
+// -update rewrites scripts from the spool run only.
 
 import (
 	"bytes"
@@ -135,6 +153,7 @@ func TestScripts(t *testing.T) {
 // against a NATS server: those whose subject is what a user sees of a
 // queue, not the spool's files. Every other script runs on the spool only.
 var natsScripts = []string{
+	"badnames",
 	"dedup",
 	"exec_dlq_retry",
 	"exec_drain",
@@ -147,6 +166,7 @@ var natsScripts = []string{
 	"lines",
 	"nats_only",
 	"roundtrip",
+	"ttl",
 	"wait",
 }
 
