@@ -10,7 +10,7 @@ import (
 
 // allowNetworkFSFlag is --allow-network-fs, of pq recv.
 func allowNetworkFSFlag() cli.Flag {
-	return &cli.BoolFlag{Name: "allow-network-fs", Usage: "receive from a queue on a network file system (NFS, SMB, sshfs...), where one host alone receives", DefaultText: "the config's allow_network_fs, else false"}
+	return &cli.BoolFlag{Name: "allow-network-fs", Usage: "receive from a queue on a network file system (NFS, SMB, sshfs...), where one host alone receives (default: the config's allow_network_fs)"}
 }
 
 // useNetworkFS reads --allow-network-fs, over the config's
