@@ -79,6 +79,7 @@ func recvCommand(e *env) *cli.Command {
 			&cli.DurationFlag{Name: "max-time", Usage: "with --exec, stop taking messages after `DUR` and finish the running commands", DefaultText: "no limit"},
 			&cli.BoolFlag{Name: "fail-on-dead-letter", Usage: "with --exec, exit 4 if the worker dead-lettered any message"},
 			identityFlag(),
+			allowNetworkFSFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			name, err := oneQueue(c)
@@ -92,6 +93,7 @@ func recvCommand(e *env) *cli.Command {
 			if err := e.useIdentity(c.String("identity")); err != nil {
 				return err
 			}
+			e.useNetworkFS(c)
 			if c.IsSet("exec") {
 				x, err := execFlags(c, e, name)
 				if err != nil {
@@ -420,6 +422,9 @@ func prepareSpoolRecv(e *env, q *spool.Queue, o recvOptions) error {
 		if err := q.Create(); err != nil {
 			return err
 		}
+	}
+	if err := checkNetworkFS(q); err != nil {
+		return err
 	}
 	if err := checkIdentity(q); err != nil {
 		return err
