@@ -234,7 +234,7 @@ func runRecv(ctx context.Context, e *env, o recvOptions) error {
 	if o.exec != nil {
 		return runExec(ctx, e, q, *o.exec)
 	}
-	r, err := q.NewReceiver(ctx)
+	r, err := newReceiver(ctx, q, o.wait)
 	if err != nil {
 		return withHint(err, "check the name, or create the queue with 'pq init %s'", o.queue)
 	}
@@ -458,6 +458,20 @@ func (o recvOptions) spoolOnly(e *env) error {
 		return unsupported(e, "--max-workers")
 	}
 	return nil
+}
+
+// newReceiver returns a receiver of q. A receiver that waits creates a
+// queue that does not exist yet, where the backend can, to wait on it.
+func newReceiver(ctx context.Context, q queue.Queue, wait bool) (queue.Receiver, error) {
+	r, err := q.NewReceiver(ctx)
+	c, ok := q.(queue.Creator)
+	if !wait || !ok || !errors.Is(err, queue.ErrNoQueue) {
+		return r, err
+	}
+	if err := c.Create(ctx); err != nil {
+		return nil, err
+	}
+	return q.NewReceiver(ctx)
 }
 
 // waitClaim waits on r for a message: it returns the claim when r waited
