@@ -271,3 +271,17 @@ func runRecoverNATS(e *env, o recoverOptions) error {
 	}
 	return err
 }
+
+// redriveNATS is pq retry on a NATS root: the dead letters are sent again
+// as new messages, whose IDs it returns.
+func redriveNATS(e *env, o retryOptions) ([]queue.ID, error) {
+	q, err := natsQueue(e, o.queue)
+	if err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	if _, err := q.Stat(ctx); err != nil {
+		return nil, withNATSHint(err)
+	}
+	return q.Redrive(ctx, o.ids...)
+}
