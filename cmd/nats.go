@@ -12,6 +12,8 @@ import (
 	"pq/jetstream"
 	"pq/queue"
 	"pq/spool"
+
+	"github.com/urfave/cli/v2"
 )
 
 // firstSet returns the first of values that is not empty.
@@ -81,7 +83,7 @@ func gatherNATS(e *env, names []string) ([]queueStat, error) {
 			e.warnedReplicas[n] = true
 		}
 		out = append(out, queueStat{name: n, Summary: spool.Summary{Ready: s.Ready, Inflight: s.Claimed, Dead: s.Dead,
-			Bytes: s.Bytes, OldestReady: s.OldestReady}})
+			Bytes: s.Bytes, OldestReady: s.OldestReady, Paused: s.Paused}})
 	}
 	return out, nil
 }
@@ -284,4 +286,27 @@ func redriveNATS(e *env, o retryOptions) ([]queue.ID, error) {
 		return nil, withNATSHint(err)
 	}
 	return q.Redrive(ctx, o.ids...)
+}
+
+// onQueueOrNATS returns the action of a command that takes one existing
+// QUEUE and does onSpool to it, or onNATS on a NATS root.
+func onQueueOrNATS(e *env, onSpool func(*spool.Queue) error, onNATS func(*jetstream.Queue, context.Context) error) cli.ActionFunc {
+	spoolAction := onQueue(e, onSpool)
+	return func(c *cli.Context) error {
+		if !natsRoot(e.root) {
+			return spoolAction(c)
+		}
+		name, err := oneQueue(c)
+		if err != nil {
+			return err
+		}
+		q, err := natsQueue(e, name)
+		if err != nil {
+			return err
+		}
+		if _, err := q.Stat(c.Context); err != nil {
+			return withNATSHint(err)
+		}
+		return onNATS(q, c.Context)
+	}
 }
