@@ -146,18 +146,28 @@ func natsQueue(e *env, name string) (*jetstream.Queue, error) {
 	return b.Queue(name)
 }
 
+// existingNATSQueue opens the queue called name on the NATS root, and
+// checks that it exists.
+func existingNATSQueue(ctx context.Context, e *env, name string) (*jetstream.Queue, error) {
+	q, err := natsQueue(e, name)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := q.Stat(ctx); err != nil {
+		return nil, withNATSHint(err)
+	}
+	return q, nil
+}
+
 // natsEntries lists the messages of a queue on the NATS root as pq ls
 // shows them: the ready ones, then those in flight, then the dead
 // letters, each in send order. A NATS queue has no delayed state (a
 // message backing off is in flight), no priorities, groups or senders.
 func natsEntries(e *env, o lsOptions) (iter.Seq2[lsJSON, error], error) {
-	q, err := natsQueue(e, o.queue)
+	ctx := context.Background()
+	q, err := existingNATSQueue(ctx, e, o.queue)
 	if err != nil {
 		return nil, err
-	}
-	ctx := context.Background()
-	if _, err := q.Stat(ctx); err != nil {
-		return nil, withNATSHint(err)
 	}
 	wants := func(s spool.State) bool { return len(o.states) == 0 || slices.Contains(o.states, s) }
 	return func(yield func(lsJSON, error) bool) {
@@ -259,13 +269,10 @@ func oldestReady(ctx context.Context, q *jetstream.Queue) (jetstream.Entry, erro
 // runRecoverNATS is pq recover on a NATS root: a sweep of the messages
 // that reached the server's delivery limit into the dead-letter queue.
 func runRecoverNATS(e *env, o recoverOptions) error {
-	q, err := natsQueue(e, o.queue)
+	ctx := context.Background()
+	q, err := existingNATSQueue(ctx, e, o.queue)
 	if err != nil {
 		return err
-	}
-	ctx := context.Background()
-	if _, err := q.Stat(ctx); err != nil {
-		return withNATSHint(err)
 	}
 	n, err := q.Sweep(ctx)
 	if n > 0 {
@@ -277,13 +284,10 @@ func runRecoverNATS(e *env, o recoverOptions) error {
 // redriveNATS is pq retry on a NATS root: the dead letters are sent again
 // as new messages, whose IDs it returns.
 func redriveNATS(e *env, o retryOptions) ([]queue.ID, error) {
-	q, err := natsQueue(e, o.queue)
+	ctx := context.Background()
+	q, err := existingNATSQueue(ctx, e, o.queue)
 	if err != nil {
 		return nil, err
-	}
-	ctx := context.Background()
-	if _, err := q.Stat(ctx); err != nil {
-		return nil, withNATSHint(err)
 	}
 	return q.Redrive(ctx, o.ids...)
 }
@@ -300,12 +304,9 @@ func onQueueOrNATS(e *env, onSpool func(*spool.Queue) error, onNATS func(*jetstr
 		if err != nil {
 			return err
 		}
-		q, err := natsQueue(e, name)
+		q, err := existingNATSQueue(c.Context, e, name)
 		if err != nil {
 			return err
-		}
-		if _, err := q.Stat(c.Context); err != nil {
-			return withNATSHint(err)
 		}
 		return onNATS(q, c.Context)
 	}
