@@ -12,6 +12,8 @@ import (
 	"pq/jetstream"
 	"pq/queue"
 	"pq/spool"
+
+	"github.com/urfave/cli/v2"
 )
 
 // firstSet returns the first of values that is not empty.
@@ -81,7 +83,7 @@ func gatherNATS(e *env, names []string) ([]queueStat, error) {
 			e.warnedReplicas[n] = true
 		}
 		out = append(out, queueStat{name: n, Summary: spool.Summary{Ready: s.Ready, Inflight: s.Claimed, Dead: s.Dead,
-			Bytes: s.Bytes, OldestReady: s.OldestReady}})
+			Bytes: s.Bytes, OldestReady: s.OldestReady, Paused: s.Paused}})
 	}
 	return out, nil
 }
@@ -144,18 +146,28 @@ func natsQueue(e *env, name string) (*jetstream.Queue, error) {
 	return b.Queue(name)
 }
 
+// existingNATSQueue opens the queue called name on the NATS root, and
+// checks that it exists.
+func existingNATSQueue(ctx context.Context, e *env, name string) (*jetstream.Queue, error) {
+	q, err := natsQueue(e, name)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := q.Stat(ctx); err != nil {
+		return nil, withNATSHint(err)
+	}
+	return q, nil
+}
+
 // natsEntries lists the messages of a queue on the NATS root as pq ls
 // shows them: the ready ones, then those in flight, then the dead
 // letters, each in send order. A NATS queue has no delayed state (a
 // message backing off is in flight), no priorities, groups or senders.
 func natsEntries(e *env, o lsOptions) (iter.Seq2[lsJSON, error], error) {
-	q, err := natsQueue(e, o.queue)
+	ctx := context.Background()
+	q, err := existingNATSQueue(ctx, e, o.queue)
 	if err != nil {
 		return nil, err
-	}
-	ctx := context.Background()
-	if _, err := q.Stat(ctx); err != nil {
-		return nil, withNATSHint(err)
 	}
 	wants := func(s spool.State) bool { return len(o.states) == 0 || slices.Contains(o.states, s) }
 	return func(yield func(lsJSON, error) bool) {
@@ -257,17 +269,67 @@ func oldestReady(ctx context.Context, q *jetstream.Queue) (jetstream.Entry, erro
 // runRecoverNATS is pq recover on a NATS root: a sweep of the messages
 // that reached the server's delivery limit into the dead-letter queue.
 func runRecoverNATS(e *env, o recoverOptions) error {
-	q, err := natsQueue(e, o.queue)
+	ctx := context.Background()
+	q, err := existingNATSQueue(ctx, e, o.queue)
 	if err != nil {
 		return err
-	}
-	ctx := context.Background()
-	if _, err := q.Stat(ctx); err != nil {
-		return withNATSHint(err)
 	}
 	n, err := q.Sweep(ctx)
 	if n > 0 {
 		fmt.Fprintf(e.Out, "dead-lettered %d\n", n)
 	}
 	return err
+}
+
+// redriveNATS is pq retry on a NATS root: the dead letters are sent again
+// as new messages, whose IDs it returns.
+func redriveNATS(e *env, o retryOptions) ([]queue.ID, error) {
+	ctx := context.Background()
+	q, err := existingNATSQueue(ctx, e, o.queue)
+	if err != nil {
+		return nil, err
+	}
+	return q.Redrive(ctx, o.ids...)
+}
+
+// onQueueOrNATS returns the action of a command that takes one existing
+// QUEUE and does onSpool to it, or onNATS on a NATS root.
+func onQueueOrNATS(e *env, onSpool func(*spool.Queue) error, onNATS func(*jetstream.Queue, context.Context) error) cli.ActionFunc {
+	spoolAction := onQueue(e, onSpool)
+	return func(c *cli.Context) error {
+		if !natsRoot(e.root) {
+			return spoolAction(c)
+		}
+		name, err := oneQueue(c)
+		if err != nil {
+			return err
+		}
+		q, err := existingNATSQueue(c.Context, e, name)
+		if err != nil {
+			return err
+		}
+		return onNATS(q, c.Context)
+	}
+}
+
+// runDeleteNATS is pq delete on a NATS root: the queue's streams go, with
+// every message; without --force, not while consumers hold claims.
+func runDeleteNATS(e *env, o deleteOptions) error {
+	ctx := context.Background()
+	q, err := existingNATSQueue(ctx, e, o.queue)
+	if err != nil {
+		return err
+	}
+	s, err := q.Summarize(ctx)
+	if err != nil {
+		return err
+	}
+	if s.Claimed > 0 && !o.force {
+		return heldHint(fmt.Errorf("delete %s: %w: %d in flight (claimed, or backing off after a failure)", o.queue, spool.ErrHeld, s.Claimed), o.queue)
+	}
+	what := countsText(countPart{s.Ready, "ready"}, countPart{s.Claimed, "in flight"}, countPart{s.Dead, "dead letters"})
+	if err := confirm(e, o.yes, "delete", fmt.Sprintf("delete queue %s with all its messages, dead letters included: %s?", o.queue, what)); err != nil {
+		return err
+	}
+	return q.Delete(ctx)
 }

@@ -79,6 +79,7 @@ func recvCommand(e *env) *cli.Command {
 			&cli.DurationFlag{Name: "max-time", Usage: "with --exec, stop taking messages after `DUR` and finish the running commands", DefaultText: "no limit"},
 			&cli.BoolFlag{Name: "fail-on-dead-letter", Usage: "with --exec, exit 4 if the worker dead-lettered any message"},
 			identityFlag(),
+			allowNetworkFSFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			name, err := oneQueue(c)
@@ -92,6 +93,7 @@ func recvCommand(e *env) *cli.Command {
 			if err := e.useIdentity(c.String("identity")); err != nil {
 				return err
 			}
+			e.useNetworkFS(c)
 			if c.IsSet("exec") {
 				x, err := execFlags(c, e, name)
 				if err != nil {
@@ -232,7 +234,7 @@ func runRecv(ctx context.Context, e *env, o recvOptions) error {
 	if o.exec != nil {
 		return runExec(ctx, e, q, *o.exec)
 	}
-	r, err := q.NewReceiver(ctx)
+	r, err := newReceiver(ctx, q, o.wait)
 	if err != nil {
 		return withHint(err, "check the name, or create the queue with 'pq init %s'", o.queue)
 	}
@@ -383,7 +385,7 @@ func (rc *receiver) flush() error {
 	if err := rc.out.Flush(); err != nil {
 		return fmt.Errorf("write to stdout: %w", err)
 	}
-	err := ackAll(rc.q, rc.pending)
+	err := queue.AckAll(rc.q, rc.pending)
 	rc.pending = rc.pending[:0]
 	return err
 }
@@ -421,6 +423,9 @@ func prepareSpoolRecv(e *env, q *spool.Queue, o recvOptions) error {
 			return err
 		}
 	}
+	if err := checkNetworkFS(q); err != nil {
+		return err
+	}
 	if err := checkIdentity(q); err != nil {
 		return err
 	}
@@ -455,6 +460,20 @@ func (o recvOptions) spoolOnly(e *env) error {
 	return nil
 }
 
+// newReceiver returns a receiver of q. A receiver that waits creates a
+// queue that does not exist yet, where the backend can, to wait on it.
+func newReceiver(ctx context.Context, q queue.Queue, wait bool) (queue.Receiver, error) {
+	r, err := q.NewReceiver(ctx)
+	c, ok := q.(queue.Creator)
+	if !wait || !ok || !errors.Is(err, queue.ErrNoQueue) {
+		return r, err
+	}
+	if err := c.Create(ctx); err != nil {
+		return nil, err
+	}
+	return q.NewReceiver(ctx)
+}
+
 // waitClaim waits on r for a message: it returns the claim when r waited
 // by claiming one, and neither claim nor error when r can wait without
 // claiming (a spool's receiver), after which the caller claims again.
@@ -463,20 +482,6 @@ func waitClaim(ctx context.Context, r queue.Receiver) (queue.Claim, error) {
 		return nil, w.Wait(ctx)
 	}
 	return r.Claim(ctx, true)
-}
-
-// ackAll acks claims of q: together, where q can.
-func ackAll(q queue.Queue, claims []queue.Claim) error {
-	if b, ok := q.(queue.BatchAcker); ok {
-		return b.AckAll(claims)
-	}
-	var first error
-	for _, c := range claims {
-		if err := c.Ack(); err != nil && first == nil {
-			first = err
-		}
-	}
-	return first
 }
 
 // flagName spells a flag as a user types it: -j, --grace.

@@ -54,6 +54,12 @@ func ParseID(id queue.ID) (uint64, error) {
 // nothing and returns the first message's ID. Priority, Group and Due
 // are refused with an error matching queue.ErrUnsupported.
 func (q *Queue) Send(ctx context.Context, m queue.Message) (queue.ID, error) {
+	return q.send(ctx, m, "")
+}
+
+// send is Send, of a request whose reply goes to the subject replyTo
+// when that is not empty.
+func (q *Queue) send(ctx context.Context, m queue.Message, replyTo string) (queue.ID, error) {
 	if err := unsupported(m); err != nil {
 		return "", err
 	}
@@ -62,6 +68,9 @@ func (q *Queue) Send(ctx context.Context, m queue.Message) (queue.ID, error) {
 	}
 	msg := nats.NewMsg(Subject(q.name))
 	putHeaders(msg.Header, m.Headers)
+	if replyTo != "" {
+		msg.Header.Set(hdrReplyTo, replyTo)
+	}
 	if !m.Expires.IsZero() {
 		msg.Header.Set(hdrExpires, strconv.FormatInt(m.Expires.UnixNano(), 10))
 	}

@@ -24,6 +24,8 @@ type Summary struct {
 	OldestReady time.Time
 	// Replicas is how many servers keep the queue's stream.
 	Replicas int
+	// Paused says whether the queue is paused (see [Queue.Pause]).
+	Paused bool
 }
 
 // Summarize returns the queue's Summary: the consumer's and the streams'
@@ -44,7 +46,7 @@ func (q *Queue) Summarize(ctx context.Context) (Summary, error) {
 		return Summary{}, fmt.Errorf("stat %s: %w", q.name, err)
 	}
 	info := s.CachedInfo()
-	sum := Summary{Stats: st, Bytes: int64(info.State.Bytes), Replicas: info.Config.Replicas}
+	sum := Summary{Stats: st, Bytes: int64(info.State.Bytes), Replicas: info.Config.Replicas, Paused: c.CachedInfo().Paused}
 	if st.Ready > 0 {
 		next := max(c.CachedInfo().Delivered.Stream+1, info.State.FirstSeq)
 		raw, err := s.GetMsg(bctx, next, jetstream.WithGetMsgSubject(Subject(q.name)))

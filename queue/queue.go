@@ -192,6 +192,16 @@ type BatchAcker interface {
 	AckAll(claims []Claim) error
 }
 
+// Creator is a Queue that can be created empty, before anything is sent
+// to it, as a receiver that waits on a queue that does not exist yet
+// wants: a first send creates a queue all the same.
+type Creator interface {
+	Queue
+	// Create creates the queue with default settings if it does not
+	// exist, and changes nothing of a queue that exists.
+	Create(ctx context.Context) error
+}
+
 // BatchSender is a Queue that sends many messages at the cost of fewer
 // fsyncs or round trips than one Send each.
 type BatchSender interface {
@@ -200,6 +210,21 @@ type BatchSender interface {
 	// are durable, in order: all of them when the error is nil. A
 	// message whose ID is not returned may have been sent all the same.
 	SendBatch(ctx context.Context, msgs []Message) ([]ID, error)
+}
+
+// AckAll acks claims of q: together where q is a BatchAcker, else one by
+// one. It returns the first error, having tried every claim.
+func AckAll(q Queue, claims []Claim) error {
+	if b, ok := q.(BatchAcker); ok {
+		return b.AckAll(claims)
+	}
+	var first error
+	for _, c := range claims {
+		if err := c.Ack(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // ErrEmpty reports that no message is ready.

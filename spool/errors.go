@@ -37,6 +37,10 @@ var ErrBadHeader = errors.New("bad header")
 // ErrBadSetting reports a queue setting that pq refuses: see [Settings].
 var ErrBadSetting = errors.New("bad queue setting")
 
+// ErrNetworkFS reports a queue that a receiver refuses because its
+// directory is on a network file system: see [Queue.CheckNetworkFS].
+var ErrNetworkFS = errors.New("network file system")
+
 // ErrDeadLettered reports a request that went to the dead-letter queue
 // instead of being answered: see [DeadLetterError].
 var ErrDeadLettered = queue.ErrDeadLettered

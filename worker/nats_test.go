@@ -77,3 +77,52 @@ func TestAWorkerOnNATSRenewsTheClaimOfALongHandler(t *testing.T) {
 		t.Errorf("after the worker: %+v, %v; want nothing left", s, err)
 	}
 }
+
+// A request on NATS is answered by the command's stdout, once it exits 0;
+// a request whose command fails for good tells its requester at once; and
+// a reply that nobody waits for is discarded while its request is acked.
+func TestACommandAnswersRequestsOnNATS(t *testing.T) {
+	q := natsQueue(t, 5*time.Second)
+	ctx := t.Context()
+	rq := q.(queue.Requester)
+	ask := func(body string) queue.Request {
+		t.Helper()
+		r, err := rq.Request(ctx, queue.Message{Body: strings.NewReader(body)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Withdraw() })
+		return r
+	}
+	answered, refused, withdrawn := ask("6x7"), ask("fail"), ask("nobody")
+	withdrawn.Withdraw()
+	// The requesters wait while the worker runs, as pq request does.
+	replies, failures := make(chan string, 1), make(chan error, 1)
+	go func() {
+		rc, err := answered.Wait(ctx)
+		if err != nil {
+			replies <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(rc)
+		replies <- string(b)
+	}()
+	go func() {
+		_, err := refused.Wait(ctx)
+		failures <- err
+	}()
+	h := worker.Command(`read x; [ "$x" != fail ] || exit 100; echo "answer to $x"`, worker.CommandOptions{})
+	if err := worker.Run(ctx, q, h, worker.Options{MaxAttempts: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-replies; got != "answer to 6x7\n" {
+		t.Errorf("reply %q", got)
+	}
+	var dl *queue.DeadLetterError
+	if err := <-failures; !errors.As(err, &dl) || !strings.Contains(dl.Reason.Cause, "exit status 100") {
+		t.Errorf("a dead-lettered request's Wait: %v, want a DeadLetterError with its cause", err)
+	}
+	if s, err := q.Stat(ctx); err != nil || s.Ready+s.Claimed != 0 || s.Dead != 1 {
+		t.Errorf("after the worker: %+v, %v; want the withdrawn request acked, one dead letter", s, err)
+	}
+}
