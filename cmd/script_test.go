@@ -156,6 +156,7 @@ func TestScripts(t *testing.T) {
 var natsScripts = []string{
 	"badnames",
 	"dedup",
+	"exec_config",
 	"exec_dlq_retry",
 	"exec_drain",
 	"exec_log",
