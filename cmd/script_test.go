@@ -152,7 +152,9 @@ func TestScripts(t *testing.T) {
 
 // natsScripts are the scripts that TestScriptsOnNATS runs a second time,
 // against a NATS server: those whose subject is what a user sees of a
-// queue, not the spool's files. Every other script runs on the spool only.
+// queue, not the spool's files. Every other script runs on the spool only,
+// exitstatus too: its usage errors are found before any backend, and
+// a missing queue is checked on NATS by exec_drain and nats_only.
 var natsScripts = []string{
 	"badnames",
 	"dedup",
@@ -161,7 +163,6 @@ var natsScripts = []string{
 	"exec_drain",
 	"exec_log",
 	"exec_status",
-	"exitstatus",
 	"fifo",
 	"flags",
 	"headers",
