@@ -226,12 +226,12 @@ func runRecv(ctx context.Context, e *env, o recvOptions) error {
 	} else if err := o.spoolOnly(e); err != nil {
 		return err
 	}
-	if o.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, o.timeout)
-		defer cancel()
-	}
 	if o.exec != nil {
+		if o.timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, o.timeout)
+			defer cancel()
+		}
 		return runExec(ctx, e, q, *o.exec)
 	}
 	r, err := newReceiver(ctx, q, o.wait)
@@ -239,6 +239,15 @@ func runRecv(ctx context.Context, e *env, o recvOptions) error {
 		return withHint(err, "check the name, or create the queue with 'pq init %s'", o.queue)
 	}
 	defer r.Close()
+	// --timeout bounds the wait, not the making of the receiver: on NATS
+	// that asks the server for the consumer, or creates the queue's
+	// streams, which a busy server may take longer than a short timeout
+	// to do.
+	if o.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.timeout)
+		defer cancel()
+	}
 	rc := &receiver{q: q, out: bufio.NewWriterSize(e.Out, 64<<10), sep: o.sep, headers: o.headers, atomic: o.atomic}
 	if o.count == 0 {
 		rc.progress = newProgress(e.Err, "received")
