@@ -333,3 +333,56 @@ func runDeleteNATS(e *env, o deleteOptions) error {
 	}
 	return q.Delete(ctx)
 }
+
+// runRmNATS is pq rm on a NATS root.
+func runRmNATS(e *env, o rmOptions) error {
+	ctx := context.Background()
+	q, err := existingNATSQueue(ctx, e, o.queue)
+	if err != nil {
+		return err
+	}
+	r, err := q.Remove(ctx, o.ids...)
+	if err != nil {
+		return err
+	}
+	return removalProblems("rm", o.queue, spool.Removal(r))
+}
+
+// runPurgeNATS is pq purge on a NATS root, whose queues have no delayed
+// state: a message backing off is in flight.
+func runPurgeNATS(e *env, o purgeOptions) error {
+	ctx := context.Background()
+	q, err := existingNATSQueue(ctx, e, o.queue)
+	if err != nil {
+		return err
+	}
+	var states []jetstream.State
+	for _, st := range o.states {
+		switch st {
+		case spool.StateReady:
+			states = append(states, jetstream.StateReady)
+		case spool.StateInflight:
+			states = append(states, jetstream.StateInflight)
+		case spool.StateDead:
+			states = append(states, jetstream.StateDead)
+		default:
+			return unsupported(e, "--state "+st.String())
+		}
+	}
+	s, err := q.Summarize(ctx)
+	if err != nil {
+		return err
+	}
+	sum := spool.Summary{Ready: s.Ready, Inflight: s.Claimed, Dead: s.Dead}
+	if err := confirm(e, o.yes, "purge", purgeQuestion(o, sum)); err != nil {
+		return err
+	}
+	r, err := q.Purge(ctx, states...)
+	if r.Removed > 0 || err == nil {
+		fmt.Fprintf(e.Out, "deleted %d %s\n", r.Removed, plural(int64(r.Removed), "message"))
+	}
+	if err != nil {
+		return err
+	}
+	return removalProblems("purge", o.queue, spool.Removal(r))
+}
