@@ -52,8 +52,10 @@ func (e *env) closeNATS() {
 }
 
 // gatherNATS summarizes the queues named, or every queue on the NATS
-// root, and warns of each queue whose stream has a single replica.
-func gatherNATS(e *env, names []string) ([]queueStat, error) {
+// root, and warns of each queue whose stream has a single replica. With
+// since, the sends counted are those since the last summary of the run
+// (pq stat --watch), from the stream's sequence numbers.
+func gatherNATS(e *env, names []string, since time.Time) ([]queueStat, error) {
 	ctx := context.Background()
 	b, err := e.natsBackend(ctx)
 	if err != nil {
@@ -82,8 +84,16 @@ func gatherNATS(e *env, names []string) ([]queueStat, error) {
 			}
 			e.warnedReplicas[n] = true
 		}
-		out = append(out, queueStat{name: n, Summary: spool.Summary{Ready: s.Ready, Inflight: s.Claimed, Dead: s.Dead,
-			Bytes: s.Bytes, OldestReady: s.OldestReady, Paused: s.Paused}})
+		sum := spool.Summary{Ready: s.Ready, Inflight: s.Claimed, Dead: s.Dead,
+			Bytes: s.Bytes, OldestReady: s.OldestReady, Paused: s.Paused}
+		if prev, ok := e.lastSeq[n]; ok && !since.IsZero() && s.LastSeq >= prev {
+			sum.SentAfter = int(s.LastSeq - prev)
+		}
+		if e.lastSeq == nil {
+			e.lastSeq = map[string]uint64{}
+		}
+		e.lastSeq[n] = s.LastSeq
+		out = append(out, queueStat{name: n, Summary: sum})
 	}
 	return out, nil
 }
