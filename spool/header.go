@@ -11,7 +11,6 @@ import (
 // message may carry one.
 type Header = queue.Header
 
-
 // EnvName returns the name of the environment variable that carries the
 // header called key to a worker's command: PQ_HEADER_ and the key
 // upper-cased, '-' written as '_'.
