@@ -52,8 +52,10 @@ func (e *env) closeNATS() {
 }
 
 // gatherNATS summarizes the queues named, or every queue on the NATS
-// root, and warns of each queue whose stream has a single replica.
-func gatherNATS(e *env, names []string) ([]queueStat, error) {
+// root, and warns of each queue whose stream has a single replica. With
+// since, the sends counted are those since the last summary of the run
+// (pq stat --watch), from the stream's sequence numbers.
+func gatherNATS(e *env, names []string, since time.Time) ([]queueStat, error) {
 	ctx := context.Background()
 	b, err := e.natsBackend(ctx)
 	if err != nil {
@@ -82,8 +84,16 @@ func gatherNATS(e *env, names []string) ([]queueStat, error) {
 			}
 			e.warnedReplicas[n] = true
 		}
-		out = append(out, queueStat{name: n, Summary: spool.Summary{Ready: s.Ready, Inflight: s.Claimed, Dead: s.Dead,
-			Bytes: s.Bytes, OldestReady: s.OldestReady, Paused: s.Paused}})
+		sum := spool.Summary{Ready: s.Ready, Inflight: s.Claimed, Dead: s.Dead,
+			Bytes: s.Bytes, OldestReady: s.OldestReady, Paused: s.Paused}
+		if prev, ok := e.lastSeq[n]; ok && !since.IsZero() && s.LastSeq >= prev {
+			sum.SentAfter = int(s.LastSeq - prev)
+		}
+		if e.lastSeq == nil {
+			e.lastSeq = map[string]uint64{}
+		}
+		e.lastSeq[n] = s.LastSeq
+		out = append(out, queueStat{name: n, Summary: sum})
 	}
 	return out, nil
 }
@@ -332,4 +342,57 @@ func runDeleteNATS(e *env, o deleteOptions) error {
 		return err
 	}
 	return q.Delete(ctx)
+}
+
+// runRmNATS is pq rm on a NATS root.
+func runRmNATS(e *env, o rmOptions) error {
+	ctx := context.Background()
+	q, err := existingNATSQueue(ctx, e, o.queue)
+	if err != nil {
+		return err
+	}
+	r, err := q.Remove(ctx, o.ids...)
+	if err != nil {
+		return err
+	}
+	return removalProblems("rm", o.queue, spool.Removal(r))
+}
+
+// runPurgeNATS is pq purge on a NATS root, whose queues have no delayed
+// state: a message backing off is in flight.
+func runPurgeNATS(e *env, o purgeOptions) error {
+	ctx := context.Background()
+	q, err := existingNATSQueue(ctx, e, o.queue)
+	if err != nil {
+		return err
+	}
+	var states []jetstream.State
+	for _, st := range o.states {
+		switch st {
+		case spool.StateReady:
+			states = append(states, jetstream.StateReady)
+		case spool.StateInflight:
+			states = append(states, jetstream.StateInflight)
+		case spool.StateDead:
+			states = append(states, jetstream.StateDead)
+		default:
+			return unsupported(e, "--state "+st.String())
+		}
+	}
+	s, err := q.Summarize(ctx)
+	if err != nil {
+		return err
+	}
+	sum := spool.Summary{Ready: s.Ready, Inflight: s.Claimed, Dead: s.Dead}
+	if err := confirm(e, o.yes, "purge", purgeQuestion(o, sum)); err != nil {
+		return err
+	}
+	r, err := q.Purge(ctx, states...)
+	if r.Removed > 0 || err == nil {
+		fmt.Fprintf(e.Out, "deleted %d %s\n", r.Removed, plural(int64(r.Removed), "message"))
+	}
+	if err != nil {
+		return err
+	}
+	return removalProblems("purge", o.queue, spool.Removal(r))
 }
