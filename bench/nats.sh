@@ -29,11 +29,13 @@
 #           confirmed too). It leaves out what pq adds per message: the
 #           environment variables, the stderr tail, the log line, the
 #           claim's renewal timer, one pull per claim. The spool has no
-#           floor here (bench/worker.sh gives it one). With ONE=1, the floor
-#           runs a second time pulling one message at a time, once a slot
-#           is free, as pq claims (pq delivers nothing before a command can
-#           take it): the rows "floor pulling one" split the gap
-#           between what one pull per message costs and what pq adds.
+#           floor here (bench/worker.sh gives it one).
+#
+# With DIAG=1, two more floors split the gaps: the send floor run again
+# with the expected-stream header that pq puts on each message (row "floor
+# with pq's header"), and the worker floor run again pulling one message at
+# a time, once a command slot is free, as pq claims: pq delivers nothing
+# before a command can take it (row "floor pulling one").
 #
 # Ratios are pq's messages/s over the floor's, from the medians of the
 # rounds. Only ratios mean anything on a shared machine, and only within
@@ -44,7 +46,7 @@
 #   W=5000      messages of each worker run
 #   ROUNDS=3    rounds; medians are reported
 #   SYNC=0      SYNC=1 starts the servers with sync_interval: always
-#   ONE=0       ONE=1 adds the worker floor pulling one message at a time
+#   DIAG=0      DIAG=1 adds the two floors that split the gaps (see above)
 #   BENCH_DIR   where to make the scratch directory (default bench/out/)
 #
 # Usage: bench/nats.sh
@@ -55,7 +57,7 @@ N=${N:-100000}
 W=${W:-5000}
 ROUNDS=${ROUNDS:-3}
 SYNC=${SYNC:-0}
-ONE=${ONE:-0}
+DIAG=${DIAG:-0}
 
 build pq .
 build natsd ./bench/natsd
@@ -94,7 +96,7 @@ serve() {
 serve one 1
 serve three 3
 
-echo "nats: N=$N W=$W ROUNDS=$ROUNDS SYNC=$SYNC ONE=$ONE scratch=$work"
+echo "nats: N=$N W=$W ROUNDS=$ROUNDS SYNC=$SYNC DIAG=$DIAG scratch=$work"
 
 line=$(printf '%0100d' 0)
 head -n "$N" < <(yes "$line") >"$work/lines"
@@ -114,10 +116,11 @@ pqsend() {
 	R=$(rate "$US" "$N")
 }
 
-# floorsend ROOT QUEUE times the floor's send of the N lines and sets $R.
+# floorsend ROOT QUEUE [FLAG] times the floor's send of the N lines, with
+# FLAG given to it, and sets $R.
 floorsend() {
 	sync
-	timed "$floor" -mode send -root "$1" -queue "$2" <"$work/lines" >/dev/null
+	timed "$floor" -mode send -root "$1" -queue "$2" "${@:3}" <"$work/lines" >/dev/null
 	((RC == 0)) || { echo "natsfloor send to $1 failed" >&2; exit 1; }
 	R=$(rate "$US" "$N")
 }
@@ -142,7 +145,7 @@ floorwork() {
 	R=$(rate "$US" "$W")
 }
 
-declare -a s_spool s_one s_one_f s_three s_three_f
+declare -a s_spool s_one s_one_f s_one_e s_three s_three_f s_three_e
 declare -a w_spool w_one w_one_f w_one_1 w_three w_three_f w_three_1
 # The queues, made once (untimed), through package jetstream as `pq init
 # [--replicas 3]` makes them: s (pq's sends), f (the floor's), w (pq's
@@ -188,7 +191,11 @@ for ((r = 1; r <= ROUNDS; r++)); do
 			w_three_f+=("$R")
 		fi
 	done
-	if ((ONE)); then
+	if ((DIAG)); then
+		floorsend "$one" f -expect
+		s_one_e+=("$R")
+		floorsend "$three" f -expect
+		s_three_e+=("$R")
 		floorwork "$one" v -one
 		w_one_1+=("$R")
 		floorwork "$three" v -one
@@ -218,10 +225,14 @@ printf '%-34s %10s %10s %7s %9s %s\n' "measure (msg/s, medians of $ROUNDS)" pq f
 plain "send --lines $N, spool" "$(median "${s_spool[@]}")"
 row "send --lines $N, 1 node" "$(median "${s_one[@]}")" "$(median "${s_one_f[@]}")"
 row "send --lines $N, 3 nodes R3" "$(median "${s_three[@]}")" "$(median "${s_three_f[@]}")"
+if ((DIAG)); then
+	row "  floor with pq's header, 1 node" "$(median "${s_one[@]}")" "$(median "${s_one_e[@]}")"
+	row "  floor with pq's header, 3 nodes" "$(median "${s_three[@]}")" "$(median "${s_three_e[@]}")"
+fi
 plain "recv --exec true -j 4, $W, spool" "$(median "${w_spool[@]}")"
 row "recv --exec true -j 4, $W, 1 node" "$(median "${w_one[@]}")" "$(median "${w_one_f[@]}")"
 row "recv --exec true -j 4, $W, 3 nodes" "$(median "${w_three[@]}")" "$(median "${w_three_f[@]}")"
-if ((ONE)); then
+if ((DIAG)); then
 	row "  floor pulling one, 1 node" "$(median "${w_one[@]}")" "$(median "${w_one_1[@]}")"
 	row "  floor pulling one, 3 nodes" "$(median "${w_three[@]}")" "$(median "${w_three_1[@]}")"
 fi

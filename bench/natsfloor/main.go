@@ -12,7 +12,8 @@
 //	send   publish one message per line of stdin (the line without its
 //	       newline) to the queue's subject, asynchronously, at most
 //	       -window acks outstanding, then wait for every ack and check it:
-//	       the best a raw client does for messages the stream has stored
+//	       the best a raw client does for messages the stream has stored;
+//	       with -expect, each with the expected-stream header pq adds
 //	work   bind to the queue's durable consumer, pull its messages (a
 //	       pull of up to 100 kept ahead, as nats.go's Messages does), and
 //	       for each run `/bin/sh -c CMD` with the body on stdin, -j at a
@@ -51,6 +52,7 @@ func main() {
 	name := flag.String("queue", "", "queue name")
 	replicas := flag.Int("replicas", 1, "init: replicas of the queue's streams")
 	window := flag.Int("window", 4000, "send: most acks outstanding")
+	expect := flag.Bool("expect", false, "send: add the expected-stream header that pq adds")
 	n := flag.Int("n", 0, "work: messages to process")
 	j := flag.Int("j", 4, "work: commands at a time")
 	line := flag.String("cmd", "true", "work: the shell command line run per message")
@@ -67,7 +69,7 @@ func main() {
 	case "init":
 		err = initQueue(ctx, *root, *name, *replicas)
 	case "send":
-		count, err = send(ctx, *root, *name, *window, os.Stdin)
+		count, err = send(ctx, *root, *name, *window, *expect, os.Stdin)
 	case "work":
 		count, err = work(ctx, *root, *name, *n, *j, *line, *one)
 	default:
@@ -112,21 +114,26 @@ func connect(root string, opts ...jetstream.JetStreamOpt) (*nats.Conn, jetstream
 }
 
 // send publishes every line of in to the queue's subject, at most window
-// acks outstanding, and returns how many the stream acknowledged.
-func send(ctx context.Context, root, name string, window int, in io.Reader) (int, error) {
+// acks outstanding, with pq's expected-stream header if expect, and
+// returns how many the stream acknowledged.
+func send(ctx context.Context, root, name string, window int, expect bool, in io.Reader) (int, error) {
 	nc, js, err := connect(root, jetstream.WithPublishAsyncMaxPending(window))
 	if err != nil {
 		return 0, err
 	}
 	defer nc.Close()
 	subject := pqjs.Subject(name)
+	opts := []jetstream.PublishOpt{jetstream.WithStallWait(time.Minute)}
+	if expect {
+		opts = append(opts, jetstream.WithExpectStream(pqjs.StreamName(name)))
+	}
 	var futures []jetstream.PubAckFuture
 	r := bufio.NewReaderSize(in, 1<<16)
 	for {
 		b, err := r.ReadBytes('\n')
 		if len(b) > 0 {
 			b = bytes.TrimSuffix(b, []byte("\n"))
-			f, perr := js.PublishMsgAsync(&nats.Msg{Subject: subject, Data: b}, jetstream.WithStallWait(time.Minute))
+			f, perr := js.PublishMsgAsync(&nats.Msg{Subject: subject, Data: b}, opts...)
 			if perr != nil {
 				return 0, perr
 			}
