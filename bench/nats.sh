@@ -27,9 +27,10 @@
 #           runs for CMD, a shell command line), and acking each message
 #           after its command with the server's confirmation (pq's acks are
 #           confirmed too). It leaves out what pq adds per message: the
-#           environment variables, the stderr tail, the log line, the
-#           claim's renewal timer, one pull per claim. The spool has no
-#           floor here (bench/worker.sh gives it one).
+#           temporary file holding the body, the environment variables,
+#           the stderr tail, the log line, the claim's renewal timer, one
+#           pull per claim. The spool has no floor here (bench/worker.sh
+#           gives it one).
 #
 # With DIAG=1, two more floors split the gaps: the send floor run again
 # with the expected-stream header that pq puts on each message (row "floor
@@ -48,6 +49,9 @@
 #   SYNC=0      SYNC=1 starts the servers with sync_interval: always
 #   DIAG=0      DIAG=1 adds the two floors that split the gaps (see above)
 #   BENCH_DIR   where to make the scratch directory (default bench/out/)
+#
+# A run takes 4 to 6 minutes on a shared 2-core machine, most of it in the
+# spool's durable send and in the worker's processes.
 #
 # Usage: bench/nats.sh
 
