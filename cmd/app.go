@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"pq/config"
+	"pq/jetstream"
 	"pq/seal"
 	"pq/spool"
 )
@@ -37,10 +38,20 @@ type env struct {
 	warnLog *slog.Logger
 	// ids open encrypted queues' messages; nil when none was given.
 	ids *seal.Identities
+	// command is the name of the command that runs, for messages.
+	command string
+	// nats is the connection to a NATS root, once made.
+	nats *jetstream.Backend
+	// natsCreds is the credentials file for a NATS root; "" for none.
+	natsCreds string
 }
 
-// queue opens the queue called name under the spool root.
+// queue opens the queue called name under the spool root. On a NATS root
+// it refuses: the command, which needs a spool, is not supported there.
 func (e *env) queue(name string) (*spool.Queue, error) {
+	if natsRoot(e.root) {
+		return nil, unsupported(e, "pq "+e.command)
+	}
 	log := e.warnLog
 	if log == nil {
 		log = slog.New(newWarnHandler(e.Err))
@@ -73,7 +84,7 @@ func Main(args []string, stdio Stdio) int {
 		return code
 	}
 	ctx := context.Background()
-	e := &env{Stdio: stdio}
+	e := &env{Stdio: stdio, command: commandName(args)}
 	app := newAppWith(e, commandsFor(e, args))
 	args, err := reorder(app, args)
 	if err != nil {
@@ -82,6 +93,7 @@ func Main(args []string, stdio Stdio) int {
 	if versionFlagged(args) {
 		return report(stdio.Err, writeVersion(stdio.Out))
 	}
+	defer e.closeNATS()
 	return report(stdio.Err, app.RunContext(ctx, args))
 }
 
@@ -197,7 +209,8 @@ func commandName(args []string) string {
 // globalFlags returns the flags that come before the command.
 func globalFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "root", Usage: "spool directory `DIR` holding the queues", DefaultText: "$PQ_ROOT, the config's root, or $XDG_DATA_HOME/pq"},
+		&cli.StringFlag{Name: "root", Usage: "spool directory `DIR` holding the queues, or nats://HOST:PORT[,HOST:PORT...] for NATS JetStream", DefaultText: "$PQ_ROOT, the config's root, or $XDG_DATA_HOME/pq"},
+		&cli.StringFlag{Name: "nats-creds", Usage: "NATS credentials `FILE` for a nats:// or tls:// root", DefaultText: "$PQ_NATS_CREDS, or the config's nats_creds"},
 		&cli.StringFlag{Name: "config", Usage: "configuration `FILE`", DefaultText: "$PQ_CONFIG, or $XDG_CONFIG_HOME/pq/config.toml if it exists"},
 		&cli.BoolFlag{Name: "version", Usage: "print the version and build information, as pq version does", DisableDefaultText: true},
 	}
@@ -234,6 +247,14 @@ func newAppWith(e *env, cmds []*cli.Command) *cli.App {
 			root, err := resolveRoot(c.String("root"), cfg)
 			if err != nil {
 				return err
+			}
+			if natsRoot(root) {
+				e.root = root
+				e.natsCreds = firstSet(c.String("nats-creds"), os.Getenv("PQ_NATS_CREDS"), cfg.NATSCreds)
+				return nil
+			}
+			if c.IsSet("nats-creds") {
+				return usagef("--nats-creds goes with a nats:// or tls:// root, not the spool %s", root)
 			}
 			// Absolute, so that paths handed to commands (PQ_FILE)
 			// work from any directory.

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -20,9 +21,13 @@ func runSendDedup(e *env, o sendOptions, key string) error {
 		return usagef("send: --dedup-id must be 1 to %d bytes, not %d", spool.MaxDedupID, len(key))
 	}
 	o.msg.DedupID = key
-	q, err := e.queue(o.queue)
+	bq, err := e.open(context.Background(), o.queue)
 	if err != nil {
 		return err
+	}
+	q, ok := spool.Unwrap(bq)
+	if !ok {
+		return runSendQueue(context.Background(), e, bq, o)
 	}
 	if q.DropBox() {
 		return dropSend(e, q, o) // which refuses a dedup id

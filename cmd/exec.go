@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"pq/config"
+	"pq/queue"
 	"pq/spool"
 	"pq/worker"
 )
@@ -76,15 +77,21 @@ func logFlags(c *cli.Context, e *env) (logSettings, error) {
 // (without --wait) or after a shutdown signal (with --wait). ctx is
 // cancelled by the first SIGINT or SIGTERM; a second one stops the running
 // commands at once.
-func runExec(ctx context.Context, e *env, q *spool.Queue, o execOptions) error {
+func runExec(ctx context.Context, e *env, q queue.Queue, o execOptions) error {
 	co := worker.CommandOptions{Stdout: e.Out, Stderr: o.stderr, Logger: o.log}
+	if natsRoot(e.root) {
+		co.Root = e.root
+	}
 	if err := openTo(e, o, &co); err != nil {
 		return err
 	}
 	var slots *spool.Slots
 	if o.maxWorkers > 0 {
-		var err error
-		if slots, err = q.Slots(o.maxWorkers); err != nil {
+		sq, err := openSpool(e, q, "--max-workers")
+		if err != nil {
+			return err
+		}
+		if slots, err = sq.Slots(o.maxWorkers); err != nil {
 			return err
 		}
 	}

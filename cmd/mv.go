@@ -159,10 +159,10 @@ func printMoves(out io.Writer, q *spool.Queue) error {
 // for pq recv --headers: a line pq-reply-to=ID, and for a request moved
 // from another queue a line pq-reply-queue=QUEUE, where pq reply must
 // answer it.
-func writeReplyTo(w io.Writer, q *spool.Queue, c *spool.Claim) {
+func writeReplyTo(w io.Writer, queue string, c *spool.Claim) {
 	rq, id := c.ReplyTo()
 	fmt.Fprintf(w, "pq-reply-to=%s\n", id)
-	if rq.Name() != q.Name() {
+	if rq.Name() != queue {
 		fmt.Fprintf(w, "pq-reply-queue=%s\n", rq.Name())
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"pq/config"
+	"pq/queue"
 	"pq/seal"
 	"pq/spool"
 	"pq/worker"
@@ -190,11 +191,11 @@ func (o *recvOptions) check(c *cli.Context) error {
 // receiver writes claimed bodies to stdout and acks them in batches, each
 // only after its body was completely written.
 type receiver struct {
-	q        *spool.Queue
+	q        queue.Queue
 	out      *bufio.Writer
 	sep      []byte
 	headers  bool
-	pending  []*spool.Claim
+	pending  []queue.Claim
 	got      int
 	atomic   bool      // ack all at the end, or put all back
 	progress *progress // nil but for --all on a terminal
@@ -212,35 +213,16 @@ func runRecv(ctx context.Context, e *env, o recvOptions) error {
 		ctx, stop = withSignals(ctx)
 		defer stop()
 	}
-	q, err := e.queue(o.queue)
+	q, err := e.open(ctx, o.queue)
 	if err != nil {
 		return err
 	}
-	if err := q.Check(); err != nil {
-		if !o.wait || !(errors.Is(err, spool.ErrNoQueue) || errors.Is(err, spool.ErrNotQueue)) {
-			return withHint(err, "check the name, or create the queue with 'pq init %s'", o.queue)
-		}
-		if err := q.Create(); err != nil {
+	if sq, ok := spool.Unwrap(q); ok {
+		if err := prepareSpoolRecv(e, sq, o); err != nil {
 			return err
 		}
-	}
-	if err := checkIdentity(q); err != nil {
+	} else if err := o.spoolOnly(e); err != nil {
 		return err
-	}
-	if o.exec != nil {
-		if err := execSealed(e, q, o.exec.to); err != nil {
-			return err
-		}
-	}
-	recovered, err := q.Recover()
-	if err != nil {
-		return err
-	}
-	if o.exec != nil {
-		log := o.exec.log.With("queue", q.Name())
-		for _, id := range recovered {
-			log.Debug("recovered from a dead consumer, one more attempt counted", "id", string(id), "outcome", "recovered")
-		}
 	}
 	if o.timeout > 0 {
 		var cancel context.CancelFunc
@@ -250,7 +232,10 @@ func runRecv(ctx context.Context, e *env, o recvOptions) error {
 	if o.exec != nil {
 		return runExec(ctx, e, q, *o.exec)
 	}
-	r := q.NewReceiver()
+	r, err := q.NewReceiver(ctx)
+	if err != nil {
+		return withHint(err, "check the name, or create the queue with 'pq init %s'", o.queue)
+	}
 	defer r.Close()
 	rc := &receiver{q: q, out: bufio.NewWriterSize(e.Out, 64<<10), sep: o.sep, headers: o.headers, atomic: o.atomic}
 	if o.count == 0 {
@@ -277,16 +262,16 @@ func runRecv(ctx context.Context, e *env, o recvOptions) error {
 
 // loop claims and writes messages until the count is reached, the queue is
 // empty (without --wait), or ctx is done.
-func (rc *receiver) loop(ctx context.Context, r *spool.Receiver, o recvOptions) error {
+func (rc *receiver) loop(ctx context.Context, r queue.Receiver, o recvOptions) error {
 	for o.count == 0 || rc.got < o.count {
 		if ctx.Err() != nil {
 			return nil
 		}
-		c, err := r.Claim()
-		if errors.Is(err, spool.ErrEmpty) && rc.atomic && rc.got > 0 {
+		c, err := r.Claim(ctx, false)
+		if errors.Is(err, queue.ErrEmpty) && rc.atomic && rc.got > 0 {
 			return nil // the unit is what there was
 		}
-		if errors.Is(err, spool.ErrEmpty) {
+		if errors.Is(err, queue.ErrEmpty) {
 			held := len(rc.pending) > 0
 			if err := rc.flush(); err != nil {
 				return err
@@ -299,13 +284,15 @@ func (rc *receiver) loop(ctx context.Context, r *spool.Receiver, o recvOptions) 
 			if !o.wait {
 				return nil
 			}
-			if err := r.Wait(ctx); err != nil {
+			if c, err = waitClaim(ctx, r); c == nil && err == nil {
+				continue
+			}
+			if err != nil {
 				if ctx.Err() != nil {
 					return nil // timed out or interrupted
 				}
 				return fmt.Errorf("wait on queue %s: %w", rc.q.Name(), err)
 			}
-			continue
 		}
 		if err != nil {
 			return err
@@ -319,8 +306,8 @@ func (rc *receiver) loop(ctx context.Context, r *spool.Receiver, o recvOptions) 
 
 // write copies a claimed body to the output, keeping the claim pending
 // until the output is flushed.
-func (rc *receiver) write(c *spool.Claim) error {
-	if c.Sealed() && c.Size() > sealChunk && !rc.atomic {
+func (rc *receiver) write(c queue.Claim) error {
+	if sc, ok := c.(*spool.Claim); ok && sc.Sealed() && c.Size() > sealChunk && !rc.atomic {
 		// Its later chunks may fail to authenticate once written:
 		// settle the bodies before it, so that only it is cut short.
 		if err := rc.flush(); err != nil {
@@ -357,7 +344,7 @@ const sealChunk = 64 << 10
 // authenticate after n bytes of it were written: what was written goes
 // out, cut short, and the message goes to the dead-letter queue with the
 // cause "cannot decrypt", counting no attempt.
-func (rc *receiver) corrupt(c *spool.Claim, n int64, err error) error {
+func (rc *receiver) corrupt(c queue.Claim, n int64, err error) error {
 	rc.pending = rc.pending[:len(rc.pending)-1]
 	rc.out.Flush()
 	if derr := c.DeadLetter(spool.Reason{Cause: spool.CauseCannotDecrypt, Untried: true}); derr != nil {
@@ -369,16 +356,18 @@ func (rc *receiver) corrupt(c *spool.Claim, n int64, err error) error {
 // writeFrame writes what --headers puts before a body: a line "ID SIZE",
 // for a request a line pq-reply-to=ID, the lines pq-sender=NAME and
 // pq-sender-uid=UID, a line KEY=VALUE per header, and an empty line.
-func (rc *receiver) writeFrame(c *spool.Claim) error {
+func (rc *receiver) writeFrame(c queue.Claim) error {
 	hs, err := c.Headers()
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(rc.out, "%s %d\n", c.ID(), c.Size())
-	if c.Request() {
-		writeReplyTo(rc.out, rc.q, c)
+	if sc, ok := c.(*spool.Claim); ok {
+		if sc.Request() {
+			writeReplyTo(rc.out, rc.q.Name(), sc)
+		}
+		writeSender(rc.out, sc.SenderUID())
 	}
-	writeSender(rc.out, c.SenderUID())
 	for _, h := range hs {
 		fmt.Fprintf(rc.out, "%s=%s\n", h.Key, h.Value)
 	}
@@ -394,7 +383,7 @@ func (rc *receiver) flush() error {
 	if err := rc.out.Flush(); err != nil {
 		return fmt.Errorf("write to stdout: %w", err)
 	}
-	err := rc.q.Ack(rc.pending...)
+	err := ackAll(rc.q, rc.pending)
 	rc.pending = rc.pending[:0]
 	return err
 }
@@ -411,13 +400,83 @@ func (rc *receiver) putBack() {
 // countReady tells p how many messages q holds ready now, before the
 // first is taken: what is left of a receive that drains it. It costs what
 // pq stat costs, and nothing without p (when stderr is no terminal).
-func countReady(q *spool.Queue, p *progress) {
+func countReady(q queue.Queue, p *progress) {
 	if p == nil {
 		return
 	}
-	if st, err := q.Stat(); err == nil {
+	if st, err := q.Stat(context.Background()); err == nil {
 		p.SetTotal(int64(st.Ready))
 	}
+}
+
+// prepareSpoolRecv readies a spool queue for receiving: it makes a queue
+// that a waiting receiver will wait on, checks the identity of an
+// encrypted queue, and puts back the claims of dead consumers.
+func prepareSpoolRecv(e *env, q *spool.Queue, o recvOptions) error {
+	if err := q.Check(); err != nil {
+		if !o.wait || !(errors.Is(err, spool.ErrNoQueue) || errors.Is(err, spool.ErrNotQueue)) {
+			return withHint(err, "check the name, or create the queue with 'pq init %s'", o.queue)
+		}
+		if err := q.Create(); err != nil {
+			return err
+		}
+	}
+	if err := checkIdentity(q); err != nil {
+		return err
+	}
+	if o.exec != nil {
+		if err := execSealed(e, q, o.exec.to); err != nil {
+			return err
+		}
+	}
+	recovered, err := q.Recover()
+	if err != nil {
+		return err
+	}
+	if o.exec != nil {
+		log := o.exec.log.With("queue", q.Name())
+		for _, id := range recovered {
+			log.Debug("recovered from a dead consumer, one more attempt counted", "id", string(id), "outcome", "recovered")
+		}
+	}
+	return nil
+}
+
+// spoolOnly refuses the flags of pq recv that only a spool has.
+func (o recvOptions) spoolOnly(e *env) error {
+	switch {
+	case o.atomic:
+		return unsupported(e, "--atomic")
+	case o.exec != nil && o.exec.to != "":
+		return unsupported(e, "--to")
+	case o.exec != nil && o.exec.maxWorkers > 0:
+		return unsupported(e, "--max-workers")
+	}
+	return nil
+}
+
+// waitClaim waits on r for a message: it returns the claim when r waited
+// by claiming one, and neither claim nor error when r can wait without
+// claiming (a spool's receiver), after which the caller claims again.
+func waitClaim(ctx context.Context, r queue.Receiver) (queue.Claim, error) {
+	if w, ok := r.(interface{ Wait(context.Context) error }); ok {
+		return nil, w.Wait(ctx)
+	}
+	return r.Claim(ctx, true)
+}
+
+// ackAll acks claims of q: together, where q can.
+func ackAll(q queue.Queue, claims []queue.Claim) error {
+	if b, ok := q.(queue.BatchAcker); ok {
+		return b.AckAll(claims)
+	}
+	var first error
+	for _, c := range claims {
+		if err := c.Ack(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // flagName spells a flag as a user types it: -j, --grace.

@@ -150,9 +150,13 @@ type sender struct {
 }
 
 func runSend(e *env, o sendOptions) error {
-	q, err := e.queue(o.queue)
+	bq, err := e.open(context.Background(), o.queue)
 	if err != nil {
 		return err
+	}
+	q, ok := spool.Unwrap(bq)
+	if !ok {
+		return runSendQueue(context.Background(), e, bq, o)
 	}
 	if q.DropBox() {
 		return dropSend(e, q, o)

@@ -20,6 +20,9 @@ type Config struct {
 	// Identity is the age identity file that opens the messages of
 	// encrypted queues; "" for none.
 	Identity string
+	// NATSCreds is the NATS credentials file for a nats:// or tls://
+	// root; "" for none.
+	NATSCreds string
 
 	// defaults is the [defaults] table, nil when the file has none.
 	defaults *workerTable

@@ -280,7 +280,7 @@ func TestWorkerConfigErrors(t *testing.T) {
 		// Unknown keys, wherever they are.
 		{"misspelt key in a queue", "root = \"/x\"\n\n[queue.jobs]\nmax_atempts = 3\n", 4, `unknown key "queue.jobs.max_atempts"`, "max_attempts, backoff_min"},
 		{"misspelt key in defaults", "[defaults]\ngrace = \"1s\"\nrte = \"1/s\"\n", 3, `unknown key "defaults.rte"`, "worker settings"},
-		{"misspelt table", "[defualts]\nmax_attempts = 3\n", 1, `unknown key "defualts"`, "root, log_format, identity, [defaults] and [queue.NAME]"},
+		{"misspelt table", "[defualts]\nmax_attempts = 3\n", 1, `unknown key "defualts"`, "root, log_format, identity, nats_creds, [defaults] and [queue.NAME]"},
 		{"misspelt dotted table", "root = \"/x\"\ndefualts.max_attempts = 3\n", 2, `unknown key "defualts"`, ""},
 		{"misspelt queue table", "[queues.jobs]\n", 1, `unknown key "queues"`, ""},
 		{"keys are case-sensitive", "[defaults]\nMax_Attempts = 3\n", 2, `unknown key "defaults.Max_Attempts"`, ""},

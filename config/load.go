@@ -428,6 +428,13 @@ func (r *configReader) set(c *Config, key toml.Key, order *[]string) error {
 		}
 		c.Identity = string(s)
 		return nil
+	case "nats_creds":
+		var s text
+		if err := r.decode(key, key[:1], &s); err != nil {
+			return err
+		}
+		c.NATSCreds = string(s)
+		return nil
 	case "defaults":
 		if c.defaults == nil {
 			c.defaults = &workerTable{}
@@ -449,7 +456,7 @@ func (r *configReader) set(c *Config, key toml.Key, order *[]string) error {
 		}
 		return r.setWorker(key, 2, t)
 	}
-	return r.errorf(key, "unknown key %s (the top level holds root, log_format, identity, [defaults] and [queue.NAME])", quoteKey(key[:1]))
+	return r.errorf(key, "unknown key %s (the top level holds root, log_format, identity, nats_creds, [defaults] and [queue.NAME])", quoteKey(key[:1]))
 }
 
 // setWorker sets key in t, the table that key[:i] names.

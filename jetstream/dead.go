@@ -155,10 +155,10 @@ type DeadLetter struct {
 	Stored time.Time
 }
 
-// DeadLetters returns the queue's dead letters, oldest first, one request
+// Dead returns the queue's dead letters, oldest first, one request
 // each, as an iterator: a loop that breaks early pays only for what it
 // saw.
-func (q *Queue) DeadLetters(ctx context.Context) iter.Seq2[DeadLetter, error] {
+func (q *Queue) Dead(ctx context.Context) iter.Seq2[DeadLetter, error] {
 	return func(yield func(DeadLetter, error) bool) {
 		for raw, err := range q.walk(ctx, q.dead, deadSubject(q.name)) {
 			if err != nil {

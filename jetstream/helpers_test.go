@@ -113,7 +113,7 @@ func body(t *testing.T, c queue.Claim) string {
 func deadLetters(t *testing.T, q *Queue) []DeadLetter {
 	t.Helper()
 	var ds []DeadLetter
-	for d, err := range q.DeadLetters(testCtx(t)) {
+	for d, err := range q.Dead(testCtx(t)) {
 		if err != nil {
 			t.Fatalf("DeadLetters: %v", err)
 		}

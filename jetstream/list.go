@@ -111,7 +111,7 @@ func (q *Queue) Peek(ctx context.Context, id queue.ID) (Entry, error) {
 	if !errors.Is(err, jetstream.ErrMsgNotFound) {
 		return Entry{}, fmt.Errorf("peek %s: %w", id, err)
 	}
-	for d, err := range q.DeadLetters(ctx) {
+	for d, err := range q.Dead(ctx) {
 		if err != nil {
 			return Entry{}, err
 		}

@@ -110,6 +110,22 @@ type Queue interface {
 	NewReceiver(ctx context.Context) (Receiver, error)
 	// Stat counts the queue's messages.
 	Stat(ctx context.Context) (Stats, error)
+	// DeadLetters lists the queue's dead letters, oldest first.
+	DeadLetters(ctx context.Context) ([]DeadLetter, error)
+}
+
+// DeadLetter is a message in a queue's dead-letter queue.
+type DeadLetter struct {
+	// ID is the message's ID in its queue.
+	ID ID
+	// Size is the body's size in bytes.
+	Size int64
+	// Headers are the message's headers, as sent.
+	Headers []Header
+	// Reason says why it was dead-lettered; zero when none was recorded.
+	Reason Reason
+	// Open returns a reader of the body.
+	Open func() (io.ReadCloser, error)
 }
 
 // Receiver claims messages, one at a time, each for one consumer alone. A
@@ -137,6 +153,8 @@ type Claim interface {
 	Attempt() int
 	// Headers returns the message's headers, in the order they were sent.
 	Headers() ([]Header, error)
+	// Size returns the body's size in bytes.
+	Size() int64
 	// Body returns a reader of the message's body from its first byte.
 	Body() io.Reader
 	// Extend tells the backend that the claimer still lives, for a
@@ -172,6 +190,16 @@ type BatchAcker interface {
 	// AckAll acks claims; it returns the first error, having tried every
 	// claim.
 	AckAll(claims []Claim) error
+}
+
+// BatchSender is a Queue that sends many messages at the cost of fewer
+// fsyncs or round trips than one Send each.
+type BatchSender interface {
+	Queue
+	// SendBatch sends msgs, in order, and returns the IDs of those that
+	// are durable, in order: all of them when the error is nil. A
+	// message whose ID is not returned may have been sent all the same.
+	SendBatch(ctx context.Context, msgs []Message) ([]ID, error)
 }
 
 // ErrEmpty reports that no message is ready.

@@ -3,6 +3,8 @@ package spool
 import (
 	"context"
 	"errors"
+	"io"
+	"os"
 	"sync"
 
 	"pq/queue"
@@ -67,11 +69,54 @@ func (b *backendQueue) Send(_ context.Context, m queue.Message) (ID, error) {
 	if err != nil {
 		return "", err
 	}
-	return b.q.SendWith(m.Body, SendOptions{Due: m.Due, Expires: m.Expires, Headers: m.Headers,
-		Priority: m.Priority, Group: m.Group, DedupID: m.DedupID})
+	return b.q.SendWith(m.Body, sendOptions(m))
+}
+
+// SendBatch sends msgs as one batch: one fsync for them all.
+func (b *backendQueue) SendBatch(ctx context.Context, msgs []queue.Message) ([]ID, error) {
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	if len(msgs) == 1 || msgs[0].DedupID != "" {
+		id, err := b.Send(ctx, msgs[0])
+		if err != nil {
+			return nil, err
+		}
+		ids, err := b.SendBatch(ctx, msgs[1:])
+		return append([]ID{id}, ids...), err
+	}
+	bt := b.q.NewBatch()
+	defer bt.Close()
+	for _, m := range msgs {
+		if err := bt.AddWith(m.Body, sendOptions(m)); err != nil {
+			ids, _ := bt.Commit()
+			return ids, err
+		}
+	}
+	return bt.Commit()
+}
+
+// sendOptions are the SendOptions of m.
+func sendOptions(m queue.Message) SendOptions {
+	return SendOptions{Due: m.Due, Expires: m.Expires, Headers: m.Headers,
+		Priority: m.Priority, Group: m.Group, DedupID: m.DedupID}
 }
 
 func (b *backendQueue) Stat(context.Context) (Stats, error) { return b.q.Stat() }
+
+// DeadLetters lists dlq/, oldest first.
+func (b *backendQueue) DeadLetters(context.Context) ([]queue.DeadLetter, error) {
+	dead, err := b.q.DeadLetters()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]queue.DeadLetter, len(dead))
+	for i, d := range dead {
+		out[i] = queue.DeadLetter{ID: d.Name.ID, Size: d.Size, Headers: d.Headers, Reason: d.Reason,
+			Open: func() (io.ReadCloser, error) { return os.Open(d.Path) }}
+	}
+	return out, nil
+}
 
 // NewReceiver returns a receiver of an existing queue: an error matching
 // ErrNoQueue when it does not exist.
@@ -112,6 +157,10 @@ func (b *backendReceiver) Claim(ctx context.Context, wait bool) (queue.Claim, er
 
 func (b *backendReceiver) Close() error { return b.r.Close() }
 
+// Wait waits until a message may be ready (see [Receiver.Wait]), so that a
+// worker can wait between claims.
+func (b *backendReceiver) Wait(ctx context.Context) error { return b.r.Wait(ctx) }
+
 // Extend does nothing: a spool claim lives as long as its lock, which is
 // as long as the claimer's process holds the claim's file open.
 func (c *Claim) Extend(context.Context) error { return nil }
@@ -121,7 +170,8 @@ func (c *Claim) Ack() error { return c.q.Ack(c) }
 
 // Ensure the adapters keep to the interfaces.
 var (
-	_ queue.Backend    = (*Backend)(nil)
-	_ queue.BatchAcker = (*backendQueue)(nil)
-	_ queue.Claim      = (*Claim)(nil)
+	_ queue.Backend     = (*Backend)(nil)
+	_ queue.BatchAcker  = (*backendQueue)(nil)
+	_ queue.BatchSender = (*backendQueue)(nil)
+	_ queue.Claim       = (*Claim)(nil)
 )

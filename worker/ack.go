@@ -3,7 +3,7 @@ package worker
 import (
 	"time"
 
-	"pq/spool"
+	"pq/queue"
 )
 
 // ackBatch is the most claims acked with one fsync.
@@ -16,7 +16,7 @@ var ackWindow = 10 * time.Millisecond
 
 // finished is a claim whose handler succeeded, and how long it ran.
 type finished struct {
-	c    *spool.Claim
+	c    queue.Claim
 	took time.Duration
 }
 
@@ -42,11 +42,11 @@ func (w *Worker) acker() {
 			}
 		}
 		window.Stop()
-		claims := make([]*spool.Claim, len(batch))
+		claims := make([]queue.Claim, len(batch))
 		for i, f := range batch {
 			claims[i] = f.c
 		}
-		err := w.q.Ack(claims...)
+		err := w.ack(claims)
 		if err != nil && first == nil {
 			first = err
 		}
@@ -62,4 +62,18 @@ func (w *Worker) acker() {
 		}
 	}
 	w.ackErr <- first
+}
+
+// ack acks claims: together, where the queue can; else one by one.
+func (w *Worker) ack(claims []queue.Claim) error {
+	if b, ok := w.q.(queue.BatchAcker); ok {
+		return b.AckAll(claims)
+	}
+	var first error
+	for _, c := range claims {
+		if err := c.Ack(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }

@@ -61,8 +61,11 @@ type CommandOptions struct {
 	// nobody waits for it any more; nil discards it.
 	Logger *slog.Logger
 	// To, when not nil, is the queue that the command's stdout goes to
-	// instead of Stdout: see [Command].
+	// instead of Stdout: see [Command]. It needs a spool queue.
 	To *spool.Queue
+	// Root is what PQ_ROOT says; empty means the root of the message's
+	// spool queue, absolute.
+	Root string
 }
 
 // Command returns a Handler that runs the shell command line cmdline with
@@ -138,7 +141,7 @@ func (r *commandRunner) run(ctx context.Context, m *Message) error {
 		return err // stopped before it started
 	}
 	var plain *os.File
-	if m.c.Sealed() {
+	if m.sc == nil || m.sc.Sealed() {
 		var err error
 		if plain, err = plainCopy(m); err != nil {
 			return err
@@ -188,9 +191,13 @@ func (r *commandRunner) run(ctx context.Context, m *Message) error {
 	cmd := exec.Command("/bin/sh", "-c", r.line)
 	cmd.Stdin = m.File()
 	if plain != nil {
-		// The plaintext on stdin; the claim's locked descriptor as fd 3,
-		// so that the claim still lives exactly as long as the command.
-		cmd.Stdin, cmd.ExtraFiles = plain, []*os.File{m.File()}
+		// The plaintext on stdin; a spool claim's locked descriptor as
+		// fd 3, so that the claim still lives exactly as long as the
+		// command.
+		cmd.Stdin = plain
+		if f := m.File(); f != nil {
+			cmd.ExtraFiles = []*os.File{f}
+		}
 	}
 	cmd.Stdout = stdout
 	cmd.Stderr = stderr.w
@@ -238,10 +245,7 @@ func (r *commandRunner) env(m *Message, plain *os.File) ([]string, error) {
 	if base == nil {
 		base = os.Environ()
 	}
-	root, err := filepath.Abs(filepath.Dir(m.Queue().Dir()))
-	if err != nil {
-		root = filepath.Dir(m.Queue().Dir())
-	}
+	root := r.root(m)
 	env := make([]string, 0, len(base)+9+len(headers))
 	for _, kv := range base {
 		if !strings.HasPrefix(kv, "PQ_HEADER_") && !strings.HasPrefix(kv, "PQ_REPLY_TO=") && !strings.HasPrefix(kv, "PQ_REPLY_QUEUE=") {
@@ -254,19 +258,36 @@ func (r *commandRunner) env(m *Message, plain *os.File) ([]string, error) {
 		"PQ_ATTEMPT="+strconv.Itoa(m.Attempt()),
 		"PQ_PRIORITY="+strconv.Itoa(m.Priority()),
 		"PQ_GROUP="+m.Group(),
-		"PQ_SENDER="+m.Sender(),
-		"PQ_SENDER_UID="+strconv.FormatUint(uint64(m.SenderUID()), 10),
 		"PQ_FILE="+plainPath(m, plain),
 		"PQ_ROOT="+root,
 	)
+	if uid, ok := m.SenderUID(); ok {
+		env = append(env, "PQ_SENDER="+m.Sender(), "PQ_SENDER_UID="+strconv.FormatUint(uint64(uid), 10))
+	}
 	for _, h := range headers {
 		env = append(env, spool.EnvName(h.Key)+"="+h.Value)
 	}
 	if m.Request() {
-		rq, id := m.c.ReplyTo()
+		rq, id := m.sc.ReplyTo()
 		env = append(env, "PQ_REPLY_TO="+string(id), "PQ_REPLY_QUEUE="+rq.Name())
 	}
 	return env, nil
+}
+
+// root returns what PQ_ROOT says for m.
+func (r *commandRunner) root(m *Message) string {
+	if r.o.Root != "" {
+		return r.o.Root
+	}
+	sq, ok := spool.Unwrap(m.Queue())
+	if !ok {
+		return ""
+	}
+	root, err := filepath.Abs(filepath.Dir(sq.Dir()))
+	if err != nil {
+		return filepath.Dir(sq.Dir())
+	}
+	return root
 }
 
 // plainPath returns what PQ_FILE names: the claimed file, or the

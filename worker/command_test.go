@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"pq/spool"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,7 +27,7 @@ func claimOne(t *testing.T, body string) *Message {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Release() })
-	return &Message{q: q, c: c}
+	return newMessage(q.Queue(), c)
 }
 
 func TestExitStatuses(t *testing.T) {
@@ -76,7 +77,7 @@ func TestCommandEnvironment(t *testing.T) {
 	h := Command(`cat; echo " $PQ_QUEUE $PQ_ID $PQ_ATTEMPT $PQ_FILE $PQ_ROOT"; echo "to stderr" >&2; exit 3`,
 		CommandOptions{Stdout: &out, Stderr: &errOut, Env: []string{"PATH=" + os.Getenv("PATH")}})
 	err := h(t.Context(), m)
-	root, _ := filepath.Abs(filepath.Dir(m.Queue().Dir()))
+	root, _ := filepath.Abs(filepath.Dir(spoolDir(t, m)))
 	want := "the body q " + string(m.ID()) + " 1 " + m.Path() + " " + root + "\n"
 	if out.String() != want {
 		t.Errorf("stdout %q, want %q", out.String(), want)
@@ -185,4 +186,14 @@ func zombie(pid int) bool {
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	return i < 0 || i+2 >= len(s) || s[i+2] == 'Z'
+}
+
+// spoolDir returns the directory of the spool queue m came from.
+func spoolDir(t *testing.T, m *Message) string {
+	t.Helper()
+	sq, ok := spool.Unwrap(m.Queue())
+	if !ok {
+		t.Fatal("not a spool queue")
+	}
+	return sq.Dir()
 }

@@ -22,7 +22,7 @@ func TestMaxTimeStopsClaiming(t *testing.T) {
 		return ctx.Err()
 	}
 	o := Options{MaxAttempts: 1, MaxTime: 50 * time.Millisecond}
-	w, err := New(q, h, o)
+	w, err := New(q.Queue(), h, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestSlotsCapHandlersAcrossWorkers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w, err := New(q, h, Options{Jobs: 3, MaxAttempts: 1, Slots: slots})
+		w, err := New(q.Queue(), h, Options{Jobs: 3, MaxAttempts: 1, Slots: slots})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,7 +104,7 @@ func TestWaitingWorkerWaitsForASlot(t *testing.T) {
 	}
 	ran := make(chan struct{}, 1)
 	h := func(context.Context, *Message) error { ran <- struct{}{}; return nil }
-	w, err := New(q, h, Options{MaxAttempts: 1, Wait: true, Slots: slots})
+	w, err := New(q.Queue(), h, Options{MaxAttempts: 1, Wait: true, Slots: slots})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,7 @@ func Example() {
 		return nil // acked
 	}
 	// Without Wait, Run returns once no ready message is left.
-	err = worker.Run(context.Background(), q, greet, worker.Options{MaxAttempts: 3})
+	err = worker.Run(context.Background(), q.Queue(), greet, worker.Options{MaxAttempts: 3})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func ExampleCommand() {
 	q.Send(strings.NewReader("hello"))
 
 	h := worker.Command(`tr a-z A-Z; echo " from $PQ_QUEUE"`, worker.CommandOptions{Stdout: os.Stdout, Stderr: os.Stderr})
-	if err := worker.Run(context.Background(), q, h, worker.Options{MaxAttempts: 5}); err != nil {
+	if err := worker.Run(context.Background(), q.Queue(), h, worker.Options{MaxAttempts: 5}); err != nil {
 		log.Fatal(err)
 	}
 	// Output:

@@ -11,7 +11,10 @@ import (
 // newOutput starts the output of the command run on m, for the queue
 // CommandOptions.To.
 func (r *commandRunner) newOutput(m *Message) (*spool.Output, error) {
-	out, err := m.c.NewOutput(r.o.To)
+	if m.sc == nil {
+		return nil, cannotRun("a move to "+r.o.To.Name()+" needs a spool queue", "")
+	}
+	out, err := m.sc.NewOutput(r.o.To)
 	if err != nil {
 		return nil, &Failure{Cause: fmt.Sprintf("cannot start the output for %s: %v", r.o.To.Name(), err)}
 	}

@@ -40,7 +40,7 @@ func TestACommandWithToMovesItsOutputOnlyWhenItSucceeds(t *testing.T) {
 	}
 	send(t, q, "a", "b", "fail", "c")
 	h := Command(`b=$(cat); [ "$b" != fail ] || { echo partial; exit 1; }; echo "out $b"`, CommandOptions{To: to})
-	err = Run(t.Context(), q, h, Options{Jobs: 3, MaxAttempts: 1})
+	err = Run(t.Context(), q.Queue(), h, Options{Jobs: 3, MaxAttempts: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,10 @@ func (w *Worker) pruneDeadLetters() {
 		return
 	}
 	w.lastPrune = time.Now()
-	ids, err := w.q.PruneDeadLetters()
+	if w.sq == nil {
+		return
+	}
+	ids, err := w.sq.PruneDeadLetters()
 	if err != nil {
 		w.log.Warn(fmt.Sprintf("cannot prune dead letters: %v", err), slog.String("cause", err.Error()))
 	}

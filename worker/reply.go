@@ -16,12 +16,12 @@ var cleanRepliesEvery = time.Minute
 // Request reports whether the message is a request, whose sender waits for
 // a reply: a handler answers it with m.Queue().Reply(m.ID(), body) before
 // it returns (see [spool.Queue.Reply]).
-func (m *Message) Request() bool { return m.c.Request() }
+func (m *Message) Request() bool { return m.sc != nil && m.sc.Request() }
 
 // newReply starts the reply to the request m; nil when nobody waits for it
 // any more, which is logged.
 func (r *commandRunner) newReply(m *Message) (*spool.ReplyWriter, error) {
-	rq, id := m.c.ReplyTo()
+	rq, id := m.sc.ReplyTo()
 	w, err := rq.NewReply(id)
 	if errors.Is(err, spool.ErrNoRequester) {
 		r.logDiscarded(m)
@@ -72,7 +72,10 @@ func (w *Worker) cleanReplies() {
 		return
 	}
 	w.lastClean = time.Now()
-	if _, err := w.q.CleanReplies(); err != nil {
+	if w.sq == nil {
+		return
+	}
+	if _, err := w.sq.CleanReplies(); err != nil {
 		w.log.Warn(fmt.Sprintf("cannot clean up replies: %v", err), slog.String("cause", err.Error()))
 	}
 }

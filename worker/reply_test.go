@@ -31,7 +31,7 @@ func claimRequest(t *testing.T, body string) (*spool.Request, *Message) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Release() })
-	return req, &Message{q: q, c: c}
+	return req, newMessage(q.Queue(), c)
 }
 
 // replyOf waits briefly for req's reply: the command committed it before
@@ -77,7 +77,7 @@ func TestAFailedCommandSendsNoReply(t *testing.T) {
 	if _, err := replyOf(t, req); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("a reply came from a failed command: %v", err)
 	}
-	ents, _ := os.ReadDir(filepath.Join(m.Queue().Dir(), ".replies", string(req.ID())))
+	ents, _ := os.ReadDir(filepath.Join(spoolDir(t, m), ".replies", string(req.ID())))
 	if len(ents) != 0 {
 		t.Fatalf("the reply place holds %v after the failure", ents)
 	}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
+	"pq/queue"
 	"pq/seal"
 	"pq/spool"
 )
@@ -24,9 +26,40 @@ func (w *Worker) run(ctx context.Context, j *job) {
 		defer cancel()
 	}
 	start := time.Now()
+	stop := w.keep(j.c)
 	err := w.call(hctx, j)
+	stop()
 	timedOut := err != nil && errors.Is(hctx.Err(), context.DeadlineExceeded)
 	w.settle(j, err, timedOut, time.Since(start))
+}
+
+// keep renews a claim that lapses unless extended ([queue.Extender]) at
+// every ExtendEvery, until the returned function is called. A renewal that
+// fails is logged: the claim may lapse, and the message then goes to
+// another consumer, at least once.
+func (w *Worker) keep(c queue.Claim) (stop func()) {
+	x, ok := c.(queue.Extender)
+	if !ok || x.ExtendEvery() <= 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		t := time.NewTicker(x.ExtendEvery())
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if err := x.Extend(context.Background()); err != nil {
+					w.log.Warn(fmt.Sprintf("cannot extend the claim: %v", err), slog.String("id", string(c.ID())))
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-ended }
 }
 
 // call runs the handler, turning a panic into a failed attempt.
@@ -36,7 +69,7 @@ func (w *Worker) call(ctx context.Context, j *job) (err error) {
 			err = fmt.Errorf("panic: %v", p)
 		}
 	}()
-	return w.h(ctx, &Message{q: w.q, c: j.c})
+	return w.h(ctx, newMessage(w.q, j.c))
 }
 
 // settle acks, puts back, retries or dead-letters a finished job's claim.
@@ -90,7 +123,7 @@ func (w *Worker) settle(j *job, herr error, timedOut bool, took time.Duration) {
 
 // fail settles a failed attempt: a retry after the backoff, or a dead letter
 // after the last attempt.
-func (w *Worker) fail(c *spool.Claim, r *Result, stderr string) error {
+func (w *Worker) fail(c queue.Claim, r *Result, stderr string) error {
 	if c.Attempt() >= w.o.MaxAttempts {
 		r.Outcome = DeadLettered
 		return c.DeadLetter(spool.Reason{Cause: r.Cause, Stderr: stderr})
@@ -102,7 +135,7 @@ func (w *Worker) fail(c *spool.Claim, r *Result, stderr string) error {
 // deadLetterPoison dead-letters a claim that came with MaxAttempts failed
 // attempts or more, without running the handler: a message that kills its
 // worker, or the machine, comes back through recovery each time.
-func (w *Worker) deadLetterPoison(c *spool.Claim) {
+func (w *Worker) deadLetterPoison(c queue.Claim) {
 	if err := c.DeadLetter(spool.Reason{Cause: causeTooMany, Untried: true}); err != nil {
 		w.setFatal(err)
 		return

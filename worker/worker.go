@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"pq/queue"
 	"pq/spool"
 )
 
@@ -32,12 +33,23 @@ type Handler func(ctx context.Context, m *Message) error
 // Message is a claimed message handed to a Handler. It is valid until the
 // handler returns.
 type Message struct {
-	q *spool.Queue
-	c *spool.Claim
+	q  queue.Queue
+	c  queue.Claim
+	sc *spool.Claim // c, when the queue is a spool's; else nil
 }
 
-// Queue returns the queue the message came from.
-func (m *Message) Queue() *spool.Queue { return m.q }
+// newMessage returns the Message of claim c of q.
+func newMessage(q queue.Queue, c queue.Claim) *Message {
+	sc, _ := c.(*spool.Claim)
+	return &Message{q: q, c: c, sc: sc}
+}
+
+// Queue returns the queue the message came from. [spool.Unwrap] gives the
+// spool queue behind it, for what only a spool has, such as replies.
+func (m *Message) Queue() queue.Queue { return m.q }
+
+// Claim returns the message's claim, for what only its backend has.
+func (m *Message) Claim() queue.Claim { return m.c }
 
 // ID returns the message's ID.
 func (m *Message) ID() spool.ID { return m.c.ID() }
@@ -45,33 +57,66 @@ func (m *Message) ID() spool.ID { return m.c.ID() }
 // Attempt returns which delivery of the message this is: 1 the first time.
 func (m *Message) Attempt() int { return m.c.Attempt() }
 
-// Path returns the claimed message's file.
-func (m *Message) Path() string { return m.c.Path() }
+// Path returns the claimed message's file, or "" when the queue is not a
+// spool's.
+func (m *Message) Path() string {
+	if m.sc == nil {
+		return ""
+	}
+	return m.sc.Path()
+}
 
 // File returns the claim's open, locked descriptor. A child process that
 // inherits it holds the claim for as long as it keeps it open, even if the
-// worker dies.
-func (m *Message) File() *os.File { return m.c.File() }
+// worker dies. It is nil when the queue is not a spool's.
+func (m *Message) File() *os.File {
+	if m.sc == nil {
+		return nil
+	}
+	return m.sc.File()
+}
 
 // Body returns a reader of the message body from its first byte.
 func (m *Message) Body() io.Reader { return m.c.Body() }
 
 // Group returns the message's group, "" for none.
-func (m *Message) Group() string { return m.c.Group() }
+func (m *Message) Group() string {
+	if m.sc == nil {
+		return ""
+	}
+	return m.sc.Group()
+}
 
 // Priority returns the message's priority, 0 to 9.
-func (m *Message) Priority() int { return m.c.Priority() }
+func (m *Message) Priority() int {
+	if m.sc == nil {
+		return spool.DefaultPriority
+	}
+	return m.sc.Priority()
+}
 
 // Headers returns the message's headers, in the order they were given.
 func (m *Message) Headers() ([]spool.Header, error) { return m.c.Headers() }
 
 // SenderUID returns the user id of the message's sender, as the kernel
-// knows it (see [spool.Claim.SenderUID]).
-func (m *Message) SenderUID() uint32 { return m.c.SenderUID() }
+// knows it (see [spool.Claim.SenderUID]), and false when the queue is not
+// a spool's, whose senders the kernel does not vouch for.
+func (m *Message) SenderUID() (uint32, bool) {
+	if m.sc == nil {
+		return 0, false
+	}
+	return m.sc.SenderUID(), true
+}
 
 // Sender returns the user name of the message's sender, or its uid as a
-// number when the system's user file does not list it.
-func (m *Message) Sender() string { return spool.SenderName(m.c.SenderUID()) }
+// number when the system's user file does not list it; "" when the queue
+// is not a spool's.
+func (m *Message) Sender() string {
+	if m.sc == nil {
+		return ""
+	}
+	return spool.SenderName(m.sc.SenderUID())
+}
 
 // Options are the settings of a worker.
 type Options struct {
@@ -138,7 +183,8 @@ func (o *Options) check() error {
 // Worker runs a handler once per message of a queue, up to Options.Jobs at
 // a time, and settles each message by the handler's result.
 type Worker struct {
-	q   *spool.Queue
+	q   queue.Queue
+	sq  *spool.Queue // q, when it is a spool's; else nil
 	h   Handler
 	o   Options
 	log *slog.Logger
@@ -160,13 +206,13 @@ type Worker struct {
 
 // job is one run of the handler on one claimed message.
 type job struct {
-	c           *spool.Claim
+	c           queue.Claim
 	cancel      context.CancelFunc
 	interrupted bool // stopped by the worker: not the message's fault
 }
 
 // New returns a Worker that runs h on the messages of q.
-func New(q *spool.Queue, h Handler, o Options) (*Worker, error) {
+func New(q queue.Queue, h Handler, o Options) (*Worker, error) {
 	if err := o.check(); err != nil {
 		return nil, err
 	}
@@ -175,15 +221,19 @@ func New(q *spool.Queue, h Handler, o Options) (*Worker, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	sq, _ := spool.Unwrap(q)
+	if o.Slots != nil && sq == nil {
+		return nil, fmt.Errorf("%w: Slots need a spool queue", ErrBadOptions)
+	}
 	return &Worker{
-		q: q, h: h, o: o, log: log.With("queue", q.Name()),
+		q: q, sq: sq, h: h, o: o, log: log.With("queue", q.Name()),
 		running: map[*job]bool{}, interrupt: make(chan struct{}),
 		done: make(chan struct{}, 1),
 	}, nil
 }
 
 // Run is New followed by [Worker.Run].
-func Run(ctx context.Context, q *spool.Queue, h Handler, o Options) error {
+func Run(ctx context.Context, q queue.Queue, h Handler, o Options) error {
 	w, err := New(q, h, o)
 	if err != nil {
 		return err
@@ -261,7 +311,10 @@ func (w *Worker) Interrupt() {
 // loop claims messages and starts jobs until the queue is drained (without
 // Wait), ctx is done, or the worker must stop.
 func (w *Worker) loop(ctx context.Context) error {
-	r := w.q.NewReceiver()
+	r, err := w.q.NewReceiver(ctx)
+	if err != nil {
+		return err
+	}
 	defer r.Close()
 	slots := make(chan struct{}, w.o.Jobs)
 	next := time.Now() // the earliest start allowed by Rate
@@ -286,17 +339,19 @@ func (w *Worker) loop(ctx context.Context) error {
 			return err
 		}
 		busy := w.count()
-		c, err := r.Claim()
+		c, err := w.claim(ctx, r)
 		if err != nil {
 			sl.Release()
 			<-slots
 		}
 		switch {
-		case errors.Is(err, spool.ErrEmpty):
+		case errors.Is(err, queue.ErrEmpty):
 			if more, err := w.idle(ctx, r, busy); !more {
 				return err
 			}
 			continue
+		case err != nil && ctx.Err() != nil:
+			return nil
 		case err != nil:
 			return err
 		}
@@ -314,7 +369,7 @@ func (w *Worker) loop(ctx context.Context) error {
 
 // start runs the handler on c in a goroutine of its own, which frees its
 // slot when done.
-func (w *Worker) start(ctx context.Context, c *spool.Claim, sl *spool.Slot, slots chan struct{}) {
+func (w *Worker) start(ctx context.Context, c queue.Claim, sl *spool.Slot, slots chan struct{}) {
 	// The handler's context outlives ctx: a shutdown gives it Grace.
 	jctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	j := &job{c: c, cancel: cancel}
@@ -373,11 +428,15 @@ func (w *Worker) takeSlot(ctx context.Context) (*spool.Slot, bool, error) {
 // running (busy is how many ran when it looked), since a running job may
 // put its message back. A wait that fails for any reason but ctx is an
 // error.
-func (w *Worker) idle(ctx context.Context, r *spool.Receiver, busy int) (bool, error) {
+func (w *Worker) idle(ctx context.Context, r queue.Receiver, busy int) (bool, error) {
 	if w.o.Wait {
 		w.cleanReplies()
 		w.pruneDeadLetters()
-		err := r.Wait(ctx)
+		wr, ok := r.(waiter)
+		if !ok {
+			return ctx.Err() == nil, nil // the claim waited
+		}
+		err := wr.Wait(ctx)
 		if err != nil && ctx.Err() == nil {
 			return false, fmt.Errorf("wait on queue %s: %w", w.q.Name(), err)
 		}
@@ -488,4 +547,31 @@ func (w *Worker) shuttingDown() bool {
 	case <-t.C:
 		return false
 	}
+}
+
+// waiter is a receiver that can wait for a message without claiming it, as
+// a spool's can: the worker then waits between claims itself, and tidies
+// the queue while it waits.
+type waiter interface {
+	Wait(ctx context.Context) error
+}
+
+// idleClaim bounds a waiting claim on a receiver that is not a waiter, so
+// that the worker still tidies the queue while it waits.
+const idleClaim = 2 * time.Second
+
+// claim claims the next message. A waiting worker whose receiver is not a
+// waiter waits in the claim itself, up to idleClaim, after which the queue
+// counts as empty.
+func (w *Worker) claim(ctx context.Context, r queue.Receiver) (queue.Claim, error) {
+	if _, ok := r.(waiter); ok || !w.o.Wait {
+		return r.Claim(ctx, false)
+	}
+	cctx, cancel := context.WithTimeout(ctx, idleClaim)
+	defer cancel()
+	c, err := r.Claim(cctx, true)
+	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		return nil, fmt.Errorf("queue %s: %w", w.q.Name(), queue.ErrEmpty)
+	}
+	return c, err
 }

@@ -105,7 +105,7 @@ func TestRunSettlesByResult(t *testing.T) {
 		return nil
 	}
 	var log bytes.Buffer
-	if err := Run(t.Context(), q, h, opts(&log)); err != nil {
+	if err := Run(t.Context(), q.Queue(), h, opts(&log)); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string][]int{"ok": {1}, "permanent": {1}, "flaky": {1, 2}, "failing": {1, 2, 3}}
@@ -158,7 +158,7 @@ func TestCannotRunStopsAndPutsBack(t *testing.T) {
 		runs++
 		return &Failure{Cause: "the command cannot run (exit status 127)", Kind: ErrCannotRun}
 	}
-	err := Run(t.Context(), q, h, opts(new(bytes.Buffer)))
+	err := Run(t.Context(), q.Queue(), h, opts(new(bytes.Buffer)))
 	if !errors.Is(err, ErrCannotRun) || !strings.Contains(err.Error(), "queue q: the command cannot run") {
 		t.Errorf("Run = %v, want the handler's ErrCannotRun naming the queue", err)
 	}
@@ -189,7 +189,7 @@ func TestPoisonIsDeadLetteredWithoutRunning(t *testing.T) {
 	}
 	ran := false
 	h := func(context.Context, *Message) error { ran = true; return nil }
-	if err := Run(t.Context(), q, h, opts(new(bytes.Buffer))); err != nil {
+	if err := Run(t.Context(), q.Queue(), h, opts(new(bytes.Buffer))); err != nil {
 		t.Fatal(err)
 	}
 	if ran {
@@ -220,7 +220,7 @@ func TestShutdownGraceThenInterrupt(t *testing.T) {
 			}
 			o := opts(new(bytes.Buffer))
 			o.MaxAttempts, o.Grace, o.Wait = 1, 10*time.Millisecond, true
-			w, err := New(q, h, o)
+			w, err := New(q.Queue(), h, o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -258,7 +258,7 @@ func TestInterruptedDuringShutdown(t *testing.T) {
 		}
 		o := opts(new(bytes.Buffer))
 		o.MaxAttempts, o.Wait = 1, true
-		w, _ := New(q, h, o)
+		w, _ := New(q.Queue(), h, o)
 		if err := runBounded(t, ctx, w); err != nil {
 			t.Fatal(err)
 		}
@@ -275,7 +275,7 @@ func TestInterruptedDuringShutdown(t *testing.T) {
 		}
 		o := opts(new(bytes.Buffer))
 		o.MaxAttempts = 1
-		if err := Run(t.Context(), q, h, o); err != nil {
+		if err := Run(t.Context(), q.Queue(), h, o); err != nil {
 			t.Fatal(err)
 		}
 		if s := stat(t, q); s != (spool.Stats{Dead: 1}) {
@@ -298,7 +298,7 @@ func TestJobTimeout(t *testing.T) {
 			}
 			o := opts(new(bytes.Buffer))
 			o.MaxAttempts, o.JobTimeout = 1, 20*time.Millisecond
-			if err := Run(t.Context(), q, h, o); err != nil {
+			if err := Run(t.Context(), q.Queue(), h, o); err != nil {
 				t.Fatal(err)
 			}
 			dead, err := q.DeadLetters()
@@ -321,7 +321,7 @@ func TestJobTimeout(t *testing.T) {
 func TestBadOptions(t *testing.T) {
 	q := newQueue(t)
 	for _, o := range []Options{{}, {MaxAttempts: 1, BackoffMin: time.Second}, {MaxAttempts: 1, Grace: -1}} {
-		if _, err := New(q, nil, o); !errors.Is(err, ErrBadOptions) {
+		if _, err := New(q.Queue(), nil, o); !errors.Is(err, ErrBadOptions) {
 			t.Errorf("New(%+v) = %v, want ErrBadOptions", o, err)
 		}
 	}

@@ -1,0 +1,56 @@
+package cmd
+
+import (
+	"context"
+	"strings"
+
+	"pq/queue"
+	"pq/spool"
+)
+
+// natsRoot reports whether root names NATS servers (nats://, tls://)
+// rather than a spool directory.
+func natsRoot(root string) bool {
+	return strings.HasPrefix(root, "nats://") || strings.HasPrefix(root, "tls://")
+}
+
+// backendName names the root's backend in messages: "nats" or "spool".
+func (e *env) backendName() string {
+	if natsRoot(e.root) {
+		return "nats"
+	}
+	return "spool"
+}
+
+// unsupported is the error of a feature that the root's backend cannot
+// have: a usage error, so exit 2.
+func unsupported(e *env, feature string) error {
+	return &usageError{msg: queue.Unsupported(feature, e.backendName()).Error()}
+}
+
+// open returns the queue called name on the root's backend. It does not
+// check that the queue exists.
+func (e *env) open(ctx context.Context, name string) (queue.Queue, error) {
+	if natsRoot(e.root) {
+		b, err := e.natsBackend(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return b.Open(ctx, name)
+	}
+	q, err := e.queue(name)
+	if err != nil {
+		return nil, err
+	}
+	return q.Queue(), nil
+}
+
+// openSpool returns the spool queue behind q, or the error that the
+// feature needs a spool.
+func openSpool(e *env, q queue.Queue, feature string) (*spool.Queue, error) {
+	sq, ok := spool.Unwrap(q)
+	if !ok {
+		return nil, unsupported(e, feature)
+	}
+	return sq, nil
+}
