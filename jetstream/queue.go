@@ -54,28 +54,12 @@ func ParseID(id queue.ID) (uint64, error) {
 // nothing and returns the first message's ID. Priority, Group and Due
 // are refused with an error matching queue.ErrUnsupported.
 func (q *Queue) Send(ctx context.Context, m queue.Message) (queue.ID, error) {
-	if err := unsupported(m); err != nil {
-		return "", err
-	}
-	if err := checkHeaders(m.Headers); err != nil {
-		return "", err
-	}
-	msg := nats.NewMsg(Subject(q.name))
-	putHeaders(msg.Header, m.Headers)
-	if !m.Expires.IsZero() {
-		msg.Header.Set(hdrExpires, strconv.FormatInt(m.Expires.UnixNano(), 10))
-	}
-	body, err := q.readBody(m.Body, msg)
+	msg, opts, err := q.natsMsg(m)
 	if err != nil {
 		return "", err
 	}
-	msg.Data = body
 	if err := q.ensure(ctx); err != nil {
 		return "", err
-	}
-	opts := []jetstream.PublishOpt{jetstream.WithExpectStream(q.stream)}
-	if m.DedupID != "" {
-		opts = append(opts, jetstream.WithMsgID(m.DedupID))
 	}
 	ctx, cancel := q.b.bound(ctx)
 	defer cancel()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -338,5 +339,23 @@ func TestMessages(t *testing.T) {
 	}
 	if e, err := q.Peek(testCtx(t), "3"); err != nil || string(e.Body) != "c" {
 		t.Errorf("Peek(3) = %+v, %v", e, err)
+	}
+}
+
+func TestSendBatch(t *testing.T) {
+	q := newQueue(t, "q", InitOptions{})
+	var msgs []queue.Message
+	for i := range 600 { // more than one window
+		msgs = append(msgs, queue.Message{Body: strings.NewReader(strconv.Itoa(i))})
+	}
+	msgs = append(msgs, queue.Message{Body: strings.NewReader("dup"), DedupID: "d"}, queue.Message{Body: strings.NewReader("dup"), DedupID: "d"})
+	ids, err := q.SendBatch(testCtx(t), msgs)
+	if err != nil || len(ids) != 602 || ids[0] != "1" || ids[599] != "600" || ids[600] != "601" || ids[601] != "601" {
+		t.Fatalf("SendBatch = %d IDs (%v...), %v", len(ids), ids[:min(3, len(ids))], err)
+	}
+	p := 1
+	ids, err = q.SendBatch(testCtx(t), []queue.Message{{Body: strings.NewReader("ok")}, {Body: strings.NewReader("x"), Priority: &p}})
+	if !errors.Is(err, queue.ErrUnsupported) || len(ids) != 1 {
+		t.Errorf("SendBatch with a bad second message = %v, %v; want the first's ID and ErrUnsupported", ids, err)
 	}
 }
