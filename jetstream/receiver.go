@@ -314,20 +314,44 @@ func (c *Claim) DeadLetter(reason queue.Reason) error {
 	})
 }
 
-// end settles the claim with settle, once.
+// end settles the claim with settle, once. A settlement that finds no
+// server to answer it (a consumer leader that went down, and another not
+// elected yet) is tried again within the backend's timeout: each is
+// idempotent (an ack, a nak or a term said twice is said once; a dead
+// letter published twice is stored once).
 func (c *Claim) end(what string, settle func(context.Context) error) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.done {
 		return fmt.Errorf("%s %s: the claim has ended", what, c.ID())
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.r.q.b.timeout)
-	defer cancel()
-	if err := settle(ctx); err != nil {
-		return fmt.Errorf("%s %s: %w", what, c.ID(), err)
+	deadline := time.Now().Add(c.r.q.b.timeout)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), min(time.Until(deadline), settleTry))
+		err := settle(ctx)
+		cancel()
+		if err == nil {
+			c.done = true
+			return nil
+		}
+		if !transient(err) || time.Until(deadline) < settlePause {
+			return fmt.Errorf("%s %s: %w", what, c.ID(), err)
+		}
+		time.Sleep(settlePause)
 	}
-	c.done = true
-	return nil
+}
+
+// How long one try to settle a claim may take, and the pause between two.
+const (
+	settleTry   = 2 * time.Second
+	settlePause = 100 * time.Millisecond
+)
+
+// transient reports whether err may go away when a request is tried
+// again: no server answered, in time or at all.
+func transient(err error) bool {
+	return errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, jetstream.ErrNoStreamResponse)
 }
 
 // reply sends body to the message's ack subject and waits for the

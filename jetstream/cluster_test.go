@@ -1,0 +1,180 @@
+package jetstream
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"pq/jetstream/natstest"
+	"pq/queue"
+)
+
+// TestClusterLosesOneServer: on three servers with three replicas, a
+// server shut down while claimers run loses nothing acknowledged; every
+// message is handled at least once; dedup and dead letters work as on
+// one server; and a server restarted on its store directory finds the
+// queue again.
+func TestClusterLosesOneServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a cluster of three servers: not in -short")
+	}
+	c := natstest.StartCluster(t, 3)
+	b := dial(t, c.URLs())
+	ctx := testCtx(t)
+	if err := b.Init(ctx, "orders", InitOptions{Replicas: 3, AckWait: 2 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	q, _ := b.Queue("orders")
+	if n, err := q.Replicas(ctx); err != nil || n != 3 {
+		t.Fatalf("Replicas = %d, %v", n, err)
+	}
+	const total = 200
+	sent := map[queue.ID]bool{}
+	for i := range total {
+		id, err := q.Send(ctx, queue.Message{Body: strings.NewReader(strconv.Itoa(i)), DedupID: fmt.Sprint("k", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent[id] = true
+	}
+
+	var mu sync.Mutex
+	handled := map[queue.ID]int{}
+	var acked []queue.ID
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() { claimAll(t, cctx, q, &mu, handled, &acked, total) })
+	}
+	// Shut the consumer's leader down once a quarter of the messages
+	// are acked.
+	down := 0
+	for i, s := range c.Servers {
+		if s.NATS().JetStreamIsConsumerLeader("$G", q.stream, consumerName) {
+			down = i
+		}
+	}
+	if !waitFor(ctx, func() bool { mu.Lock(); defer mu.Unlock(); return len(acked) >= total/4 }) {
+		t.Fatal("a quarter of the messages not acked in time")
+	}
+	c.Servers[down].Shutdown()
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	for id := range sent {
+		if handled[id] == 0 {
+			t.Errorf("message %s never handled", id)
+		}
+	}
+	// What comes back after an ack that failed is handled again.
+	for range 10 {
+		if st, err := q.Stat(ctx); err != nil || st.Ready+st.Claimed == 0 {
+			break
+		}
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		cl, err := receiver(t, q).Claim(wctx, true)
+		cancel()
+		if err == nil {
+			t.Logf("%s came back (attempt %d)", cl.ID(), cl.Attempt())
+			cl.Ack()
+		}
+	}
+	if st, err := q.Stat(ctx); err != nil || st.Ready+st.Claimed != 0 {
+		t.Errorf("Stat after all were acked: %+v, %v", st, err)
+	}
+
+	// Dedup and dead letters on the cluster with a server down.
+	id, err := q.Send(ctx, queue.Message{Body: strings.NewReader("again"), DedupID: "k0"})
+	if err != nil || !sent[id] {
+		t.Errorf("a dedup send of k0 made %s, %v; want the first ID", id, err)
+	}
+	poison := send(t, q, "poison")
+	r := receiver(t, q)
+	cl := claim(t, r)
+	if cl.ID() != poison {
+		t.Fatalf("claimed %s, want %s", cl.ID(), poison)
+	}
+	if err := cl.DeadLetter(queue.Reason{Cause: "exit status 1"}); err != nil {
+		t.Fatal(err)
+	}
+
+	// A restarted server finds the queue and its dead letter again.
+	c.Restart(down)
+	left := send(t, q, "after the restart")
+	if cl := claim(t, r); cl.ID() != left {
+		t.Errorf("after the restart claimed %s, want %s", cl.ID(), left)
+	} else if err := cl.Ack(); err != nil {
+		t.Error(err)
+	}
+	if ds := deadLetters(t, q); len(ds) != 1 || ds[0].ID != poison {
+		t.Errorf("dead letters after the restart: %+v", ds)
+	}
+}
+
+// claimAll claims and acks messages until total distinct ones were
+// handled, or ctx ends, recording each.
+func claimAll(t *testing.T, ctx context.Context, q *Queue, mu *sync.Mutex, handled map[queue.ID]int, acked *[]queue.ID, total int) {
+	r, err := q.NewReceiver(ctx)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	defer r.Close()
+	for {
+		mu.Lock()
+		done := len(handled) >= total
+		mu.Unlock()
+		if done {
+			return
+		}
+		if ctx.Err() != nil {
+			t.Errorf("%d messages handled of %d", len(handled), total)
+			return
+		}
+		wctx, cancel := context.WithTimeout(ctx, time.Second)
+		c, err := r.Claim(wctx, true)
+		cancel()
+		if err != nil {
+			continue // nothing within a second, or a leader moving: try again
+		}
+		mu.Lock()
+		handled[c.ID()]++
+		mu.Unlock()
+		if err := c.Ack(); err != nil {
+			t.Logf("ack %s: %v", c.ID(), err)
+			continue // the message may come back
+		}
+		mu.Lock()
+		*acked = append(*acked, c.ID())
+		mu.Unlock()
+	}
+}
+
+func contains(ids []queue.ID, id queue.ID) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+// waitFor reports, polling, whether cond came true before ctx ended.
+func waitFor(ctx context.Context, cond func() bool) bool {
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+		}
+	}
+	return true
+}
