@@ -4,72 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"pq/queue"
 )
-
-// Redrive sends dead letters back to the queue as new messages, with
-// their headers and bodies and none of their reasons, and removes them
-// from the dead-letter stream. It moves those whose IDs (in the queue,
-// as [DeadLetter.ID] gives them) are given, or all of them when none is,
-// and returns the new IDs, in the order of the dead letters. An ID that
-// is not a dead letter's is an error matching ErrNoMessage, and then
-// nothing is moved. A redrive cut short and done again within the dedup
-// window sends each message once.
-func (q *Queue) Redrive(ctx context.Context, ids ...queue.ID) ([]queue.ID, error) {
-	var todo []DeadLetter
-	want := map[queue.ID]bool{}
-	for _, id := range ids {
-		want[id] = true
-	}
-	for d, err := range q.Dead(ctx) {
-		if err != nil {
-			return nil, err
-		}
-		if len(ids) == 0 || want[d.ID] {
-			delete(want, d.ID)
-			todo = append(todo, d)
-		}
-	}
-	for id := range want {
-		return nil, fmt.Errorf("redrive %s in %s: %w (not a dead letter)", id, q.name, ErrNoMessage)
-	}
-	var out []queue.ID
-	for _, d := range todo {
-		id, err := q.redrive(ctx, d)
-		if err != nil {
-			return out, err
-		}
-		out = append(out, id)
-	}
-	return out, nil
-}
-
-// redrive sends d back and deletes it from the dead-letter stream.
-func (q *Queue) redrive(ctx context.Context, d DeadLetter) (queue.ID, error) {
-	if err := q.ensure(ctx); err != nil {
-		return "", err
-	}
-	ctx, cancel := q.b.bound(ctx)
-	defer cancel()
-	msg := nats.NewMsg(Subject(q.name))
-	putHeaders(msg.Header, d.Headers)
-	msg.Data = d.Body
-	ack, err := q.b.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(q.stream),
-		jetstream.WithMsgID("pq-redrive-"+strconv.FormatUint(d.Seq, 10)+"-"+strconv.FormatInt(d.Stored.UnixNano(), 10)))
-	if err != nil {
-		return "", q.sendError(err)
-	}
-	if err := q.deleteSeq(ctx, q.dead, d.Seq); err != nil {
-		return ID(ack.Sequence), fmt.Errorf("redrive %s: %w", d.ID, err)
-	}
-	return ID(ack.Sequence), nil
-}
 
 // Remove deletes the messages called ids from the queue's stream (a
 // message held by a claimer too: its ack then finds nothing to do). An ID

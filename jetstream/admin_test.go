@@ -8,39 +8,6 @@ import (
 	"pq/queue"
 )
 
-func TestRedrive(t *testing.T) {
-	q := newQueue(t, "q", InitOptions{})
-	hs := []queue.Header{{Key: "k", Value: "v"}}
-	send(t, q, "a", hs...)
-	send(t, q, "b")
-	r := receiver(t, q)
-	for range 2 {
-		c := claim(t, r)
-		c.Retry(0)
-		if err := claim(t, r).DeadLetter(queue.Reason{Cause: "boom"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := q.Redrive(testCtx(t), "1", "77"); !errors.Is(err, ErrNoMessage) {
-		t.Errorf("Redrive of an unknown ID = %v, want ErrNoMessage", err)
-	}
-	if n := len(deadLetters(t, q)); n != 2 {
-		t.Fatalf("%d dead letters after a refused redrive, want 2", n)
-	}
-	ids, err := q.Redrive(testCtx(t), "1")
-	if err != nil || len(ids) != 1 {
-		t.Fatalf("Redrive(1) = %v, %v", ids, err)
-	}
-	c := claim(t, r)
-	got, _ := c.Headers()
-	if c.ID() != ids[0] || body(t, c) != "a" || c.Attempt() != 1 || !slices.Equal(got, hs) {
-		t.Errorf("redriven message %s %q attempt %d headers %q", c.ID(), body(t, c), c.Attempt(), got)
-	}
-	if ds := deadLetters(t, q); len(ds) != 1 || ds[0].ID != "2" {
-		t.Errorf("dead letters after redriving 1: %+v", ds)
-	}
-}
-
 func TestRemovePurgeDelete(t *testing.T) {
 	q := newQueue(t, "q", InitOptions{})
 	for range 3 {
