@@ -18,7 +18,7 @@ mkdir -p "$work/bin"
 # build NAME PACKAGE [TAGS] builds a Go package of the repository into
 # $work/bin, with the build tags TAGS (comma-separated) added.
 build() {
-	(cd "$repo" && go build -tags "urfave_cli_no_docs${3:+,$3}" -o "$work/bin/$1" "$2")
+	(cd "$repo" && go build -tags "urfave_cli_no_docs,netgo${3:+,$3}" -o "$work/bin/$1" "$2")
 }
 
 # stamp sets $T to the current time in microseconds, without a fork where

@@ -44,6 +44,10 @@ type env struct {
 	nats *jetstream.Backend
 	// natsCreds is the credentials file for a NATS root; "" for none.
 	natsCreds string
+	// warnedReplicas holds the NATS queues that pq stat warned about.
+	warnedReplicas map[string]bool
+	// allowNetworkFS lets receivers claim from a network file system.
+	allowNetworkFS bool
 }
 
 // queue opens the queue called name under the spool root. On a NATS root
@@ -56,7 +60,7 @@ func (e *env) queue(name string) (*spool.Queue, error) {
 	if log == nil {
 		log = slog.New(newWarnHandler(e.Err))
 	}
-	return spool.Open(e.root, name, spool.Options{Logger: log, Settings: e.cfg.Queue(name), Identities: e.ids})
+	return spool.Open(e.root, name, spool.Options{Logger: log, Settings: e.cfg.Queue(name), Identities: e.ids, AllowNetworkFS: e.allowNetworkFS})
 }
 
 // existingQueue opens the queue called name and checks that it exists.

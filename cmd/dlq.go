@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"pq/queue"
 	"pq/spool"
 )
 
@@ -44,6 +46,13 @@ func dlqCommand(e *env) *cli.Command {
 }
 
 func runDLQ(e *env, o dlqOptions) error {
+	bq, err := e.open(context.Background(), o.queue)
+	if err != nil {
+		return err
+	}
+	if _, ok := spool.Unwrap(bq); !ok {
+		return runDLQQueue(e, bq, o)
+	}
 	q, err := e.existingQueue(o.queue)
 	if err != nil {
 		return err
@@ -68,19 +77,11 @@ func runDLQ(e *env, o dlqOptions) error {
 // dlqLine formats a dead letter as pq dlq prints it:
 // ID, attempts=N, time, size and cause, separated by tabs.
 func dlqLine(d spool.DeadLetter) string {
-	attempts := d.Reason.Attempts
-	if attempts == 0 {
-		attempts = d.Name.Attempts // no reason recorded: the name still counts
+	r := d.Reason
+	if r.Attempts == 0 {
+		r.Attempts = d.Name.Attempts // no reason recorded: the name still counts
 	}
-	at := "-"
-	if !d.Reason.Time.IsZero() {
-		at = d.Reason.Time.UTC().Format(time.RFC3339)
-	}
-	cause := oneLine(d.Reason.Cause) // a tab or newline would split the line
-	if cause == "" {
-		cause = "-"
-	}
-	line := fmt.Sprintf("%s\tattempts=%d\t%s\t%d\t%s", d.Name.ID, attempts, at, d.Size, cause)
+	line := reasonLine(d.Name.ID, r, d.Size)
 	if d.Original != "" {
 		line += "\toriginal=" + strconv.Quote(d.Original)
 	}
@@ -91,6 +92,39 @@ func dlqLine(d spool.DeadLetter) string {
 		line += "\tgroup=" + d.Name.Group
 	}
 	return line
+}
+
+// reasonLine formats the fields that every dead letter has: ID,
+// attempts=N, time, size and cause, separated by tabs.
+func reasonLine(id queue.ID, r queue.Reason, size int64) string {
+	at := "-"
+	if !r.Time.IsZero() {
+		at = r.Time.UTC().Format(time.RFC3339)
+	}
+	cause := oneLine(r.Cause) // a tab or newline would split the line
+	if cause == "" {
+		cause = "-"
+	}
+	return fmt.Sprintf("%s\tattempts=%d\t%s\t%d\t%s", id, r.Attempts, at, size, cause)
+}
+
+// runDLQQueue is pq dlq on a queue that is not a spool's.
+func runDLQQueue(e *env, q queue.Queue, o dlqOptions) error {
+	dead, err := q.DeadLetters(context.Background())
+	if err != nil {
+		return withHint(err, "check the name, or create the queue with 'pq init %s'", o.queue)
+	}
+	out := bufio.NewWriter(e.Out)
+	for _, d := range dead {
+		fmt.Fprintln(out, reasonLine(d.ID, d.Reason, d.Size))
+		if o.stderr {
+			writeIndented(out, d.Reason.Stderr)
+		}
+	}
+	if err := out.Flush(); err != nil {
+		return fmt.Errorf("write to stdout: %w", err)
+	}
+	return nil
 }
 
 // writeIndented writes each line of text indented by two spaces.

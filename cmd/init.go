@@ -2,10 +2,12 @@ package cmd
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"pq/jetstream"
 	"pq/seal"
 	"pq/spool"
 	"pq/users"
@@ -25,9 +27,10 @@ type initOptions struct {
 
 func initCommand(e *env) *cli.Command {
 	return &cli.Command{
-		Name:      "init",
-		Usage:     "create a queue, or change its settings",
-		UsageText: "pq init [--set KEY=VALUE]... [--encrypt-to RECIPIENT|@FILE]... [--group G [--mode both|recv|send]] QUEUE",
+		Name:  "init",
+		Usage: "create a queue, or change its settings",
+		UsageText: "pq init [--set KEY=VALUE]... [--encrypt-to RECIPIENT|@FILE]... [--group G [--mode both|recv|send]] QUEUE\n" +
+			"pq --root nats://HOST:PORT init [--replicas N] [--ack-wait DUR] [--max-deliver N] [--set dedup_window=DUR] QUEUE",
 		Description: "Creates the queue's directories. On a queue that exists it changes nothing,\n" +
 			"but for the settings that --set gives: ttl (a duration, the time to live of\n" +
 			"every message sent without --ttl; \"0s\" for none), on_expiry\n" +
@@ -42,15 +45,23 @@ func initCommand(e *env) *cli.Command {
 			"(the default) its members may send and receive, with --mode recv only\n" +
 			"receive, with --mode send only send (a drop box: they can list, read or\n" +
 			"take nothing); others get nothing. The spool root must be one they can reach.\n\n" +
+			"On a nats:// root, init creates or updates the queue's streams and consumer:\n" +
+			"--replicas (1, 3 or 5) servers keep each message, a claim lapses after\n" +
+			"--ack-wait without a renewal, and --max-deliver bounds the server's deliveries\n" +
+			"(above any worker's --max-attempts). Given again, they change the queue.\n\n" +
 			"Examples:\n" +
 			"  pq init --set ttl=1h --set on_expiry=drop metrics\n" +
 			"  pq init --encrypt-to age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p orders\n" +
-			"  pq --root /var/spool/pq init --group web --mode recv mail",
+			"  pq --root /var/spool/pq init --group web --mode recv mail\n" +
+			"  pq --root nats://nats1:4222,nats2:4222,nats3:4222 init --replicas 3 jobs",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "set", Usage: "set the queue setting `KEY=VALUE` (repeatable)"},
 			&cli.StringSliceFlag{Name: "encrypt-to", Usage: "encrypt the queue's messages to the age public key `RECIPIENT`, or to each in @FILE (repeatable)"},
 			&cli.StringFlag{Name: "group", Usage: "share the queue with the Unix group `G` (a name or a gid)"},
 			&cli.StringFlag{Name: "mode", Usage: "with --group, what its members may do: `both` (send and receive), recv (receive only) or send (a drop box)", DefaultText: "both"},
+			&cli.IntFlag{Name: "replicas", Usage: "on a nats:// root, keep the queue on `N` servers: 1, 3 or 5", DefaultText: strconv.Itoa(jetstream.DefaultInitOptions.Replicas)},
+			&cli.DurationFlag{Name: "ack-wait", Usage: "on a nats:// root, let a claim lapse after `DUR` without a renewal", DefaultText: jetstream.DefaultInitOptions.AckWait.String()},
+			&cli.IntFlag{Name: "max-deliver", Usage: "on a nats:// root, the server's delivery limit `N`, above any worker's --max-attempts", DefaultText: strconv.Itoa(jetstream.DefaultInitOptions.MaxDeliver)},
 		},
 		Action: func(c *cli.Context) error {
 			name, err := oneQueue(c)
@@ -78,6 +89,14 @@ func initCommand(e *env) *cli.Command {
 			if rs := c.StringSlice("encrypt-to"); len(rs) > 0 {
 				if o.recipients, err = seal.ParseRecipients(rs); err != nil {
 					return usagef("init: --encrypt-to: %v", err)
+				}
+			}
+			if natsRoot(e.root) {
+				return runInitNATS(c.Context, e, o, jetstream.InitOptions{Replicas: c.Int("replicas"), AckWait: c.Duration("ack-wait"), MaxDeliver: c.Int("max-deliver")})
+			}
+			for _, f := range []string{"replicas", "ack-wait", "max-deliver"} {
+				if c.IsSet(f) {
+					return usagef("init: --%s goes with a nats:// root", f)
 				}
 			}
 			return runInit(e, o)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"strconv"
 	"time"
 
@@ -68,7 +69,13 @@ func lsCommand(e *env) *cli.Command {
 }
 
 func runListQueues(e *env, asJSON bool) error {
-	names, err := spool.Queues(e.root)
+	var names []string
+	var err error
+	if natsRoot(e.root) {
+		names, err = natsQueues(e)
+	} else {
+		names, err = spool.Queues(e.root)
+	}
 	if err != nil {
 		return err
 	}
@@ -111,17 +118,32 @@ type lsJSON struct {
 }
 
 func runLs(e *env, o lsOptions) error {
-	q, err := e.existingQueue(o.queue)
-	if err != nil {
-		return err
-	}
-	out := bufio.NewWriterSize(e.Out, 64<<10)
-	n := 0
-	for m, err := range q.Messages(o.states...) {
+	var entries iter.Seq2[lsJSON, error]
+	if natsRoot(e.root) {
+		var err error
+		if entries, err = natsEntries(e, o); err != nil {
+			return err
+		}
+	} else {
+		q, err := e.existingQueue(o.queue)
 		if err != nil {
 			return err
 		}
-		j, err := describe(q, m)
+		entries = func(yield func(lsJSON, error) bool) {
+			for m, err := range q.Messages(o.states...) {
+				if err != nil {
+					yield(lsJSON{}, err)
+					return
+				}
+				if !yield(describe(q, m)) {
+					return
+				}
+			}
+		}
+	}
+	out := bufio.NewWriterSize(e.Out, 64<<10)
+	n := 0
+	for j, err := range entries {
 		if err != nil {
 			return err
 		}

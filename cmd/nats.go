@@ -1,10 +1,19 @@
 package cmd
 
 import (
+	"bufio"
 	"context"
+	"fmt"
+	"iter"
 	"log/slog"
+	"slices"
+	"time"
 
 	"pq/jetstream"
+	"pq/queue"
+	"pq/spool"
+
+	"github.com/urfave/cli/v2"
 )
 
 // firstSet returns the first of values that is not empty.
@@ -29,10 +38,7 @@ func (e *env) natsBackend(ctx context.Context) (*jetstream.Backend, error) {
 	}
 	b, err := jetstream.Dial(ctx, e.root, jetstream.Options{CredsFile: e.natsCreds, Logger: log})
 	if err != nil {
-		if h := jetstream.Hint(err); h != "" {
-			return nil, withHint(err, "%s", h)
-		}
-		return nil, err
+		return nil, withNATSHint(err)
 	}
 	e.nats = b
 	return b, nil
@@ -42,5 +48,265 @@ func (e *env) natsBackend(ctx context.Context) (*jetstream.Backend, error) {
 func (e *env) closeNATS() {
 	if e.nats != nil {
 		e.nats.Close()
+	}
+}
+
+// gatherNATS summarizes the queues named, or every queue on the NATS
+// root, and warns of each queue whose stream has a single replica.
+func gatherNATS(e *env, names []string) ([]queueStat, error) {
+	ctx := context.Background()
+	b, err := e.natsBackend(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(names) == 0 {
+		if names, err = b.Queues(ctx); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]queueStat, 0, len(names))
+	for _, n := range names {
+		q, err := b.Queue(n)
+		if err != nil {
+			return nil, err
+		}
+		s, err := q.Summarize(ctx)
+		if err != nil {
+			return nil, withNATSHint(err)
+		}
+		if s.Replicas == 1 && !e.warnedReplicas[n] {
+			fmt.Fprintf(e.Err, "pq: warning: queue %s has one replica: a server's lost disk, or a power cut within its sync interval, loses its messages\n", n)
+			fmt.Fprintf(e.Err, "pq: hint: pq init --replicas 3 %s, on a cluster of three servers\n", n)
+			if e.warnedReplicas == nil {
+				e.warnedReplicas = map[string]bool{}
+			}
+			e.warnedReplicas[n] = true
+		}
+		out = append(out, queueStat{name: n, Summary: spool.Summary{Ready: s.Ready, Inflight: s.Claimed, Dead: s.Dead,
+			Bytes: s.Bytes, OldestReady: s.OldestReady, Paused: s.Paused}})
+	}
+	return out, nil
+}
+
+// withNATSHint adds the hint that package jetstream attached to err, if
+// any.
+func withNATSHint(err error) error {
+	if h := jetstream.Hint(err); h != "" {
+		return withHint(err, "%s", h)
+	}
+	return err
+}
+
+// runInitNATS is pq init on a NATS root: it creates or updates the queue's
+// streams and consumer, and refuses what only a spool has.
+func runInitNATS(ctx context.Context, e *env, o initOptions, io jetstream.InitOptions) error {
+	switch {
+	case o.group != "":
+		return unsupported(e, "--group")
+	case len(o.recipients) > 0:
+		return unsupported(e, "--encrypt-to")
+	case io.Replicas != 0 && io.Replicas != 1 && io.Replicas != 3 && io.Replicas != 5:
+		return usagef("init: --replicas must be 1, 3 or 5, not %d", io.Replicas)
+	case io.AckWait < 0 || io.MaxDeliver < 0:
+		return usagef("init: --ack-wait and --max-deliver must not be negative")
+	}
+	for k, v := range o.set {
+		if k != "dedup_window" {
+			return unsupported(e, "the setting "+k)
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return usagef("init: --set dedup_window=%s: a duration above zero, such as 5m", v)
+		}
+		io.DedupWindow = d
+	}
+	b, err := e.natsBackend(ctx)
+	if err != nil {
+		return err
+	}
+	return withNATSHint(b.Init(ctx, o.queue, io))
+}
+
+// natsQueues lists the queues on the NATS root.
+func natsQueues(e *env) ([]string, error) {
+	ctx := context.Background()
+	b, err := e.natsBackend(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return b.Queues(ctx)
+}
+
+// natsQueue opens the queue called name on the NATS root.
+func natsQueue(e *env, name string) (*jetstream.Queue, error) {
+	b, err := e.natsBackend(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	return b.Queue(name)
+}
+
+// natsEntries lists the messages of a queue on the NATS root as pq ls
+// shows them: the ready ones, then those in flight, then the dead
+// letters, each in send order. A NATS queue has no delayed state (a
+// message backing off is in flight), no priorities, groups or senders.
+func natsEntries(e *env, o lsOptions) (iter.Seq2[lsJSON, error], error) {
+	q, err := natsQueue(e, o.queue)
+	if err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	if _, err := q.Stat(ctx); err != nil {
+		return nil, withNATSHint(err)
+	}
+	wants := func(s spool.State) bool { return len(o.states) == 0 || slices.Contains(o.states, s) }
+	return func(yield func(lsJSON, error) bool) {
+		at := time.Now()
+		for _, st := range []jetstream.State{jetstream.StateReady, jetstream.StateInflight} {
+			if !wants(spoolState(st)) {
+				continue
+			}
+			for m, err := range q.Messages(ctx) {
+				if err != nil {
+					yield(lsJSON{}, err)
+					return
+				}
+				if m.State == st && !yield(natsEntry(m.ID, m.State, int64(len(m.Body)), m.Sent, len(m.Headers), nil, at), nil) {
+					return
+				}
+			}
+		}
+		if !wants(spool.StateDead) {
+			return
+		}
+		for d, err := range q.Dead(ctx) {
+			if err != nil {
+				yield(lsJSON{}, err)
+				return
+			}
+			cause := oneLine(d.Reason.Cause)
+			j := natsEntry(d.ID, jetstream.StateDead, int64(len(d.Body)), d.Stored, len(d.Headers), &cause, at)
+			j.Attempts = d.Reason.Attempts
+			if !yield(j, nil) {
+				return
+			}
+		}
+	}, nil
+}
+
+// spoolState is the state of pq ls that a NATS listing's state is.
+func spoolState(s jetstream.State) spool.State {
+	switch s {
+	case jetstream.StateInflight:
+		return spool.StateInflight
+	case jetstream.StateDead:
+		return spool.StateDead
+	}
+	return spool.StateReady
+}
+
+// natsEntry is the pq ls line of a message on a NATS root.
+func natsEntry(id queue.ID, st jetstream.State, size int64, sent time.Time, headers int, reason *string, at time.Time) lsJSON {
+	return lsJSON{ID: string(id), State: spoolState(st).String(), Size: size, Sent: sent.UTC(),
+		AgeSeconds: ageOf(sent, at).Round(time.Millisecond).Seconds(), Priority: spool.DefaultPriority,
+		Headers: headers, Sender: "-", Reason: reason}
+}
+
+// runPeekNATS is pq peek on a NATS root: the message called o.id, or the
+// oldest ready one.
+func runPeekNATS(e *env, o peekOptions) error {
+	q, err := natsQueue(e, o.queue)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	var m jetstream.Entry
+	if o.id != "" {
+		if m, err = q.Peek(ctx, o.id); err != nil {
+			return withNATSHint(err)
+		}
+	} else if m, err = oldestReady(ctx, q); err != nil {
+		return err
+	}
+	out := bufio.NewWriterSize(e.Out, 64<<10)
+	if o.headers {
+		fmt.Fprintf(out, "%s %d\n", m.ID, len(m.Body))
+		for _, h := range m.Headers {
+			fmt.Fprintf(out, "%s=%s\n", h.Key, h.Value)
+		}
+		out.WriteString("\n")
+	}
+	out.Write(m.Body)
+	if err := out.Flush(); err != nil {
+		return fmt.Errorf("write to stdout: %w", err)
+	}
+	return nil
+}
+
+// oldestReady returns the oldest ready message of q, or errNothing.
+func oldestReady(ctx context.Context, q *jetstream.Queue) (jetstream.Entry, error) {
+	for m, err := range q.Messages(ctx) {
+		if err != nil {
+			return m, withNATSHint(err)
+		}
+		if m.State == jetstream.StateReady {
+			return m, nil
+		}
+	}
+	return jetstream.Entry{}, errNothing
+}
+
+// runRecoverNATS is pq recover on a NATS root: a sweep of the messages
+// that reached the server's delivery limit into the dead-letter queue.
+func runRecoverNATS(e *env, o recoverOptions) error {
+	q, err := natsQueue(e, o.queue)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	if _, err := q.Stat(ctx); err != nil {
+		return withNATSHint(err)
+	}
+	n, err := q.Sweep(ctx)
+	if n > 0 {
+		fmt.Fprintf(e.Out, "dead-lettered %d\n", n)
+	}
+	return err
+}
+
+// redriveNATS is pq retry on a NATS root: the dead letters are sent again
+// as new messages, whose IDs it returns.
+func redriveNATS(e *env, o retryOptions) ([]queue.ID, error) {
+	q, err := natsQueue(e, o.queue)
+	if err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	if _, err := q.Stat(ctx); err != nil {
+		return nil, withNATSHint(err)
+	}
+	return q.Redrive(ctx, o.ids...)
+}
+
+// onQueueOrNATS returns the action of a command that takes one existing
+// QUEUE and does onSpool to it, or onNATS on a NATS root.
+func onQueueOrNATS(e *env, onSpool func(*spool.Queue) error, onNATS func(*jetstream.Queue, context.Context) error) cli.ActionFunc {
+	spoolAction := onQueue(e, onSpool)
+	return func(c *cli.Context) error {
+		if !natsRoot(e.root) {
+			return spoolAction(c)
+		}
+		name, err := oneQueue(c)
+		if err != nil {
+			return err
+		}
+		q, err := natsQueue(e, name)
+		if err != nil {
+			return err
+		}
+		if _, err := q.Stat(c.Context); err != nil {
+			return withNATSHint(err)
+		}
+		return onNATS(q, c.Context)
 	}
 }

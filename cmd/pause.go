@@ -3,6 +3,7 @@ package cmd
 import (
 	"github.com/urfave/cli/v2"
 
+	"pq/jetstream"
 	"pq/spool"
 )
 
@@ -15,8 +16,9 @@ func pauseCommand(e *env) *cli.Command {
 			"message from it. Sends still succeed, and pq stat, ls and peek still work.\n" +
 			"Running workers keep running: the jobs they run finish, and they claim again\n" +
 			"as soon as the queue is resumed. The pause is kept in the queue directory and\n" +
-			"survives a reboot. Pausing a paused queue changes nothing.\n\n" +
+			"survives a reboot. Pausing a paused queue changes nothing. On a nats:// root\n" +
+			"the queue's consumer is paused on the server, for receivers on every host.\n\n" +
 			"Example: pq pause jobs",
-		Action: onQueue(e, (*spool.Queue).Pause),
+		Action: onQueueOrNATS(e, (*spool.Queue).Pause, (*jetstream.Queue).Pause),
 	}
 }

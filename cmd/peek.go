@@ -55,6 +55,9 @@ func peekCommand(e *env) *cli.Command {
 }
 
 func runPeek(e *env, o peekOptions) error {
+	if natsRoot(e.root) {
+		return runPeekNATS(e, o)
+	}
 	q, err := e.existingQueue(o.queue)
 	if err != nil {
 		return err

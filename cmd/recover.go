@@ -39,6 +39,10 @@ func recoverCommand(e *env) *cli.Command {
 			"into the queue's .quarantine/ directory, and lists what is there, one\n" +
 			"'stray .quarantine/NAME (KIND)' line each. Every pq recv does all this by\n" +
 			"itself as it meets them; this is for a queue nobody is receiving from, or for cron.\n\n" +
+			"On a nats:// root, where the server gives a dead consumer's messages to\n" +
+			"others by itself, it moves the messages that reached the server's delivery\n" +
+			"limit with nobody left to dead-letter them into the dead-letter queue, and\n" +
+			"prints 'dead-lettered N'.\n\n" +
 			"Example:\n" +
 			"  pq recover jobs",
 		Action: func(c *cli.Context) error {
@@ -52,6 +56,9 @@ func recoverCommand(e *env) *cli.Command {
 }
 
 func runRecover(e *env, o recoverOptions) error {
+	if natsRoot(e.root) {
+		return runRecoverNATS(e, o)
+	}
 	q, err := e.existingQueue(o.queue)
 	if err != nil {
 		return err

@@ -79,6 +79,7 @@ func recvCommand(e *env) *cli.Command {
 			&cli.DurationFlag{Name: "max-time", Usage: "with --exec, stop taking messages after `DUR` and finish the running commands", DefaultText: "no limit"},
 			&cli.BoolFlag{Name: "fail-on-dead-letter", Usage: "with --exec, exit 4 if the worker dead-lettered any message"},
 			identityFlag(),
+			allowNetworkFSFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			name, err := oneQueue(c)
@@ -92,6 +93,7 @@ func recvCommand(e *env) *cli.Command {
 			if err := e.useIdentity(c.String("identity")); err != nil {
 				return err
 			}
+			e.useNetworkFS(c)
 			if c.IsSet("exec") {
 				x, err := execFlags(c, e, name)
 				if err != nil {
@@ -232,7 +234,7 @@ func runRecv(ctx context.Context, e *env, o recvOptions) error {
 	if o.exec != nil {
 		return runExec(ctx, e, q, *o.exec)
 	}
-	r, err := q.NewReceiver(ctx)
+	r, err := newReceiver(ctx, q, o.wait)
 	if err != nil {
 		return withHint(err, "check the name, or create the queue with 'pq init %s'", o.queue)
 	}
@@ -421,6 +423,9 @@ func prepareSpoolRecv(e *env, q *spool.Queue, o recvOptions) error {
 			return err
 		}
 	}
+	if err := checkNetworkFS(q); err != nil {
+		return err
+	}
 	if err := checkIdentity(q); err != nil {
 		return err
 	}
@@ -453,6 +458,20 @@ func (o recvOptions) spoolOnly(e *env) error {
 		return unsupported(e, "--max-workers")
 	}
 	return nil
+}
+
+// newReceiver returns a receiver of q. A receiver that waits creates a
+// queue that does not exist yet, where the backend can, to wait on it.
+func newReceiver(ctx context.Context, q queue.Queue, wait bool) (queue.Receiver, error) {
+	r, err := q.NewReceiver(ctx)
+	c, ok := q.(queue.Creator)
+	if !wait || !ok || !errors.Is(err, queue.ErrNoQueue) {
+		return r, err
+	}
+	if err := c.Create(ctx); err != nil {
+		return nil, err
+	}
+	return q.NewReceiver(ctx)
 }
 
 // waitClaim waits on r for a message: it returns the claim when r waited

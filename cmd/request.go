@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"pq/queue"
 	"pq/spool"
 )
 
@@ -74,16 +75,7 @@ func (o *requestOptions) parse(c *cli.Context) error {
 func runRequest(ctx context.Context, e *env, o requestOptions) error {
 	ctx, stop := withSignals(ctx)
 	defer stop()
-	q, err := e.queue(o.queue)
-	if err != nil {
-		return err
-	}
-	// The reply to a request on an encrypted queue is encrypted: refuse
-	// before sending if it could not be read.
-	if err := checkIdentity(q); err != nil {
-		return err
-	}
-	req, err := q.Request(e.In, o.msg)
+	req, err := sendRequest(ctx, e, o)
 	if err != nil {
 		return err
 	}
@@ -109,3 +101,28 @@ func runRequest(ctx context.Context, e *env, o requestOptions) error {
 	}
 	return nil
 }
+
+// sendRequest sends the request: on a spool, or on another backend that
+// has requests (a queue.Requester).
+func sendRequest(ctx context.Context, e *env, o requestOptions) (queue.Request, error) {
+	bq, err := e.open(ctx, o.queue)
+	if err != nil {
+		return nil, err
+	}
+	q, ok := spool.Unwrap(bq)
+	if !ok {
+		rq, ok := bq.(queue.Requester)
+		if !ok {
+			return nil, unsupported(e, "pq request")
+		}
+		return rq.Request(ctx, queue.Message{Body: e.In, Headers: o.msg.Headers, Expires: o.msg.Expires, Due: o.msg.Due, Priority: o.msg.Priority})
+	}
+	// The reply to a request on an encrypted queue is encrypted: refuse
+	// before sending if it could not be read.
+	if err := checkIdentity(q); err != nil {
+		return nil, err
+	}
+	return q.Request(e.In, o.msg)
+}
+
+var _ queue.Request = (*spool.Request)(nil)

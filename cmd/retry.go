@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"pq/jetstream"
 	"pq/spool"
 )
 
@@ -25,7 +26,8 @@ func retryCommand(e *env) *cli.Command {
 		Description: "Moves the dead letters with the given IDs, or with --all every one, back\n" +
 			"into the queue with their attempt counts reset, each in its place by send\n" +
 			"time, and prints the ID of each one moved. An ID that is not a dead letter\n" +
-			"of the queue is an error, and then nothing is moved. 'pq dlq' lists the IDs.\n\n" +
+			"of the queue is an error, and then nothing is moved. 'pq dlq' lists the IDs.\n" +
+			"On a nats:// root each is sent again as a new message, whose new ID is printed.\n\n" +
 			"Example:\n" +
 			"  pq retry --all jobs",
 		Flags: []cli.Flag{
@@ -55,12 +57,18 @@ func retryCommand(e *env) *cli.Command {
 }
 
 func runRetry(e *env, o retryOptions) error {
-	q, err := e.existingQueue(o.queue)
-	if err != nil {
-		return err
+	var moved []spool.ID
+	var err error
+	if natsRoot(e.root) {
+		moved, err = redriveNATS(e, o)
+	} else {
+		var q *spool.Queue
+		if q, err = e.existingQueue(o.queue); err != nil {
+			return err
+		}
+		moved, err = q.Redrive(o.ids...)
 	}
-	moved, err := q.Redrive(o.ids...)
-	if errors.Is(err, spool.ErrNoMessage) {
+	if errors.Is(err, spool.ErrNoMessage) || errors.Is(err, jetstream.ErrNoMessage) {
 		err = withHint(err, "'pq dlq %s' lists the dead letters", o.queue)
 	}
 	// What moved before a failure is back in the queue: print it anyway.

@@ -43,7 +43,8 @@ func TestMain(m *testing.M) {
 			watchdog()
 			os.Exit(cmd.Main(os.Args, cmd.Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}))
 		},
-		"status": statusMain,
+		"status":    statusMain,
+		"pq-on-nfs": pqOnNFS,
 	})
 }
 

@@ -86,6 +86,9 @@ type queueStat struct {
 
 // gather summarizes the queues named, or every queue of the spool.
 func gather(e *env, names []string, since time.Time) ([]queueStat, error) {
+	if natsRoot(e.root) {
+		return gatherNATS(e, names)
+	}
 	if len(names) == 0 {
 		var err error
 		if names, err = spool.Queues(e.root); err != nil {

@@ -23,6 +23,9 @@ type Config struct {
 	// NATSCreds is the NATS credentials file for a nats:// or tls://
 	// root; "" for none.
 	NATSCreds string
+	// AllowNetworkFS lets pq recv receive from a queue on a network
+	// file system (see spool.Options.AllowNetworkFS).
+	AllowNetworkFS bool
 
 	// defaults is the [defaults] table, nil when the file has none.
 	defaults *workerTable

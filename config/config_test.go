@@ -280,7 +280,7 @@ func TestWorkerConfigErrors(t *testing.T) {
 		// Unknown keys, wherever they are.
 		{"misspelt key in a queue", "root = \"/x\"\n\n[queue.jobs]\nmax_atempts = 3\n", 4, `unknown key "queue.jobs.max_atempts"`, "max_attempts, backoff_min"},
 		{"misspelt key in defaults", "[defaults]\ngrace = \"1s\"\nrte = \"1/s\"\n", 3, `unknown key "defaults.rte"`, "worker settings"},
-		{"misspelt table", "[defualts]\nmax_attempts = 3\n", 1, `unknown key "defualts"`, "root, log_format, identity, nats_creds, [defaults] and [queue.NAME]"},
+		{"misspelt table", "[defualts]\nmax_attempts = 3\n", 1, `unknown key "defualts"`, "root, log_format, identity, nats_creds, allow_network_fs, [defaults] and [queue.NAME]"},
 		{"misspelt dotted table", "root = \"/x\"\ndefualts.max_attempts = 3\n", 2, `unknown key "defualts"`, ""},
 		{"misspelt queue table", "[queues.jobs]\n", 1, `unknown key "queues"`, ""},
 		{"keys are case-sensitive", "[defaults]\nMax_Attempts = 3\n", 2, `unknown key "defaults.Max_Attempts"`, ""},
@@ -459,6 +459,18 @@ func TestIdentity(t *testing.T) {
 	}
 	if _, err := Parse("pq.toml", "identity = 1"); err == nil || !strings.Contains(err.Error(), "line 1: identity: must be a string") {
 		t.Errorf("identity = 1: %v, want an error naming the line and the key", err)
+	}
+}
+
+func TestAllowNetworkFS(t *testing.T) {
+	for text, want := range map[string]bool{"": false, "allow_network_fs = true": true, "allow_network_fs = false": false} {
+		c, err := Parse("pq.toml", text)
+		if err != nil || c.AllowNetworkFS != want {
+			t.Errorf("Parse(%q) = %v, %v; want %v", text, c.AllowNetworkFS, err, want)
+		}
+	}
+	if _, err := Parse("pq.toml", `allow_network_fs = "yes"`); err == nil || !strings.Contains(err.Error(), `line 1: allow_network_fs: must be true or false, not the string "yes"`) {
+		t.Errorf(`allow_network_fs = "yes": %v, want an error naming the line and the key`, err)
 	}
 }
 

@@ -61,6 +61,18 @@ func (t *text) UnmarshalTOML(v any) error {
 	return nil
 }
 
+// boolean is a true or false value, such as allow_network_fs.
+type boolean bool
+
+func (b *boolean) UnmarshalTOML(v any) error {
+	x, ok := v.(bool)
+	if !ok {
+		return fmt.Errorf("must be true or false, not %s", describe(v))
+	}
+	*b = boolean(x)
+	return nil
+}
+
 // logFormat is the value of log_format: "text" or "json".
 type logFormat string
 
@@ -435,6 +447,13 @@ func (r *configReader) set(c *Config, key toml.Key, order *[]string) error {
 		}
 		c.NATSCreds = string(s)
 		return nil
+	case "allow_network_fs":
+		var b boolean
+		if err := r.decode(key, key[:1], &b); err != nil {
+			return err
+		}
+		c.AllowNetworkFS = bool(b)
+		return nil
 	case "defaults":
 		if c.defaults == nil {
 			c.defaults = &workerTable{}
@@ -456,7 +475,7 @@ func (r *configReader) set(c *Config, key toml.Key, order *[]string) error {
 		}
 		return r.setWorker(key, 2, t)
 	}
-	return r.errorf(key, "unknown key %s (the top level holds root, log_format, identity, nats_creds, [defaults] and [queue.NAME])", quoteKey(key[:1]))
+	return r.errorf(key, "unknown key %s (the top level holds root, log_format, identity, nats_creds, allow_network_fs, [defaults] and [queue.NAME])", quoteKey(key[:1]))
 }
 
 // setWorker sets key in t, the table that key[:i] names.

@@ -43,7 +43,7 @@ func (q *Queue) SendBatch(ctx context.Context, msgs []queue.Message) ([]queue.ID
 	for _, m := range msgs {
 		var msg *nats.Msg
 		var opts []jetstream.PublishOpt
-		if msg, opts, err = q.natsMsg(m); err != nil {
+		if msg, opts, err = q.natsMsg(m, ""); err != nil {
 			break
 		}
 		f, perr := q.b.js.PublishMsgAsync(msg, opts...)
@@ -68,8 +68,9 @@ func (q *Queue) SendBatch(ctx context.Context, msgs []queue.Message) ([]queue.ID
 	return ids, err
 }
 
-// natsMsg checks m and makes the NATS message that sends it.
-func (q *Queue) natsMsg(m queue.Message) (*nats.Msg, []jetstream.PublishOpt, error) {
+// natsMsg checks m and makes the NATS message that sends it, a request
+// whose reply goes to the subject replyTo when that is not empty.
+func (q *Queue) natsMsg(m queue.Message, replyTo string) (*nats.Msg, []jetstream.PublishOpt, error) {
 	if err := unsupported(m); err != nil {
 		return nil, nil, err
 	}
@@ -78,6 +79,9 @@ func (q *Queue) natsMsg(m queue.Message) (*nats.Msg, []jetstream.PublishOpt, err
 	}
 	msg := nats.NewMsg(Subject(q.name))
 	putHeaders(msg.Header, m.Headers)
+	if replyTo != "" {
+		msg.Header.Set(hdrReplyTo, replyTo)
+	}
 	if !m.Expires.IsZero() {
 		msg.Header.Set(hdrExpires, strconv.FormatInt(m.Expires.UnixNano(), 10))
 	}

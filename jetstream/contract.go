@@ -25,3 +25,9 @@ func (q *Queue) DeadLetters(ctx context.Context) ([]queue.DeadLetter, error) {
 
 // Size returns the body's size in bytes.
 func (c *Claim) Size() int64 { return int64(len(c.m.Data())) }
+
+// Create creates the queue with [DefaultInitOptions] if it does not
+// exist, and changes nothing of a queue that exists (see [queue.Creator]).
+func (q *Queue) Create(ctx context.Context) error { return q.ensure(ctx) }
+
+var _ queue.Creator = (*Queue)(nil)

@@ -45,6 +45,7 @@ func (q *Queue) publishDead(ctx context.Context, seq uint64, stored time.Time, h
 	if err != nil {
 		return fmt.Errorf("publish to %s: %w", q.dead, err)
 	}
+	q.tellRequester(h, r, ID(seq))
 	return nil
 }
 

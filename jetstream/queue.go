@@ -54,7 +54,13 @@ func ParseID(id queue.ID) (uint64, error) {
 // nothing and returns the first message's ID. Priority, Group and Due
 // are refused with an error matching queue.ErrUnsupported.
 func (q *Queue) Send(ctx context.Context, m queue.Message) (queue.ID, error) {
-	msg, opts, err := q.natsMsg(m)
+	return q.send(ctx, m, "")
+}
+
+// send is Send, of a request whose reply goes to the subject replyTo
+// when that is not empty.
+func (q *Queue) send(ctx context.Context, m queue.Message, replyTo string) (queue.ID, error) {
+	msg, opts, err := q.natsMsg(m, replyTo)
 	if err != nil {
 		return "", err
 	}

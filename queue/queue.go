@@ -192,6 +192,16 @@ type BatchAcker interface {
 	AckAll(claims []Claim) error
 }
 
+// Creator is a Queue that can be created empty, before anything is sent
+// to it, as a receiver that waits on a queue that does not exist yet
+// wants: a first send creates a queue all the same.
+type Creator interface {
+	Queue
+	// Create creates the queue with default settings if it does not
+	// exist, and changes nothing of a queue that exists.
+	Create(ctx context.Context) error
+}
+
 // BatchSender is a Queue that sends many messages at the cost of fewer
 // fsyncs or round trips than one Send each.
 type BatchSender interface {

@@ -119,9 +119,13 @@ func (b *backendQueue) DeadLetters(context.Context) ([]queue.DeadLetter, error) 
 }
 
 // NewReceiver returns a receiver of an existing queue: an error matching
-// ErrNoQueue when it does not exist.
+// ErrNoQueue when it does not exist, and one matching ErrNetworkFS when it
+// is on a network file system (see [Queue.CheckNetworkFS]).
 func (b *backendQueue) NewReceiver(context.Context) (queue.Receiver, error) {
 	if err := b.q.Check(); err != nil {
+		return nil, err
+	}
+	if err := b.q.CheckNetworkFS(); err != nil {
 		return nil, err
 	}
 	return &backendReceiver{r: b.q.NewReceiver()}, nil

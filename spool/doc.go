@@ -415,4 +415,9 @@
 // one goroutine each; use one per goroutine. Locks belong to open file
 // descriptions, so receivers in one process exclude each other exactly as
 // receivers in different processes do.
+//
+// All of this holds among the processes of one host. A queue on a network
+// file system is refused by receivers ([Queue.CheckNetworkFS],
+// [ErrNetworkFS]) unless [Options.AllowNetworkFS] says that one host alone
+// receives; senders may write to it from any host.
 package spool

@@ -3,7 +3,6 @@ package spool
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"pq/queue"
 )
@@ -38,14 +37,18 @@ var ErrBadHeader = errors.New("bad header")
 // ErrBadSetting reports a queue setting that pq refuses: see [Settings].
 var ErrBadSetting = errors.New("bad queue setting")
 
+// ErrNetworkFS reports a queue that a receiver refuses because its
+// directory is on a network file system: see [Queue.CheckNetworkFS].
+var ErrNetworkFS = errors.New("network file system")
+
 // ErrDeadLettered reports a request that went to the dead-letter queue
 // instead of being answered: see [DeadLetterError].
-var ErrDeadLettered = errors.New("dead-lettered")
+var ErrDeadLettered = queue.ErrDeadLettered
 
 // ErrNoRequester reports a reply that nobody waits for: the request's
 // reply place is gone (its requester timed out, withdrew or died), so the
 // reply is discarded.
-var ErrNoRequester = errors.New("nobody waits for this reply; discarded")
+var ErrNoRequester = queue.ErrNoRequester
 
 // ErrReplied reports a reply to a request that already has one: the first
 // reply stands.
@@ -53,30 +56,12 @@ var ErrReplied = errors.New("the request has been replied to already")
 
 // DeadLetterError is what [Request.Wait] returns when the request was
 // dead-lettered: it matches ErrDeadLettered and carries the reason.
-type DeadLetterError struct {
-	ID     ID
-	Reason Reason
-}
-
-// Error says which request was dead-lettered, and why.
-func (e *DeadLetterError) Error() string {
-	cause := e.Reason.Cause
-	if cause == "" {
-		cause = "no reason recorded"
-	}
-	if c, ok := strings.CutSuffix(cause, droppedSuffix); ok {
-		return "request " + string(e.ID) + " was dropped: " + c + " (on_expiry = drop)"
-	}
-	return "request " + string(e.ID) + " was dead-lettered: " + cause
-}
+type DeadLetterError = queue.DeadLetterError
 
 // droppedSuffix ends the cause told to the requester of a request that
 // was deleted as expired, on a queue whose on_expiry is drop, rather than
 // dead-lettered.
-const droppedSuffix = " (dropped: on_expiry = drop)"
-
-// Unwrap returns ErrDeadLettered.
-func (e *DeadLetterError) Unwrap() error { return ErrDeadLettered }
+const droppedSuffix = queue.DroppedSuffix
 
 // ErrSameQueue reports a move of a message to the queue it is in.
 var ErrSameQueue = errors.New("cannot move a message to its own queue")

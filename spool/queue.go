@@ -49,6 +49,11 @@ type Options struct {
 	// Identities open the messages of an encrypted queue (see
 	// [Queue.EncryptTo]); nil for none. Sending needs none.
 	Identities *seal.Identities
+	// AllowNetworkFS lets receivers claim from a queue on a network
+	// file system, which they refuse by default (see
+	// [Queue.CheckNetworkFS]): for a setup where one host alone
+	// receives.
+	AllowNetworkFS bool
 }
 
 // Queue is one queue: a directory <root>/<name> holding tmp/, new/, cur/ and
@@ -69,6 +74,11 @@ type Queue struct {
 	warned   map[string]bool // what warnOnce reported
 	formatOK atomic.Int64    // when the format stamp was last read and known
 	raised   atomic.Int32    // the format this Queue has made sure the stamp has
+
+	// What CheckNetworkFS found, once it could tell.
+	netFSMu   sync.Mutex
+	netFSDone bool
+	netFSErr  error
 }
 
 // Open returns the queue called name under root. It checks the name but does

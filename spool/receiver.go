@@ -41,6 +41,7 @@ type Receiver struct {
 	blocked map[string]ID       // groups passed by in this walk: only the ID given, if any, goes
 	passed  map[string][]string // per group, the paths passed by in this walk, oldest first
 	checked bool                // the queue's format was checked
+	fsOK    bool                // CheckNetworkFS let it claim
 	sealed  bool                // the queue is encrypted: claims are opened
 	moved   bool                // the walk gave files their places: walk again once done
 	paused  bool                // the last Claim found the queue paused
@@ -65,8 +66,17 @@ func (q *Queue) NewReceiver() *Receiver { return &Receiver{q: q} }
 // with the highest priority, the oldest of that priority. It returns
 // ErrEmpty when there is none, and an error matching both ErrEmpty and
 // ErrPaused when the queue is paused (see [Queue.Pause]), having logged a
-// warning the first time it finds it so.
+// warning the first time it finds it so. On a queue on a network file
+// system it claims nothing and returns an error matching ErrNetworkFS
+// (see [Queue.CheckNetworkFS]).
 func (r *Receiver) Claim() (*Claim, error) {
+	if !r.fsOK {
+		known, err := r.q.checkNetworkFS()
+		if err != nil {
+			return nil, err
+		}
+		r.fsOK = known
+	}
 	if r.q.paused() {
 		if !r.paused {
 			r.paused = true

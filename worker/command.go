@@ -157,6 +157,7 @@ func (r *commandRunner) run(ctx context.Context, m *Message) error {
 	}
 	stdout := r.o.Stdout
 	var reply *spool.ReplyWriter
+	var replyFile *os.File // the reply of a request of another backend
 	var out *spool.Output
 	var headersPath string
 	if r.o.To != nil {
@@ -170,6 +171,13 @@ func (r *commandRunner) run(ctx context.Context, m *Message) error {
 		}
 		defer os.Remove(headersPath)
 		env = append(env, "PQ_OUTPUT_HEADERS="+headersPath)
+	} else if m.Request() && m.sc == nil {
+		var done func()
+		if replyFile, done, err = newReplyFile(); err != nil {
+			return err
+		}
+		defer done()
+		stdout = replyFile
 	} else if m.Request() {
 		if reply, err = r.newReply(m); err != nil {
 			return err
@@ -213,6 +221,9 @@ func (r *commandRunner) run(ctx context.Context, m *Message) error {
 	stderr.wait() // the whole tail, before it is recorded
 	if res == nil && out != nil {
 		return r.commitOutput(m, out, headersPath)
+	}
+	if res == nil && replyFile != nil {
+		return r.sendReply(ctx, m, replyFile)
 	}
 	if res == nil {
 		return r.commitReply(m, reply)
@@ -267,7 +278,7 @@ func (r *commandRunner) env(m *Message, plain *os.File) ([]string, error) {
 	for _, h := range headers {
 		env = append(env, spool.EnvName(h.Key)+"="+h.Value)
 	}
-	if m.Request() {
+	if m.sc != nil && m.Request() {
 		rq, id := m.sc.ReplyTo()
 		env = append(env, "PQ_REPLY_TO="+string(id), "PQ_REPLY_QUEUE="+rq.Name())
 	}

@@ -1,5 +1,10 @@
 // Package worker runs a handler once per message of a pq queue: the loop
-// behind pq recv --exec, for Go programs.
+// behind pq recv --exec, for Go programs. It runs over any [queue.Queue]:
+// a spool's ([spool.Queue.Queue]) or one on NATS JetStream. A claim that
+// lapses unless renewed ([queue.Extender]) is renewed while its handler
+// runs. What only a spool has (requests and replies, moves to another
+// queue, a claim's file and descriptor, slots across processes) is there
+// when the queue is a spool's.
 //
 // A [Handler] gets each claimed [Message] and returns nil to ack it or an
 // error for a failed attempt. [Command] is the Handler that runs a shell

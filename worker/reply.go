@@ -1,11 +1,15 @@
 package worker
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
 	"time"
 
+	"pq/queue"
 	"pq/spool"
 )
 
@@ -14,9 +18,21 @@ import (
 var cleanRepliesEvery = time.Minute
 
 // Request reports whether the message is a request, whose sender waits for
-// a reply: a handler answers it with m.Queue().Reply(m.ID(), body) before
-// it returns (see [spool.Queue.Reply]).
-func (m *Message) Request() bool { return m.sc != nil && m.sc.Request() }
+// a reply: a handler answers it before it returns with the spool queue's
+// Reply (see [spool.Queue.Reply]):
+//
+//	sq, _ := spool.Unwrap(m.Queue())
+//	err := sq.Reply(m.ID(), body)
+//
+// On another backend, a request's claim is a [queue.Replier], whose Reply
+// answers it.
+func (m *Message) Request() bool {
+	if m.sc != nil {
+		return m.sc.Request()
+	}
+	rp, ok := m.c.(queue.Replier)
+	return ok && rp.IsRequest()
+}
 
 // newReply starts the reply to the request m; nil when nobody waits for it
 // any more, which is logged.
@@ -48,6 +64,34 @@ func (r *commandRunner) commitReply(m *Message, w *spool.ReplyWriter) error {
 		r.log(m, "the request was replied to already: reply discarded")
 	case err != nil:
 		return &Failure{Cause: fmt.Sprintf("cannot commit the reply: %v", err)}
+	}
+	return nil
+}
+
+// newReplyFile starts the reply to the request m of a queue that is not
+// a spool's: a temporary file that the command's stdout goes to, removed
+// when the returned function is called.
+func newReplyFile() (*os.File, func(), error) {
+	f, err := os.CreateTemp("", "pq-reply-*")
+	if err != nil {
+		return nil, nil, cannotRun("reply file: "+err.Error(), "")
+	}
+	return f, func() { f.Close(); os.Remove(f.Name()) }, nil
+}
+
+// sendReply sends the reply in f, the stdout of a command that exited 0,
+// to the requester of m, a queue.Replier's claim. A reply that nobody
+// waits for any more is discarded: the request was handled all the same.
+func (r *commandRunner) sendReply(ctx context.Context, m *Message, f *os.File) error {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return &Failure{Cause: fmt.Sprintf("cannot read the reply: %v", err)}
+	}
+	err := m.c.(queue.Replier).Reply(context.WithoutCancel(ctx), f)
+	switch {
+	case errors.Is(err, queue.ErrNoRequester):
+		r.logDiscarded(m)
+	case err != nil:
+		return &Failure{Cause: fmt.Sprintf("cannot send the reply: %v", err)}
 	}
 	return nil
 }

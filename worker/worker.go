@@ -312,6 +312,12 @@ func (w *Worker) Interrupt() {
 // Wait), ctx is done, or the worker must stop.
 func (w *Worker) loop(ctx context.Context) error {
 	r, err := w.q.NewReceiver(ctx)
+	if c, ok := w.q.(queue.Creator); ok && w.o.Wait && errors.Is(err, queue.ErrNoQueue) {
+		// A waiting worker waits on a queue that does not exist yet.
+		if err = c.Create(ctx); err == nil {
+			r, err = w.q.NewReceiver(ctx)
+		}
+	}
 	if err != nil {
 		return err
 	}
