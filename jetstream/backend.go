@@ -99,6 +99,9 @@ func connectOptions(ctx context.Context, o Options) []nats.Option {
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info("reconnected to NATS", "url", nc.ConnectedUrlRedacted())
+			if err := checkVersion(nc.ConnectedServerVersion()); err != nil {
+				log.Error("reconnected to a NATS server that pq does not support", "url", nc.ConnectedUrlRedacted(), "err", err)
+			}
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			log.Warn("NATS error", "err", err)

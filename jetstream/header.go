@@ -18,8 +18,9 @@ import (
 const (
 	// hdrKeys lists the user's header keys in their order, comma
 	// separated, with a '*' after each whose value is quoted (Go syntax)
-	// because NATS would not carry it as it is (a leading space or tab, a
-	// carriage return). NATS headers are a map: this keeps the order.
+	// because NATS would not carry it as it is (a space or tab at either
+	// end, a carriage return). NATS headers are a map: this keeps the
+	// order.
 	hdrKeys = "Pq-Keys"
 	// hdrExpires holds the time from which a message is not delivered,
 	// in Unix nanoseconds.
@@ -86,9 +87,11 @@ func checkKey(k string) error {
 	return nil
 }
 
-// needsQuote reports whether NATS would not carry the value v as it is.
+// needsQuote reports whether NATS would not carry the value v as it is:
+// nats.go trims spaces and tabs at either end of a value and writes a
+// carriage return as a space.
 func needsQuote(v string) bool {
-	return strings.HasPrefix(v, " ") || strings.HasPrefix(v, "\t") || strings.ContainsRune(v, '\r')
+	return v != strings.Trim(v, " \t") || strings.ContainsRune(v, '\r')
 }
 
 // putHeaders writes hs into h, with their order in Pq-Keys.

@@ -14,7 +14,7 @@ import (
 
 func TestSendClaimAck(t *testing.T) {
 	q := newQueue(t, "jobs.high", InitOptions{})
-	hs := []queue.Header{{Key: "b", Value: "2"}, {Key: "a", Value: " lead"}, {Key: "c", Value: "x\ry"}, {Key: "d", Value: ""}}
+	hs := []queue.Header{{Key: "b", Value: "2"}, {Key: "a", Value: " lead"}, {Key: "c", Value: "x\ry"}, {Key: "d", Value: ""}, {Key: "e", Value: "trail\t "}}
 	id := send(t, q, "hello", hs...)
 	if id != "1" {
 		t.Errorf("ID = %q, want 1", id)
