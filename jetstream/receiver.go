@@ -40,6 +40,7 @@ type Receiver struct {
 	maxDeliver int
 	lastSweep  time.Time
 	pending    jetstream.MessageBatch // a pull left by a cancelled claim
+	stale      bool                   // pending was left by a claim that returned
 }
 
 // Claim claims the next message. Without wait it returns an error
@@ -114,9 +115,14 @@ func (r *Receiver) fetch(ctx context.Context, wait bool) (jetstream.Msg, error) 
 	}
 	select {
 	case m, ok := <-r.pending.Messages():
-		batch := r.pending
-		r.pending = nil
+		batch, stale := r.pending, r.stale
+		r.pending, r.stale = nil, false
 		if ok {
+			if stale {
+				// Delivered while no claim waited: its ack wait has run
+				// since. Start it again.
+				m.InProgress()
+			}
 			return m, nil
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
@@ -128,6 +134,7 @@ func (r *Receiver) fetch(ctx context.Context, wait bool) (jetstream.Msg, error) 
 		return nil, nil
 	case <-stop:
 		// The pull stays: the next claim takes what it brings.
+		r.stale = true
 		if wait {
 			return nil, ctx.Err()
 		}
@@ -257,6 +264,12 @@ func (c *Claim) expired() bool {
 // (InProgress), which restarts its ack wait, and waits for the server to
 // confirm it.
 func (c *Claim) Extend(ctx context.Context) error {
+	c.mu.Lock()
+	done := c.done
+	c.mu.Unlock()
+	if done {
+		return fmt.Errorf("extend %s: the claim has ended", c.ID())
+	}
 	if err := c.reply(ctx, "+WPI"); err != nil {
 		return fmt.Errorf("extend %s: %w", c.ID(), err)
 	}
