@@ -24,7 +24,8 @@ func TestClusterLosesOneServer(t *testing.T) {
 	}
 	c := natstest.StartCluster(t, 3)
 	b := dial(t, c.URLs())
-	ctx := testCtx(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
 	if err := b.Init(ctx, "orders", InitOptions{Replicas: 3, AckWait: 2 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
@@ -73,27 +74,27 @@ func TestClusterLosesOneServer(t *testing.T) {
 		}
 	}
 	// What comes back after an ack that failed is handled again.
-	for range 10 {
-		if st, err := q.Stat(ctx); err != nil || st.Ready+st.Claimed == 0 {
-			break
+	eventually(t, ctx, "all acked", func(ctx context.Context) error {
+		st, err := q.Stat(ctx)
+		if err != nil || st.Ready+st.Claimed == 0 {
+			return err
 		}
-		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		cl, err := receiver(t, q).Claim(wctx, true)
-		cancel()
+		cl, err := receiver(t, q).Claim(ctx, true)
 		if err == nil {
 			t.Logf("%s came back (attempt %d)", cl.ID(), cl.Attempt())
 			cl.Ack()
 		}
-	}
-	if st, err := q.Stat(ctx); err != nil || st.Ready+st.Claimed != 0 {
-		t.Errorf("Stat after all were acked: %+v, %v", st, err)
-	}
+		return fmt.Errorf("stat %+v", st)
+	})
 
 	// Dedup and dead letters on the cluster with a server down.
-	id, err := q.Send(ctx, queue.Message{Body: strings.NewReader("again"), DedupID: "k0"})
-	if err != nil || !sent[id] {
-		t.Errorf("a dedup send of k0 made %s, %v; want the first ID", id, err)
-	}
+	eventually(t, ctx, "a dedup send", func(ctx context.Context) error {
+		id, err := q.Send(ctx, queue.Message{Body: strings.NewReader("again"), DedupID: "k0"})
+		if err == nil && !sent[id] {
+			t.Errorf("a dedup send of k0 made %s; want the first ID", id)
+		}
+		return err
+	})
 	poison := send(t, q, "poison")
 	r := receiver(t, q)
 	cl := claim(t, r)
@@ -114,6 +115,40 @@ func TestClusterLosesOneServer(t *testing.T) {
 	}
 	if ds := deadLetters(t, q); len(ds) != 1 || ds[0].ID != poison {
 		t.Errorf("dead letters after the restart: %+v", ds)
+	}
+
+	// Every server restarted on its store: what is left is what the
+	// stores kept.
+	kept := send(t, q, "kept")
+	b.Close()
+	c.RestartAll()
+	b = dial(t, c.URLs())
+	q, _ = b.Queue("orders")
+	var last string
+	if !waitFor(ctx, func() bool {
+		sctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		st, err := q.Stat(sctx)
+		_, rerr := q.Replicas(sctx) // the queue's stream answers too
+		last = fmt.Sprintf("%+v %v %v", st, err, rerr)
+		return err == nil && rerr == nil && st.Ready == 1 && st.Dead == 1
+	}) {
+		t.Log(last)
+		t.Fatal("the queue did not come back with its message and its dead letter")
+	}
+	// Read by sequence, not claimed: after every server of a cluster
+	// restarted, nats-server 2.15.2 was seen once in a few runs to hand
+	// out no message that was stored before the restart until a new one
+	// came.
+	var listed []string
+	for e, err := range q.Messages(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed = append(listed, string(e.ID)+" "+string(e.Body))
+	}
+	if want := string(kept) + " kept"; len(listed) != 1 || listed[0] != want {
+		t.Errorf("after restarting every server the queue holds %q, want %q", listed, want)
 	}
 }
 
@@ -163,6 +198,27 @@ func contains(ids []queue.ID, id queue.ID) bool {
 		}
 	}
 	return false
+}
+
+// eventually calls f, with a few seconds each time, until it returns nil,
+// and fails the test if ctx ends first: a cluster that lost a server
+// answers once it has elected new leaders.
+func eventually(t *testing.T, ctx context.Context, what string, f func(context.Context) error) {
+	t.Helper()
+	start := time.Now()
+	var err error
+	for ctx.Err() == nil {
+		tctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		err = f(tctx)
+		cancel()
+		if err == nil {
+			if d := time.Since(start); d > time.Second {
+				t.Logf("%s took %s", what, d.Round(time.Millisecond))
+			}
+			return
+		}
+	}
+	t.Fatalf("%s: %v", what, err)
 }
 
 // waitFor reports, polling, whether cond came true before ctx ended.
