@@ -3,6 +3,7 @@ package jetstream
 import (
 	"context"
 	"strconv"
+	"sync"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -98,3 +99,27 @@ func (q *Queue) natsMsg(m queue.Message, replyTo string) (*nats.Msg, []jetstream
 }
 
 var _ queue.BatchSender = (*Queue)(nil)
+
+// AckAll acks claims concurrently, each confirmed by the server, and
+// returns the first error, having tried every claim.
+func (q *Queue) AckAll(claims []queue.Claim) error {
+	errs := make([]error, len(claims))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, 64)
+	for i, c := range claims {
+		wg.Go(func() {
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			errs[i] = c.Ack()
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var _ queue.BatchAcker = (*Queue)(nil)

@@ -359,3 +359,22 @@ func TestSendBatch(t *testing.T) {
 		t.Errorf("SendBatch with a bad second message = %v, %v; want the first's ID and ErrUnsupported", ids, err)
 	}
 }
+
+func TestAckAll(t *testing.T) {
+	q := newQueue(t, "q", InitOptions{})
+	r := receiver(t, q)
+	var cs []queue.Claim
+	for range 5 {
+		send(t, q, "x")
+		cs = append(cs, claim(t, r))
+	}
+	if err := q.AckAll(cs); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.AckAll(cs[:1]); err == nil {
+		t.Error("acking an acked claim again did not fail")
+	}
+	if st, err := q.Stat(testCtx(t)); err != nil || st != (queue.Stats{}) {
+		t.Errorf("Stat after AckAll = %+v, %v", st, err)
+	}
+}
