@@ -25,7 +25,8 @@
 #
 # A second floor binary, bench/floor built with the tag deps, links pq's
 # fixed dependencies as well (urfave/cli, BurntSushi/toml, fsnotify, flock,
-# filippo.io/age: see bench/floor/deps.go) and does the same: the rows "deps ..." compare it
+# filippo.io/age, nats.go: see bench/floor/deps.go) and does the same: the
+# rows "deps ..." compare it
 # with the plain floor, which is what linking them costs each start, and
 # the rows "pq over deps" compare pq with it, which is pq's own share.
 #

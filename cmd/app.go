@@ -46,6 +46,9 @@ type env struct {
 	natsCreds string
 	// warnedReplicas holds the NATS queues that pq stat warned about.
 	warnedReplicas map[string]bool
+	// lastSeq holds the last sequence of each NATS queue that pq stat
+	// --watch saw, for its rate of sends.
+	lastSeq map[string]uint64
 	// allowNetworkFS lets receivers claim from a network file system.
 	allowNetworkFS bool
 }

@@ -43,6 +43,9 @@ func deleteCommand(e *env) *cli.Command {
 }
 
 func runDelete(e *env, o deleteOptions) error {
+	if natsRoot(e.root) {
+		return runDeleteNATS(e, o)
+	}
 	q, err := e.existingQueue(o.queue)
 	if err != nil {
 		return err

@@ -18,6 +18,14 @@ func identityFlag() cli.Flag {
 // useIdentity loads the identity file that opens encrypted queues: flag,
 // else $PQ_IDENTITY, else the config's identity; none when all are empty.
 func (e *env) useIdentity(flag string) error {
+	if natsRoot(e.root) {
+		// No queue is encrypted there; an identity from the
+		// environment or the configuration is for the spool's.
+		if flag != "" {
+			return unsupported(e, "--identity")
+		}
+		return nil
+	}
 	path := flag
 	if path == "" {
 		path = os.Getenv("PQ_IDENTITY")

@@ -52,8 +52,10 @@ func (e *env) closeNATS() {
 }
 
 // gatherNATS summarizes the queues named, or every queue on the NATS
-// root, and warns of each queue whose stream has a single replica.
-func gatherNATS(e *env, names []string) ([]queueStat, error) {
+// root, and warns of each queue whose stream has a single replica. With
+// since, the sends counted are those since the last summary of the run
+// (pq stat --watch), from the stream's sequence numbers.
+func gatherNATS(e *env, names []string, since time.Time) ([]queueStat, error) {
 	ctx := context.Background()
 	b, err := e.natsBackend(ctx)
 	if err != nil {
@@ -82,8 +84,16 @@ func gatherNATS(e *env, names []string) ([]queueStat, error) {
 			}
 			e.warnedReplicas[n] = true
 		}
-		out = append(out, queueStat{name: n, Summary: spool.Summary{Ready: s.Ready, Inflight: s.Claimed, Dead: s.Dead,
-			Bytes: s.Bytes, OldestReady: s.OldestReady, Paused: s.Paused}})
+		sum := spool.Summary{Ready: s.Ready, Inflight: s.Claimed, Dead: s.Dead,
+			Bytes: s.Bytes, OldestReady: s.OldestReady, Paused: s.Paused}
+		if prev, ok := e.lastSeq[n]; ok && !since.IsZero() && s.LastSeq >= prev {
+			sum.SentAfter = int(s.LastSeq - prev)
+		}
+		if e.lastSeq == nil {
+			e.lastSeq = map[string]uint64{}
+		}
+		e.lastSeq[n] = s.LastSeq
+		out = append(out, queueStat{name: n, Summary: sum})
 	}
 	return out, nil
 }
@@ -146,18 +156,28 @@ func natsQueue(e *env, name string) (*jetstream.Queue, error) {
 	return b.Queue(name)
 }
 
+// existingNATSQueue opens the queue called name on the NATS root, and
+// checks that it exists.
+func existingNATSQueue(ctx context.Context, e *env, name string) (*jetstream.Queue, error) {
+	q, err := natsQueue(e, name)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := q.Stat(ctx); err != nil {
+		return nil, withNATSHint(err)
+	}
+	return q, nil
+}
+
 // natsEntries lists the messages of a queue on the NATS root as pq ls
 // shows them: the ready ones, then those in flight, then the dead
 // letters, each in send order. A NATS queue has no delayed state (a
 // message backing off is in flight), no priorities, groups or senders.
 func natsEntries(e *env, o lsOptions) (iter.Seq2[lsJSON, error], error) {
-	q, err := natsQueue(e, o.queue)
+	ctx := context.Background()
+	q, err := existingNATSQueue(ctx, e, o.queue)
 	if err != nil {
 		return nil, err
-	}
-	ctx := context.Background()
-	if _, err := q.Stat(ctx); err != nil {
-		return nil, withNATSHint(err)
 	}
 	wants := func(s spool.State) bool { return len(o.states) == 0 || slices.Contains(o.states, s) }
 	return func(yield func(lsJSON, error) bool) {
@@ -259,13 +279,10 @@ func oldestReady(ctx context.Context, q *jetstream.Queue) (jetstream.Entry, erro
 // runRecoverNATS is pq recover on a NATS root: a sweep of the messages
 // that reached the server's delivery limit into the dead-letter queue.
 func runRecoverNATS(e *env, o recoverOptions) error {
-	q, err := natsQueue(e, o.queue)
+	ctx := context.Background()
+	q, err := existingNATSQueue(ctx, e, o.queue)
 	if err != nil {
 		return err
-	}
-	ctx := context.Background()
-	if _, err := q.Stat(ctx); err != nil {
-		return withNATSHint(err)
 	}
 	n, err := q.Sweep(ctx)
 	if n > 0 {
@@ -277,13 +294,10 @@ func runRecoverNATS(e *env, o recoverOptions) error {
 // redriveNATS is pq retry on a NATS root: the dead letters are sent again
 // as new messages, whose IDs it returns.
 func redriveNATS(e *env, o retryOptions) ([]queue.ID, error) {
-	q, err := natsQueue(e, o.queue)
+	ctx := context.Background()
+	q, err := existingNATSQueue(ctx, e, o.queue)
 	if err != nil {
 		return nil, err
-	}
-	ctx := context.Background()
-	if _, err := q.Stat(ctx); err != nil {
-		return nil, withNATSHint(err)
 	}
 	return q.Redrive(ctx, o.ids...)
 }
@@ -300,13 +314,85 @@ func onQueueOrNATS(e *env, onSpool func(*spool.Queue) error, onNATS func(*jetstr
 		if err != nil {
 			return err
 		}
-		q, err := natsQueue(e, name)
+		q, err := existingNATSQueue(c.Context, e, name)
 		if err != nil {
 			return err
 		}
-		if _, err := q.Stat(c.Context); err != nil {
-			return withNATSHint(err)
-		}
 		return onNATS(q, c.Context)
 	}
+}
+
+// runDeleteNATS is pq delete on a NATS root: the queue's streams go, with
+// every message; without --force, not while consumers hold claims.
+func runDeleteNATS(e *env, o deleteOptions) error {
+	ctx := context.Background()
+	q, err := existingNATSQueue(ctx, e, o.queue)
+	if err != nil {
+		return err
+	}
+	s, err := q.Summarize(ctx)
+	if err != nil {
+		return err
+	}
+	if s.Claimed > 0 && !o.force {
+		return heldHint(fmt.Errorf("delete %s: %w: %d in flight (claimed, or backing off after a failure)", o.queue, spool.ErrHeld, s.Claimed), o.queue)
+	}
+	what := countsText(countPart{s.Ready, "ready"}, countPart{s.Claimed, "in flight"}, countPart{s.Dead, "dead letters"})
+	if err := confirm(e, o.yes, "delete", fmt.Sprintf("delete queue %s with all its messages, dead letters included: %s?", o.queue, what)); err != nil {
+		return err
+	}
+	return q.Delete(ctx)
+}
+
+// runRmNATS is pq rm on a NATS root.
+func runRmNATS(e *env, o rmOptions) error {
+	ctx := context.Background()
+	q, err := existingNATSQueue(ctx, e, o.queue)
+	if err != nil {
+		return err
+	}
+	r, err := q.Remove(ctx, o.ids...)
+	if err != nil {
+		return err
+	}
+	return removalProblems("rm", o.queue, spool.Removal(r))
+}
+
+// runPurgeNATS is pq purge on a NATS root, whose queues have no delayed
+// state: a message backing off is in flight.
+func runPurgeNATS(e *env, o purgeOptions) error {
+	ctx := context.Background()
+	q, err := existingNATSQueue(ctx, e, o.queue)
+	if err != nil {
+		return err
+	}
+	var states []jetstream.State
+	for _, st := range o.states {
+		switch st {
+		case spool.StateReady:
+			states = append(states, jetstream.StateReady)
+		case spool.StateInflight:
+			states = append(states, jetstream.StateInflight)
+		case spool.StateDead:
+			states = append(states, jetstream.StateDead)
+		default:
+			return unsupported(e, "--state "+st.String())
+		}
+	}
+	s, err := q.Summarize(ctx)
+	if err != nil {
+		return err
+	}
+	sum := spool.Summary{Ready: s.Ready, Inflight: s.Claimed, Dead: s.Dead}
+	if err := confirm(e, o.yes, "purge", purgeQuestion(o, sum)); err != nil {
+		return err
+	}
+	r, err := q.Purge(ctx, states...)
+	if r.Removed > 0 || err == nil {
+		fmt.Fprintf(e.Out, "deleted %d %s\n", r.Removed, plural(int64(r.Removed), "message"))
+	}
+	if err != nil {
+		return err
+	}
+	return removalProblems("purge", o.queue, spool.Removal(r))
 }

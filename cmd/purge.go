@@ -66,6 +66,9 @@ func parseStates(command string, names []string) ([]spool.State, error) {
 }
 
 func runPurge(e *env, o purgeOptions) error {
+	if natsRoot(e.root) {
+		return runPurgeNATS(e, o)
+	}
 	q, err := e.existingQueue(o.queue)
 	if err != nil {
 		return err

@@ -385,7 +385,7 @@ func (rc *receiver) flush() error {
 	if err := rc.out.Flush(); err != nil {
 		return fmt.Errorf("write to stdout: %w", err)
 	}
-	err := ackAll(rc.q, rc.pending)
+	err := queue.AckAll(rc.q, rc.pending)
 	rc.pending = rc.pending[:0]
 	return err
 }
@@ -482,20 +482,6 @@ func waitClaim(ctx context.Context, r queue.Receiver) (queue.Claim, error) {
 		return nil, w.Wait(ctx)
 	}
 	return r.Claim(ctx, true)
-}
-
-// ackAll acks claims of q: together, where q can.
-func ackAll(q queue.Queue, claims []queue.Claim) error {
-	if b, ok := q.(queue.BatchAcker); ok {
-		return b.AckAll(claims)
-	}
-	var first error
-	for _, c := range claims {
-		if err := c.Ack(); err != nil && first == nil {
-			first = err
-		}
-	}
-	return first
 }
 
 // flagName spells a flag as a user types it: -j, --grace.

@@ -40,6 +40,9 @@ func rmCommand(e *env) *cli.Command {
 }
 
 func runRm(e *env, o rmOptions) error {
+	if natsRoot(e.root) {
+		return runRmNATS(e, o)
+	}
 	q, err := e.existingQueue(o.queue)
 	if err != nil {
 		return err

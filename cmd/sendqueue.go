@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"pq/queue"
 )
@@ -34,6 +35,11 @@ func runSendQueue(ctx context.Context, e *env, q queue.Queue, o sendOptions) err
 	}
 	s := &queueSender{q: q, out: bufio.NewWriter(e.Out), ctx: ctx,
 		msg: queue.Message{Headers: o.msg.Headers, Expires: o.msg.Expires, DedupID: o.msg.DedupID}}
+	if ttl := e.cfg.Queue(o.queue).TTL; s.msg.Expires.IsZero() && ttl > 0 {
+		// The configuration's ttl, as a spool applies it: the backend
+		// has no settings of pq's own.
+		s.msg.Expires = time.Now().Add(ttl)
+	}
 	var err error
 	if o.lines || o.nul {
 		err = s.sendRecords(e, o)

@@ -87,7 +87,7 @@ type queueStat struct {
 // gather summarizes the queues named, or every queue of the spool.
 func gather(e *env, names []string, since time.Time) ([]queueStat, error) {
 	if natsRoot(e.root) {
-		return gatherNATS(e, names)
+		return gatherNATS(e, names, since)
 	}
 	if len(names) == 0 {
 		var err error

@@ -26,6 +26,9 @@ type Summary struct {
 	Replicas int
 	// Paused says whether the queue is paused (see [Queue.Pause]).
 	Paused bool
+	// LastSeq is the sequence of the last message sent to the queue:
+	// the difference between two summaries counts the sends between.
+	LastSeq uint64
 }
 
 // Summarize returns the queue's Summary: the consumer's and the streams'
@@ -46,7 +49,7 @@ func (q *Queue) Summarize(ctx context.Context) (Summary, error) {
 		return Summary{}, fmt.Errorf("stat %s: %w", q.name, err)
 	}
 	info := s.CachedInfo()
-	sum := Summary{Stats: st, Bytes: int64(info.State.Bytes), Replicas: info.Config.Replicas, Paused: c.CachedInfo().Paused}
+	sum := Summary{Stats: st, Bytes: int64(info.State.Bytes), Replicas: info.Config.Replicas, Paused: c.CachedInfo().Paused, LastSeq: info.State.LastSeq}
 	if st.Ready > 0 {
 		next := max(c.CachedInfo().Delivered.Stream+1, info.State.FirstSeq)
 		raw, err := s.GetMsg(bctx, next, jetstream.WithGetMsgSubject(Subject(q.name)))

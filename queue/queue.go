@@ -212,6 +212,21 @@ type BatchSender interface {
 	SendBatch(ctx context.Context, msgs []Message) ([]ID, error)
 }
 
+// AckAll acks claims of q: together where q is a BatchAcker, else one by
+// one. It returns the first error, having tried every claim.
+func AckAll(q Queue, claims []Claim) error {
+	if b, ok := q.(BatchAcker); ok {
+		return b.AckAll(claims)
+	}
+	var first error
+	for _, c := range claims {
+		if err := c.Ack(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
 // ErrEmpty reports that no message is ready.
 var ErrEmpty = errors.New("no message ready")
 

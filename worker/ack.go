@@ -46,7 +46,7 @@ func (w *Worker) acker() {
 		for i, f := range batch {
 			claims[i] = f.c
 		}
-		err := w.ack(claims)
+		err := queue.AckAll(w.q, claims)
 		if err != nil && first == nil {
 			first = err
 		}
@@ -62,18 +62,4 @@ func (w *Worker) acker() {
 		}
 	}
 	w.ackErr <- first
-}
-
-// ack acks claims: together, where the queue can; else one by one.
-func (w *Worker) ack(claims []queue.Claim) error {
-	if b, ok := w.q.(queue.BatchAcker); ok {
-		return b.AckAll(claims)
-	}
-	var first error
-	for _, c := range claims {
-		if err := c.Ack(); err != nil && first == nil {
-			first = err
-		}
-	}
-	return first
 }
