@@ -41,6 +41,7 @@ type Receiver struct {
 	lastSweep  time.Time
 	pending    jetstream.MessageBatch // a pull left by a cancelled claim
 	stale      bool                   // pending was left by a claim that returned
+	cut        bool                   // the last pull was cut short: pause
 }
 
 // Claim claims the next message. Without wait it returns an error
@@ -63,6 +64,9 @@ func (r *Receiver) Claim(ctx context.Context, wait bool) (queue.Claim, error) {
 			if !wait {
 				return nil, queue.ErrEmpty
 			}
+			if err := r.pauseIfCut(ctx); err != nil {
+				return nil, err
+			}
 			continue
 		}
 		c, err := r.newClaim(m)
@@ -76,6 +80,24 @@ func (r *Receiver) Claim(ctx context.Context, wait bool) (queue.Claim, error) {
 			continue
 		}
 		return c, nil
+	}
+}
+
+// pauseIfCut waits a moment, or until ctx is done, after a pull that was
+// cut short, so that a claim that waits does not spin while no server
+// answers.
+func (r *Receiver) pauseIfCut(ctx context.Context) error {
+	if !r.cut {
+		return nil
+	}
+	r.cut = false
+	t := time.NewTimer(settlePause)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 
@@ -125,8 +147,8 @@ func (r *Receiver) fetch(ctx context.Context, wait bool) (jetstream.Msg, error) 
 			}
 			return m, nil
 		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
-			return nil, fmt.Errorf("claim from %s: %w", r.q.name, err)
+		if err := r.pullError(batch.Error(), wait); err != nil {
+			return nil, err
 		}
 		if !wait {
 			return r.fetchNoWait()
@@ -168,10 +190,25 @@ func (r *Receiver) pull(batch jetstream.MessageBatch, err error) (jetstream.Msg,
 	if ok {
 		return m, nil
 	}
-	if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
-		return nil, fmt.Errorf("claim from %s: %w", r.q.name, err)
+	return nil, r.pullError(batch.Error(), false)
+}
+
+// pullError returns the error of a claim whose pull ended with err: none
+// for a pull that found nothing, nor, for a claim that waits and so pulls
+// again, for one that a leader change or a lost connection cut short; an
+// error matching queue.ErrNoQueue for a consumer deleted meanwhile.
+func (r *Receiver) pullError(err error, wait bool) error {
+	switch {
+	case err == nil, errors.Is(err, nats.ErrTimeout), errors.Is(err, jetstream.ErrNoMessages):
+		return nil
+	case errors.Is(err, jetstream.ErrConsumerDeleted), errors.Is(err, jetstream.ErrConsumerNotFound):
+		return fmt.Errorf("claim from %s: %w: %w", r.q.name, queue.ErrNoQueue, err)
+	case wait && (transient(err) || errors.Is(err, jetstream.ErrConsumerLeadershipChanged) || errors.Is(err, jetstream.ErrNoHeartbeat)):
+		r.q.b.log.Debug("a pull was cut short; pulling again", "queue", r.q.name, "err", err)
+		r.cut = true
+		return nil
 	}
-	return nil, nil
+	return fmt.Errorf("claim from %s: %w", r.q.name, err)
 }
 
 // undelivered reports whether the queue's stream holds a message that
