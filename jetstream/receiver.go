@@ -127,33 +127,20 @@ func (r *Receiver) fetch(ctx context.Context, wait bool) (jetstream.Msg, error) 
 		}
 		r.pending = batch
 	}
-	var stop <-chan struct{}
-	if wait {
-		stop = ctx.Done()
-	} else {
+	stop := ctx.Done()
+	if !wait {
 		closed := make(chan struct{})
 		close(closed)
 		stop = closed
 	}
 	select {
 	case m, ok := <-r.pending.Messages():
-		batch, stale := r.pending, r.stale
-		r.pending, r.stale = nil, false
-		if ok {
-			if stale {
-				// Delivered while no claim waited: its ack wait has run
-				// since. Start it again.
-				m.InProgress()
-			}
-			return m, nil
-		}
-		if err := r.pullError(batch.Error(), wait); err != nil {
-			return nil, err
-		}
-		if !wait {
-			return r.fetchNoWait()
-		}
-		return nil, nil
+		return r.fromPending(m, ok, wait)
+	default:
+	}
+	select {
+	case m, ok := <-r.pending.Messages():
+		return r.fromPending(m, ok, wait)
 	case <-stop:
 		// The pull stays: the next claim takes what it brings.
 		r.stale = true
@@ -162,6 +149,28 @@ func (r *Receiver) fetch(ctx context.Context, wait bool) (jetstream.Msg, error) 
 		}
 		return r.fetchNoWait()
 	}
+}
+
+// fromPending returns m, which the pending pull brought (ok), or else
+// what the pull's end means.
+func (r *Receiver) fromPending(m jetstream.Msg, ok, wait bool) (jetstream.Msg, error) {
+	batch, stale := r.pending, r.stale
+	r.pending, r.stale = nil, false
+	if ok {
+		if stale {
+			// Delivered while no claim waited: its ack wait has run
+			// since. Start it again.
+			m.InProgress()
+		}
+		return m, nil
+	}
+	if err := r.pullError(batch.Error(), wait); err != nil {
+		return nil, err
+	}
+	if !wait {
+		return r.fetchNoWait()
+	}
+	return nil, nil
 }
 
 // fetchNoWait pulls one message if one is ready. The server answers a
