@@ -11,7 +11,7 @@ import (
 var ErrEmpty = queue.ErrEmpty
 
 // ErrBadName reports a queue name that pq refuses: see [ValidName].
-var ErrBadName = errors.New("bad queue name")
+var ErrBadName = queue.ErrBadName
 
 // ErrNoQueue reports that a queue directory does not exist.
 var ErrNoQueue = queue.ErrNoQueue
@@ -32,7 +32,7 @@ var ErrNoMessage = errors.New("no such message")
 var ErrFormat = errors.New("unknown queue format")
 
 // ErrBadHeader reports a header that pq refuses: see [Header].
-var ErrBadHeader = errors.New("bad header")
+var ErrBadHeader = queue.ErrBadHeader
 
 // ErrBadSetting reports a queue setting that pq refuses: see [Settings].
 var ErrBadSetting = errors.New("bad queue setting")

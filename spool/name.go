@@ -333,27 +333,10 @@ func cleanHost() string {
 	return string(b)
 }
 
-// ValidName reports whether name may name a queue: one to 128 characters
-// from [A-Za-z0-9._-], starting with a letter or digit. Such a name is a
-// single path element that is never hidden and never "." or "..".
-func ValidName(name string) error {
-	switch {
-	case name == "":
-		return fmt.Errorf("%w: empty", ErrBadName)
-	case len(name) > 128:
-		return fmt.Errorf("%w: %.20q... is %d characters, the limit is 128", ErrBadName, name, len(name))
-	}
-	c := name[0]
-	if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-		return fmt.Errorf("%w: %q must start with a letter or digit", ErrBadName, name)
-	}
-	for i := 0; i < len(name); i++ {
-		if !isNameByte(name[i]) {
-			return fmt.Errorf("%w: %q holds %q; use only letters, digits, '.', '_' and '-'", ErrBadName, name, name[i])
-		}
-	}
-	return nil
-}
+// ValidName reports whether name may name a queue (see
+// [queue.ValidName]). Such a name is a single path element that is never
+// hidden and never "." or "..".
+func ValidName(name string) error { return queue.ValidName(name) }
 
 // maxWellFormed bounds the name of a message that pq takes as it is: longer
 // names are renamed on first touch, so that the fields a retry adds always
