@@ -185,7 +185,7 @@ func (b *Backend) Open(_ context.Context, name string) (queue.Queue, error) {
 // Queue returns the queue called name, as [Backend.Open] does, with what
 // only this backend has: [Queue.Replicas], listings, sweeps.
 func (b *Backend) Queue(name string) (*Queue, error) {
-	if err := ValidName(name); err != nil {
+	if err := queue.ValidName(name); err != nil {
 		return nil, err
 	}
 	return &Queue{b: b, name: name, stream: StreamName(name), dead: DeadStreamName(name)}, nil

@@ -1,9 +1,10 @@
 package jetstream
 
 import (
-	"errors"
 	"strings"
 	"testing"
+
+	"pq/queue"
 )
 
 func TestEncode(t *testing.T) {
@@ -33,7 +34,7 @@ func FuzzEncode(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, name string) {
-		if ValidName(name) != nil {
+		if queue.ValidName(name) != nil {
 			return
 		}
 		enc := Encode(name)
@@ -50,12 +51,4 @@ func FuzzEncode(f *testing.F) {
 			t.Errorf("subject %q has more than two tokens", Subject(name))
 		}
 	})
-}
-
-func TestValidName(t *testing.T) {
-	for _, bad := range []string{"", ".x", "_x", "a/b", "a b", "a~b", strings.Repeat("a", 129)} {
-		if err := ValidName(bad); !errors.Is(err, ErrBadName) {
-			t.Errorf("ValidName(%q) = %v, want ErrBadName", bad, err)
-		}
-	}
 }

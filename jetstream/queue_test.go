@@ -278,7 +278,7 @@ func TestBadHeaders(t *testing.T) {
 	q := newQueue(t, "q", InitOptions{})
 	for _, h := range []queue.Header{{Key: "Nats-Msg-Id", Value: "x"}, {Key: "pq-x", Value: "x"}, {Key: "a", Value: "x\ny"}} {
 		_, err := q.Send(testCtx(t), queue.Message{Body: strings.NewReader("x"), Headers: []queue.Header{h}})
-		if !errors.Is(err, ErrBadHeader) {
+		if !errors.Is(err, queue.ErrBadHeader) {
 			t.Errorf("Send with %q = %v, want ErrBadHeader", h, err)
 		}
 	}
