@@ -45,9 +45,9 @@
 //
 // A message's ID is its sequence in the queue's stream, in decimal. Its
 // headers are NATS headers; since those are a map, a Pq-Keys header keeps
-// their order (and marks the values that NATS would not carry as they are,
-// such as a leading space, which are then quoted). A user's keys never
-// begin with "pq-" or "nats-". Message.DedupID is the Nats-Msg-Id header: a
+// their order, and marks the values that NATS would not carry as they are
+// (a space or tab at either end, a carriage return), which are quoted. A
+// user's keys never begin with "pq-" or "nats-". Message.DedupID is the Nats-Msg-Id header: a
 // second send with it within the window stores nothing and returns the
 // first message's ID. Message.Expires is the Pq-Expires header: a receiver
 // that meets a message past it dead-letters it, untried, with the cause
