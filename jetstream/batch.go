@@ -3,6 +3,7 @@ package jetstream
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -88,3 +89,27 @@ func (w *acks) drain(cause error) ([]queue.ID, error) {
 }
 
 var _ queue.BatchSender = (*Queue)(nil)
+
+// AckAll acks claims concurrently, each confirmed by the server, and
+// returns the first error, having tried every claim.
+func (q *Queue) AckAll(claims []queue.Claim) error {
+	errs := make([]error, len(claims))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, 64)
+	for i, c := range claims {
+		wg.Go(func() {
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			errs[i] = c.Ack()
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var _ queue.BatchAcker = (*Queue)(nil)
