@@ -62,3 +62,40 @@ func TestSendBatchStopsAtARefusedMessage(t *testing.T) {
 		t.Errorf("Stat = %+v, %v; want the 2 messages before the refused one", st, err)
 	}
 }
+
+// A batch claim takes up to n ready messages in order, each delivered
+// once; an empty queue gives queue.ErrEmpty.
+func TestClaimBatchTakesUpToN(t *testing.T) {
+	q := newQueue(t, "q", InitOptions{})
+	ctx := testCtx(t)
+	var sent []queue.ID
+	for i := range 5 {
+		sent = append(sent, send(t, q, fmt.Sprint(i)))
+	}
+	r := receiver(t, q).(*Receiver)
+	var got []queue.ID
+	for _, n := range []int{3, 10} {
+		cs, err := r.ClaimBatch(ctx, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cs) > n {
+			t.Fatalf("a batch claim of %d gave %d", n, len(cs))
+		}
+		for _, c := range cs {
+			if c.Attempt() != 1 {
+				t.Errorf("%s claimed for attempt %d", c.ID(), c.Attempt())
+			}
+			got = append(got, c.ID())
+			if err := c.Ack(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(sent) {
+		t.Errorf("claimed %v, sent %v", got, sent)
+	}
+	if _, err := r.ClaimBatch(ctx, 4); !errors.Is(err, queue.ErrEmpty) {
+		t.Errorf("a batch claim of an empty queue: %v, want ErrEmpty", err)
+	}
+}

@@ -421,3 +421,52 @@ func (c *Claim) reply(ctx context.Context, body string) error {
 }
 
 var _ queue.Extender = (*Claim)(nil)
+
+// ClaimBatch claims up to n ready messages with one pull: at least one,
+// or an error (matching queue.ErrEmpty when none is ready), never both. A pull that a cancelled claim left
+// is used first, one message, as Claim does. Each message is delivered,
+// and counted by the server, only when asked for, so a worker asks for no
+// more than it has handlers free.
+func (r *Receiver) ClaimBatch(ctx context.Context, n int) ([]queue.Claim, error) {
+	if n <= 1 || r.pending != nil {
+		return r.claimOne(ctx)
+	}
+	r.sweepIfDue(ctx)
+	batch, err := r.c.FetchNoWait(n)
+	if err != nil {
+		return nil, fmt.Errorf("claim from %s: %w", r.q.name, err)
+	}
+	var out []queue.Claim
+	for m := range batch.Messages() {
+		c, err := r.newClaim(m)
+		if err != nil {
+			r.q.b.log.Warn("cannot claim a message", "queue", r.q.name, "err", err)
+			continue // put back by newClaim
+		}
+		if c.expired() {
+			if err := c.DeadLetter(queue.Reason{Cause: CauseExpired, Untried: true}); err != nil {
+				r.q.b.log.Warn("cannot move an expired message to the dead-letter queue", "queue", r.q.name, "id", c.ID(), "err", err)
+			}
+			continue
+		}
+		out = append(out, c)
+	}
+	if err := r.pullError(batch.Error(), false); err != nil && len(out) == 0 {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return r.claimOne(ctx) // what a pull just after a send misses
+	}
+	return out, nil
+}
+
+// claimOne is Claim without waiting, as a batch of one.
+func (r *Receiver) claimOne(ctx context.Context) ([]queue.Claim, error) {
+	c, err := r.Claim(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	return []queue.Claim{c}, nil
+}
+
+var _ queue.BatchClaimer = (*Receiver)(nil)
