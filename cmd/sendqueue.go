@@ -17,14 +17,26 @@ const maxBody = 64 << 20
 
 // queueSender sends through the queue interface, for a backend that is not
 // a spool: it gathers messages while input flows, and sends them together
-// when the input stalls, at the end, or every maxBatch messages.
+// when the input stalls, at the end, or every maxBatch messages. A full
+// batch is sent while the next one is read: one batch at a time, so that
+// the messages keep their order, and its ids are printed before the next
+// batch is sent.
 type queueSender struct {
 	q       queue.Queue
 	msg     queue.Message // what every message shares: headers, expiry
 	pending []queue.Message
+	flight  *flight // the batch being sent, if any
 	out     *bufio.Writer
 	ctx     context.Context
 	err     error // of a send made when the input stalled
+}
+
+// flight is a batch being sent in the background.
+type flight struct {
+	n    int           // messages in the batch
+	done chan struct{} // closed once ids and err are set
+	ids  []queue.ID
+	err  error
 }
 
 // runSendQueue is pq send on a queue that is not a spool's. It refuses the
@@ -48,6 +60,8 @@ func runSendQueue(ctx context.Context, e *env, q queue.Queue, o sendOptions) err
 	}
 	if err == nil {
 		err = s.commit()
+	} else {
+		s.wait() // the ids of a batch sent before the error are printed all the same
 	}
 	if ferr := s.out.Flush(); err == nil && ferr != nil {
 		err = fmt.Errorf("write ids: %w", ferr)
@@ -88,28 +102,58 @@ func (s *queueSender) add(body io.Reader) error {
 		return s.err
 	}
 	if len(s.pending) >= maxBatch {
-		return s.commit()
+		return s.start()
 	}
 	return nil
 }
 
-// commit sends the pending messages and prints their ids, in input order.
+// commit sends the pending messages and prints their ids, and those of
+// the batch being sent before them, in input order.
 func (s *queueSender) commit() error {
+	if err := s.start(); err != nil {
+		return err
+	}
+	return s.wait()
+}
+
+// start waits for the batch being sent, if any, and starts sending the
+// pending messages in the background.
+func (s *queueSender) start() error {
+	if err := s.wait(); err != nil {
+		return err
+	}
 	if len(s.pending) == 0 {
 		return nil
 	}
 	msgs := s.pending
 	s.pending = nil
-	ids, err := sendAll(s.ctx, s.q, msgs)
-	for _, id := range ids {
+	f := &flight{n: len(msgs), done: make(chan struct{})}
+	s.flight = f
+	go func() {
+		defer close(f.done)
+		f.ids, f.err = sendAll(s.ctx, s.q, msgs)
+	}()
+	return nil
+}
+
+// wait waits for the batch being sent, if any, and prints its ids.
+func (s *queueSender) wait() error {
+	f := s.flight
+	if f == nil {
+		return nil
+	}
+	s.flight = nil
+	<-f.done
+	for _, id := range f.ids {
 		s.out.WriteString(string(id))
 		s.out.WriteByte('\n')
 	}
+	err := f.err
 	if ferr := s.out.Flush(); err == nil && ferr != nil {
 		err = fmt.Errorf("write ids: %w", ferr)
 	}
-	if err != nil && len(ids) < len(msgs) {
-		return withHint(err, "%d of the %d messages of the batch that failed were sent and their ids printed; the others may be in the queue all the same", len(ids), len(msgs))
+	if err != nil && len(f.ids) < f.n {
+		return withHint(err, "%d of the %d messages of the batch that failed were sent and their ids printed; the others may be in the queue all the same", len(f.ids), f.n)
 	}
 	return err
 }

@@ -99,6 +99,9 @@ func connectOptions(ctx context.Context, o Options) []nats.Option {
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info("reconnected to NATS", "url", nc.ConnectedUrlRedacted())
+			if err := checkVersion(nc.ConnectedServerVersion()); err != nil {
+				log.Error("reconnected to a NATS server that pq does not support", "url", nc.ConnectedUrlRedacted(), "err", err)
+			}
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			log.Warn("NATS error", "err", err)
@@ -182,7 +185,7 @@ func (b *Backend) Open(_ context.Context, name string) (queue.Queue, error) {
 // Queue returns the queue called name, as [Backend.Open] does, with what
 // only this backend has: [Queue.Replicas], listings, sweeps.
 func (b *Backend) Queue(name string) (*Queue, error) {
-	if err := ValidName(name); err != nil {
+	if err := queue.ValidName(name); err != nil {
 		return nil, err
 	}
 	return &Queue{b: b, name: name, stream: StreamName(name), dead: DeadStreamName(name)}, nil

@@ -19,9 +19,6 @@ var ErrURLCredentials = errors.New("credentials in a URL")
 // ErrNoJetStream reports a server or account without JetStream.
 var ErrNoJetStream = errors.New("JetStream not enabled")
 
-// ErrBadHeader reports a header that a message cannot carry over NATS.
-var ErrBadHeader = errors.New("bad header")
-
 // ErrNoMessage reports a sequence number at which a stream holds no
 // message.
 var ErrNoMessage = errors.New("no such message")

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
 
@@ -18,8 +17,9 @@ import (
 const (
 	// hdrKeys lists the user's header keys in their order, comma
 	// separated, with a '*' after each whose value is quoted (Go syntax)
-	// because NATS would not carry it as it is (a leading space or tab, a
-	// carriage return). NATS headers are a map: this keeps the order.
+	// because NATS would not carry it as it is (a space or tab at either
+	// end, a carriage return). NATS headers are a map: this keeps the
+	// order.
 	hdrKeys = "Pq-Keys"
 	// hdrExpires holds the time from which a message is not delivered,
 	// in Unix nanoseconds.
@@ -35,60 +35,24 @@ const (
 	hdrID = "Pq-Id"
 )
 
-// maxHeaderBytes bounds a message's user headers, keys and values, as for
-// a spool.
-const maxHeaderBytes = 4 << 10
-
-// checkHeaders reports the first reason hs cannot be a message's headers,
-// with the rules of a spool, and a key that begins with "nats-", which
-// the server reads as its own.
+// checkHeaders reports the first reason hs cannot be a message's headers:
+// the rules of every queue ([queue.CheckHeaders]), and a key that begins
+// with "nats-", which the server reads as its own. Each error matches
+// queue.ErrBadHeader.
 func checkHeaders(hs []queue.Header) error {
-	total := 0
-	seen := map[string]string{}
 	for _, h := range hs {
-		if err := checkKey(h.Key); err != nil {
-			return err
+		if l := strings.ToLower(h.Key); strings.HasPrefix(l, "nats-") || strings.HasPrefix(l, "nats_") {
+			return fmt.Errorf("%w: key %q: keys beginning with nats- are the NATS server's own", queue.ErrBadHeader, h.Key)
 		}
-		if !utf8.ValidString(h.Value) || strings.ContainsAny(h.Value, "\x00\n") {
-			return fmt.Errorf("%w: the value of %s must be UTF-8 text without NUL or newline", ErrBadHeader, h.Key)
-		}
-		env := strings.ToUpper(strings.ReplaceAll(h.Key, "-", "_"))
-		if prev, dup := seen[env]; dup {
-			return fmt.Errorf("%w: %s and %s are the same header (PQ_HEADER_%s)", ErrBadHeader, prev, h.Key, env)
-		}
-		seen[env] = h.Key
-		total += len(h.Key) + len(h.Value)
 	}
-	if total > maxHeaderBytes {
-		return fmt.Errorf("%w: %d bytes of headers, the limit is %d", ErrBadHeader, total, maxHeaderBytes)
-	}
-	return nil
+	return queue.CheckHeaders(hs)
 }
 
-// checkKey reports whether k may be a user's header key.
-func checkKey(k string) error {
-	if k == "" || len(k) > 64 {
-		return fmt.Errorf("%w: a key has 1 to 64 characters, not %d", ErrBadHeader, len(k))
-	}
-	l := strings.ToLower(k)
-	if strings.HasPrefix(l, "pq-") || strings.HasPrefix(l, "pq_") {
-		return fmt.Errorf("%w: key %q: keys beginning with pq- are pq's own", ErrBadHeader, k)
-	}
-	if strings.HasPrefix(l, "nats-") || strings.HasPrefix(l, "nats_") {
-		return fmt.Errorf("%w: key %q: keys beginning with nats- are the NATS server's own", ErrBadHeader, k)
-	}
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if !isAlnum(c) && (i == 0 || c != '_' && c != '-') {
-			return fmt.Errorf("%w: key %q: use letters, digits, '_' and '-', starting with a letter or digit", ErrBadHeader, k)
-		}
-	}
-	return nil
-}
-
-// needsQuote reports whether NATS would not carry the value v as it is.
+// needsQuote reports whether NATS would not carry the value v as it is:
+// nats.go trims spaces and tabs at either end of a value and writes a
+// carriage return as a space.
 func needsQuote(v string) bool {
-	return strings.HasPrefix(v, " ") || strings.HasPrefix(v, "\t") || strings.ContainsRune(v, '\r')
+	return v != strings.Trim(v, " \t") || strings.ContainsRune(v, '\r')
 }
 
 // putHeaders writes hs into h, with their order in Pq-Keys.
@@ -126,14 +90,14 @@ func getHeaders(h nats.Header) ([]queue.Header, error) {
 		k, quoted := strings.CutSuffix(k, "*")
 		vs := h[k]
 		if used[k] >= len(vs) {
-			return nil, fmt.Errorf("%w: %s lists %s, which the message lacks", ErrBadHeader, hdrKeys, k)
+			return nil, fmt.Errorf("%w: %s lists %s, which the message lacks", queue.ErrBadHeader, hdrKeys, k)
 		}
 		v := vs[used[k]]
 		used[k]++
 		if quoted {
 			uq, err := strconv.Unquote(v)
 			if err != nil {
-				return nil, fmt.Errorf("%w: %s: %w", ErrBadHeader, k, err)
+				return nil, fmt.Errorf("%w: %s: %w", queue.ErrBadHeader, k, err)
 			}
 			v = uq
 		}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"pq/queue"
 )
 
 // InitOptions configures a queue's streams and consumer: what `pq init`
@@ -70,7 +72,7 @@ func (o InitOptions) withDefaults() InitOptions {
 // receiver binds to. It is idempotent. Only Init and a queue's first send
 // write this configuration; receivers never do.
 func (b *Backend) Init(ctx context.Context, name string, o InitOptions) error {
-	if err := ValidName(name); err != nil {
+	if err := queue.ValidName(name); err != nil {
 		return err
 	}
 	ctx, cancel := b.bound(ctx)

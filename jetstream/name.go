@@ -3,6 +3,8 @@ package jetstream
 import (
 	"fmt"
 	"strings"
+
+	"pq/queue"
 )
 
 // The names of a queue's streams, subjects and consumers. A queue name
@@ -31,32 +33,6 @@ const (
 	maxDeliveriesPrefix = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."
 )
 
-// ErrBadName reports a queue name that pq refuses.
-var ErrBadName = fmt.Errorf("bad queue name")
-
-// ValidName reports whether name may name a queue: one to 128 characters
-// from [A-Za-z0-9._-], starting with a letter or digit, as for a spool.
-func ValidName(name string) error {
-	switch {
-	case name == "":
-		return fmt.Errorf("%w: empty", ErrBadName)
-	case len(name) > 128:
-		return fmt.Errorf("%w: %.20q... is %d characters, the limit is 128", ErrBadName, name, len(name))
-	case !isAlnum(name[0]):
-		return fmt.Errorf("%w: %q must start with a letter or digit", ErrBadName, name)
-	}
-	for i := 0; i < len(name); i++ {
-		if c := name[i]; !isAlnum(c) && c != '.' && c != '_' && c != '-' {
-			return fmt.Errorf("%w: %q holds %q; use only letters, digits, '.', '_' and '-'", ErrBadName, name, c)
-		}
-	}
-	return nil
-}
-
-func isAlnum(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-}
-
 // Encode returns name as it appears in stream names and subjects: every
 // '.' written as '~'.
 func Encode(name string) string { return strings.ReplaceAll(name, ".", "~") }
@@ -64,10 +40,10 @@ func Encode(name string) string { return strings.ReplaceAll(name, ".", "~") }
 // Decode undoes [Encode]; it fails on what Encode never makes.
 func Decode(enc string) (string, error) {
 	if strings.Contains(enc, ".") {
-		return "", fmt.Errorf("%w: %q holds '.', which no encoded name holds", ErrBadName, enc)
+		return "", fmt.Errorf("%w: %q holds '.', which no encoded name holds", queue.ErrBadName, enc)
 	}
 	name := strings.ReplaceAll(enc, "~", ".")
-	if err := ValidName(name); err != nil {
+	if err := queue.ValidName(name); err != nil {
 		return "", err
 	}
 	return name, nil

@@ -60,11 +60,31 @@ func (q *Queue) Send(ctx context.Context, m queue.Message) (queue.ID, error) {
 // send is Send, of a request whose reply goes to the subject replyTo
 // when that is not empty.
 func (q *Queue) send(ctx context.Context, m queue.Message, replyTo string) (queue.ID, error) {
-	if err := unsupported(m); err != nil {
+	msg, opts, err := q.prepare(m, replyTo)
+	if err != nil {
 		return "", err
 	}
-	if err := checkHeaders(m.Headers); err != nil {
+	if err := q.ensure(ctx); err != nil {
 		return "", err
+	}
+	ctx, cancel := q.b.bound(ctx)
+	defer cancel()
+	ack, err := q.b.js.PublishMsg(ctx, msg, opts...)
+	if err != nil {
+		return "", q.sendError(err)
+	}
+	return ID(ack.Sequence), nil
+}
+
+// prepare returns the NATS message of m, a request whose reply goes to
+// replyTo when that is not empty, and the options of its publish, or an
+// error when m asks for what a NATS queue cannot do or is too big.
+func (q *Queue) prepare(m queue.Message, replyTo string) (*nats.Msg, []jetstream.PublishOpt, error) {
+	if err := unsupported(m); err != nil {
+		return nil, nil, err
+	}
+	if err := checkHeaders(m.Headers); err != nil {
+		return nil, nil, err
 	}
 	msg := nats.NewMsg(Subject(q.name))
 	putHeaders(msg.Header, m.Headers)
@@ -76,23 +96,14 @@ func (q *Queue) send(ctx context.Context, m queue.Message, replyTo string) (queu
 	}
 	body, err := q.readBody(m.Body, msg)
 	if err != nil {
-		return "", err
+		return nil, nil, err
 	}
 	msg.Data = body
-	if err := q.ensure(ctx); err != nil {
-		return "", err
-	}
 	opts := []jetstream.PublishOpt{jetstream.WithExpectStream(q.stream)}
 	if m.DedupID != "" {
 		opts = append(opts, jetstream.WithMsgID(m.DedupID))
 	}
-	ctx, cancel := q.b.bound(ctx)
-	defer cancel()
-	ack, err := q.b.js.PublishMsg(ctx, msg, opts...)
-	if err != nil {
-		return "", q.sendError(err)
-	}
-	return ID(ack.Sequence), nil
+	return msg, opts, nil
 }
 
 // unsupported refuses what a NATS queue cannot do.

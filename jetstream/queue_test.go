@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +14,7 @@ import (
 
 func TestSendClaimAck(t *testing.T) {
 	q := newQueue(t, "jobs.high", InitOptions{})
-	hs := []queue.Header{{Key: "b", Value: "2"}, {Key: "a", Value: " lead"}, {Key: "c", Value: "x\ry"}, {Key: "d", Value: ""}}
+	hs := []queue.Header{{Key: "b", Value: "2"}, {Key: "a", Value: " lead"}, {Key: "c", Value: "x\ry"}, {Key: "d", Value: ""}, {Key: "e", Value: "trail\t "}}
 	id := send(t, q, "hello", hs...)
 	if id != "1" {
 		t.Errorf("ID = %q, want 1", id)
@@ -277,7 +278,7 @@ func TestBadHeaders(t *testing.T) {
 	q := newQueue(t, "q", InitOptions{})
 	for _, h := range []queue.Header{{Key: "Nats-Msg-Id", Value: "x"}, {Key: "pq-x", Value: "x"}, {Key: "a", Value: "x\ny"}} {
 		_, err := q.Send(testCtx(t), queue.Message{Body: strings.NewReader("x"), Headers: []queue.Header{h}})
-		if !errors.Is(err, ErrBadHeader) {
+		if !errors.Is(err, queue.ErrBadHeader) {
 			t.Errorf("Send with %q = %v, want ErrBadHeader", h, err)
 		}
 	}
@@ -338,5 +339,42 @@ func TestMessages(t *testing.T) {
 	}
 	if e, err := q.Peek(testCtx(t), "3"); err != nil || string(e.Body) != "c" {
 		t.Errorf("Peek(3) = %+v, %v", e, err)
+	}
+}
+
+func TestSendBatch(t *testing.T) {
+	q := newQueue(t, "q", InitOptions{})
+	var msgs []queue.Message
+	for i := range 600 { // more than one window
+		msgs = append(msgs, queue.Message{Body: strings.NewReader(strconv.Itoa(i))})
+	}
+	msgs = append(msgs, queue.Message{Body: strings.NewReader("dup"), DedupID: "d"}, queue.Message{Body: strings.NewReader("dup"), DedupID: "d"})
+	ids, err := q.SendBatch(testCtx(t), msgs)
+	if err != nil || len(ids) != 602 || ids[0] != "1" || ids[599] != "600" || ids[600] != "601" || ids[601] != "601" {
+		t.Fatalf("SendBatch = %d IDs (%v...), %v", len(ids), ids[:min(3, len(ids))], err)
+	}
+	p := 1
+	ids, err = q.SendBatch(testCtx(t), []queue.Message{{Body: strings.NewReader("ok")}, {Body: strings.NewReader("x"), Priority: &p}})
+	if !errors.Is(err, queue.ErrUnsupported) || len(ids) != 1 {
+		t.Errorf("SendBatch with a bad second message = %v, %v; want the first's ID and ErrUnsupported", ids, err)
+	}
+}
+
+func TestAckAll(t *testing.T) {
+	q := newQueue(t, "q", InitOptions{})
+	r := receiver(t, q)
+	var cs []queue.Claim
+	for range 5 {
+		send(t, q, "x")
+		cs = append(cs, claim(t, r))
+	}
+	if err := q.AckAll(cs); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.AckAll(cs[:1]); err == nil {
+		t.Error("acking an acked claim again did not fail")
+	}
+	if st, err := q.Stat(testCtx(t)); err != nil || st != (queue.Stats{}) {
+		t.Errorf("Stat after AckAll = %+v, %v", st, err)
 	}
 }

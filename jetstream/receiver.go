@@ -40,6 +40,8 @@ type Receiver struct {
 	maxDeliver int
 	lastSweep  time.Time
 	pending    jetstream.MessageBatch // a pull left by a cancelled claim
+	stale      bool                   // pending was left by a claim that returned
+	cut        bool                   // the last pull was cut short: pause
 }
 
 // Claim claims the next message. Without wait it returns an error
@@ -62,6 +64,9 @@ func (r *Receiver) Claim(ctx context.Context, wait bool) (queue.Claim, error) {
 			if !wait {
 				return nil, queue.ErrEmpty
 			}
+			if err := r.pauseIfCut(ctx); err != nil {
+				return nil, err
+			}
 			continue
 		}
 		c, err := r.newClaim(m)
@@ -75,6 +80,24 @@ func (r *Receiver) Claim(ctx context.Context, wait bool) (queue.Claim, error) {
 			continue
 		}
 		return c, nil
+	}
+}
+
+// pauseIfCut waits a moment, or until ctx is done, after a pull that was
+// cut short, so that a claim that waits does not spin while no server
+// answers.
+func (r *Receiver) pauseIfCut(ctx context.Context) error {
+	if !r.cut {
+		return nil
+	}
+	r.cut = false
+	t := time.NewTimer(settlePause)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 
@@ -104,35 +127,50 @@ func (r *Receiver) fetch(ctx context.Context, wait bool) (jetstream.Msg, error) 
 		}
 		r.pending = batch
 	}
-	var stop <-chan struct{}
-	if wait {
-		stop = ctx.Done()
-	} else {
+	stop := ctx.Done()
+	if !wait {
 		closed := make(chan struct{})
 		close(closed)
 		stop = closed
 	}
 	select {
 	case m, ok := <-r.pending.Messages():
-		batch := r.pending
-		r.pending = nil
-		if ok {
-			return m, nil
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
-			return nil, fmt.Errorf("claim from %s: %w", r.q.name, err)
-		}
-		if !wait {
-			return r.fetchNoWait()
-		}
-		return nil, nil
+		return r.fromPending(m, ok, wait)
+	default:
+	}
+	select {
+	case m, ok := <-r.pending.Messages():
+		return r.fromPending(m, ok, wait)
 	case <-stop:
 		// The pull stays: the next claim takes what it brings.
+		r.stale = true
 		if wait {
 			return nil, ctx.Err()
 		}
 		return r.fetchNoWait()
 	}
+}
+
+// fromPending returns m, which the pending pull brought (ok), or else
+// what the pull's end means.
+func (r *Receiver) fromPending(m jetstream.Msg, ok, wait bool) (jetstream.Msg, error) {
+	batch, stale := r.pending, r.stale
+	r.pending, r.stale = nil, false
+	if ok {
+		if stale {
+			// Delivered while no claim waited: its ack wait has run
+			// since. Start it again.
+			m.InProgress()
+		}
+		return m, nil
+	}
+	if err := r.pullError(batch.Error(), wait); err != nil {
+		return nil, err
+	}
+	if !wait {
+		return r.fetchNoWait()
+	}
+	return nil, nil
 }
 
 // fetchNoWait pulls one message if one is ready. The server answers a
@@ -161,10 +199,25 @@ func (r *Receiver) pull(batch jetstream.MessageBatch, err error) (jetstream.Msg,
 	if ok {
 		return m, nil
 	}
-	if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
-		return nil, fmt.Errorf("claim from %s: %w", r.q.name, err)
+	return nil, r.pullError(batch.Error(), false)
+}
+
+// pullError returns the error of a claim whose pull ended with err: none
+// for a pull that found nothing, nor, for a claim that waits and so pulls
+// again, for one that a leader change or a lost connection cut short; an
+// error matching queue.ErrNoQueue for a consumer deleted meanwhile.
+func (r *Receiver) pullError(err error, wait bool) error {
+	switch {
+	case err == nil, errors.Is(err, nats.ErrTimeout), errors.Is(err, jetstream.ErrNoMessages):
+		return nil
+	case errors.Is(err, jetstream.ErrConsumerDeleted), errors.Is(err, jetstream.ErrConsumerNotFound):
+		return fmt.Errorf("claim from %s: %w: %w", r.q.name, queue.ErrNoQueue, err)
+	case wait && (transient(err) || errors.Is(err, jetstream.ErrConsumerLeadershipChanged) || errors.Is(err, jetstream.ErrNoHeartbeat)):
+		r.q.b.log.Debug("a pull was cut short; pulling again", "queue", r.q.name, "err", err)
+		r.cut = true
+		return nil
 	}
-	return nil, nil
+	return fmt.Errorf("claim from %s: %w", r.q.name, err)
 }
 
 // undelivered reports whether the queue's stream holds a message that
@@ -257,6 +310,12 @@ func (c *Claim) expired() bool {
 // (InProgress), which restarts its ack wait, and waits for the server to
 // confirm it.
 func (c *Claim) Extend(ctx context.Context) error {
+	c.mu.Lock()
+	done := c.done
+	c.mu.Unlock()
+	if done {
+		return fmt.Errorf("extend %s: the claim has ended", c.ID())
+	}
 	if err := c.reply(ctx, "+WPI"); err != nil {
 		return fmt.Errorf("extend %s: %w", c.ID(), err)
 	}
@@ -314,20 +373,44 @@ func (c *Claim) DeadLetter(reason queue.Reason) error {
 	})
 }
 
-// end settles the claim with settle, once.
+// end settles the claim with settle, once. A settlement that finds no
+// server to answer it (a consumer leader that went down, and another not
+// elected yet) is tried again within the backend's timeout: each is
+// idempotent (an ack, a nak or a term said twice is said once; a dead
+// letter published twice is stored once).
 func (c *Claim) end(what string, settle func(context.Context) error) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.done {
 		return fmt.Errorf("%s %s: the claim has ended", what, c.ID())
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.r.q.b.timeout)
-	defer cancel()
-	if err := settle(ctx); err != nil {
-		return fmt.Errorf("%s %s: %w", what, c.ID(), err)
+	deadline := time.Now().Add(c.r.q.b.timeout)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), min(time.Until(deadline), settleTry))
+		err := settle(ctx)
+		cancel()
+		if err == nil {
+			c.done = true
+			return nil
+		}
+		if !transient(err) || time.Until(deadline) < settlePause {
+			return fmt.Errorf("%s %s: %w", what, c.ID(), err)
+		}
+		time.Sleep(settlePause)
 	}
-	c.done = true
-	return nil
+}
+
+// How long one try to settle a claim may take, and the pause between two.
+const (
+	settleTry   = 2 * time.Second
+	settlePause = 100 * time.Millisecond
+)
+
+// transient reports whether err may go away when a request is tried
+// again: no server answered, in time or at all.
+func transient(err error) bool {
+	return errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, jetstream.ErrNoStreamResponse)
 }
 
 // reply sends body to the message's ack subject and waits for the
@@ -338,3 +421,52 @@ func (c *Claim) reply(ctx context.Context, body string) error {
 }
 
 var _ queue.Extender = (*Claim)(nil)
+
+// ClaimBatch claims up to n ready messages with one pull: at least one,
+// or an error (matching queue.ErrEmpty when none is ready), never both. A pull that a cancelled claim left
+// is used first, one message, as Claim does. Each message is delivered,
+// and counted by the server, only when asked for, so a worker asks for no
+// more than it has handlers free.
+func (r *Receiver) ClaimBatch(ctx context.Context, n int) ([]queue.Claim, error) {
+	if n <= 1 || r.pending != nil {
+		return r.claimOne(ctx)
+	}
+	r.sweepIfDue(ctx)
+	batch, err := r.c.FetchNoWait(n)
+	if err != nil {
+		return nil, fmt.Errorf("claim from %s: %w", r.q.name, err)
+	}
+	var out []queue.Claim
+	for m := range batch.Messages() {
+		c, err := r.newClaim(m)
+		if err != nil {
+			r.q.b.log.Warn("cannot claim a message", "queue", r.q.name, "err", err)
+			continue // put back by newClaim
+		}
+		if c.expired() {
+			if err := c.DeadLetter(queue.Reason{Cause: CauseExpired, Untried: true}); err != nil {
+				r.q.b.log.Warn("cannot move an expired message to the dead-letter queue", "queue", r.q.name, "id", c.ID(), "err", err)
+			}
+			continue
+		}
+		out = append(out, c)
+	}
+	if err := r.pullError(batch.Error(), false); err != nil && len(out) == 0 {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return r.claimOne(ctx) // what a pull just after a send misses
+	}
+	return out, nil
+}
+
+// claimOne is Claim without waiting, as a batch of one.
+func (r *Receiver) claimOne(ctx context.Context) ([]queue.Claim, error) {
+	c, err := r.Claim(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	return []queue.Claim{c}, nil
+}
+
+var _ queue.BatchClaimer = (*Receiver)(nil)

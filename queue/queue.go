@@ -141,6 +141,16 @@ type Receiver interface {
 	Close() error
 }
 
+// BatchClaimer is a Receiver that claims up to n ready messages at the
+// cost of one, for a worker with n handlers free: a backend whose every
+// claim is a round trip to a server.
+type BatchClaimer interface {
+	Receiver
+	// ClaimBatch claims up to n ready messages without waiting: at
+	// least one, or an error matching ErrEmpty when none is ready.
+	ClaimBatch(ctx context.Context, n int) ([]Claim, error)
+}
+
 // Claim is a message claimed by one consumer. Exactly one of Ack, Retry,
 // Release and DeadLetter ends it; until then no other consumer gets the
 // message, as long as the claimer lives (and, where the backend needs it,

@@ -3,8 +3,10 @@ package worker_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -124,5 +126,49 @@ func TestACommandAnswersRequestsOnNATS(t *testing.T) {
 	}
 	if s, err := q.Stat(ctx); err != nil || s.Ready+s.Claimed != 0 || s.Dead != 1 {
 		t.Errorf("after the worker: %+v, %v; want the withdrawn request acked, one dead letter", s, err)
+	}
+}
+
+// A worker running four handlers on NATS claims for its free handlers
+// together, and still handles each message exactly once.
+func TestAWorkerOnNATSHandlesEachMessageOnce(t *testing.T) {
+	q := natsQueue(t, 5*time.Second)
+	ctx := t.Context()
+	const n = 200
+	var msgs []queue.Message
+	for i := range n {
+		msgs = append(msgs, queue.Message{Body: strings.NewReader(fmt.Sprint(i))})
+	}
+	if _, err := q.(queue.BatchSender).SendBatch(ctx, msgs); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	seen := map[string]int{}
+	running, most := 0, 0
+	h := func(ctx context.Context, m *worker.Message) error {
+		b, _ := io.ReadAll(m.Body())
+		mu.Lock()
+		seen[string(b)]++
+		running++
+		most = max(most, running)
+		mu.Unlock()
+		mu.Lock()
+		running--
+		mu.Unlock()
+		return nil
+	}
+	if err := worker.Run(ctx, q, h, worker.Options{Jobs: 4, MaxAttempts: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if most > 4 {
+		t.Errorf("%d handlers ran at once, want at most 4", most)
+	}
+	for i := range n {
+		if k := fmt.Sprint(i); seen[k] != 1 {
+			t.Errorf("message %s handled %d times", k, seen[k])
+		}
+	}
+	if s, err := q.Stat(ctx); err != nil || s.Ready+s.Claimed != 0 {
+		t.Errorf("after the worker: %+v, %v; want nothing left", s, err)
 	}
 }

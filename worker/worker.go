@@ -345,10 +345,13 @@ func (w *Worker) loop(ctx context.Context) error {
 			return err
 		}
 		busy := w.count()
-		c, err := w.claim(ctx, r)
+		held := 1 + w.grabSlots(r, slots) // job slots this round holds
+		cs, err := w.claimSome(ctx, r, held)
+		for range held - len(cs) {
+			<-slots
+		}
 		if err != nil {
 			sl.Release()
-			<-slots
 		}
 		switch {
 		case errors.Is(err, queue.ErrEmpty):
@@ -361,16 +364,55 @@ func (w *Worker) loop(ctx context.Context) error {
 		case err != nil:
 			return err
 		}
-		w.log.LogAttrs(ctx, slog.LevelDebug, fmt.Sprintf("claimed for attempt %d", c.Attempt()),
-			slog.String("id", string(c.ID())), slog.Int("attempt", c.Attempt()), slog.String("outcome", "claimed"))
-		if c.Attempt() > w.o.MaxAttempts {
-			w.deadLetterPoison(c)
-			sl.Release()
-			<-slots
-			continue
+		for _, c := range cs {
+			w.log.LogAttrs(ctx, slog.LevelDebug, fmt.Sprintf("claimed for attempt %d", c.Attempt()),
+				slog.String("id", string(c.ID())), slog.Int("attempt", c.Attempt()), slog.String("outcome", "claimed"))
+			if c.Attempt() > w.o.MaxAttempts {
+				w.deadLetterPoison(c)
+				sl.Release()
+				<-slots
+				continue
+			}
+			w.start(ctx, c, sl, slots)
 		}
-		w.start(ctx, c, sl, slots)
 	}
+}
+
+// grabSlots takes, without waiting, the job slots that are free beside
+// the one taken, so that a receiver whose claims are round trips to a
+// server (a queue.BatchClaimer) claims for all of them at once. It takes
+// none when the worker paces its starts or caps them across processes,
+// which go one claim at a time. It returns how many it took.
+func (w *Worker) grabSlots(r queue.Receiver, slots chan struct{}) int {
+	if _, ok := r.(queue.BatchClaimer); !ok || w.o.Rate > 0 || w.o.Slots != nil {
+		return 0
+	}
+	n := 0
+	for n < cap(slots)-1 {
+		select {
+		case slots <- struct{}{}:
+			n++
+		default:
+			return n
+		}
+	}
+	return n
+}
+
+// claimSome claims up to n messages: together where the receiver can,
+// else one. A waiting worker waits for one when none is ready.
+func (w *Worker) claimSome(ctx context.Context, r queue.Receiver, n int) ([]queue.Claim, error) {
+	if b, ok := r.(queue.BatchClaimer); ok && n > 1 {
+		cs, err := b.ClaimBatch(ctx, n)
+		if !errors.Is(err, queue.ErrEmpty) || !w.o.Wait {
+			return cs, err
+		}
+	}
+	c, err := w.claim(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	return []queue.Claim{c}, nil
 }
 
 // start runs the handler on c in a goroutine of its own, which frees its

@@ -187,6 +187,28 @@ func (c *Cluster) Restart(i int) {
 	c.WaitReady(c.running())
 }
 
+// RestartAll shuts every server down, starts them all again on their
+// store directories and ports, and waits until the cluster has a meta
+// leader that sees them all: what the cluster keeps then, it kept on
+// disk.
+func (c *Cluster) RestartAll() {
+	c.t.Helper()
+	for _, s := range c.Servers {
+		s.Shutdown()
+	}
+	for i, s := range c.Servers {
+		var routes []string
+		for j, o := range c.Servers {
+			if j != i {
+				routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", o.opts.Cluster.Port))
+			}
+		}
+		s.opts.Routes = server.RoutesFromStr(strings.Join(routes, ","))
+		s.start()
+	}
+	c.WaitReady(len(c.Servers))
+}
+
 // running counts the servers that run.
 func (c *Cluster) running() int {
 	n := 0

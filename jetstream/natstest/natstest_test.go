@@ -31,4 +31,5 @@ func TestCluster(t *testing.T) {
 	if got := len(c.Leader().NATS().JetStreamClusterPeers()); got != 3 {
 		t.Errorf("peers after restart = %d, want 3", got)
 	}
+	// RestartAll is tried by the jetstream package's cluster test.
 }
