@@ -168,6 +168,7 @@ var natsScripts = []string{
 	"headers",
 	"lines",
 	"nats_only",
+	"nats_ops",
 	"roundtrip",
 	"ttl",
 	"wait",
