@@ -124,11 +124,10 @@ func runInitNATS(ctx context.Context, e *env, o initOptions, io jetstream.InitOp
 		if k != "dedup_window" {
 			return unsupported(e, "the setting "+k)
 		}
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return usagef("init: --set dedup_window=%s: a duration above zero, such as 5m", v)
+		if err := spool.CheckSetting(k, v); err != nil {
+			return fmt.Errorf("queue %s: %w", o.queue, err) // as the spool says it
 		}
-		io.DedupWindow = d
+		io.DedupWindow, _ = time.ParseDuration(v)
 	}
 	b, err := e.natsBackend(ctx)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"pq/jetstream"
 	"pq/queue"
 )
 
@@ -52,6 +53,9 @@ func runSendQueue(ctx context.Context, e *env, q queue.Queue, o sendOptions) err
 		// has no settings of pq's own.
 		s.msg.Expires = time.Now().Add(ttl)
 	}
+	if d, ok := q.(queue.DedupSender); ok && s.msg.DedupID != "" && !o.lines && !o.nul && len(o.files) <= 1 {
+		return sendDedup(ctx, e, d, s.msg, o.files)
+	}
 	var err error
 	if o.lines || o.nul {
 		err = s.sendRecords(e, o)
@@ -81,7 +85,7 @@ func spoolOnlySend(e *env, o sendOptions) error {
 	case o.msg.Priority != nil:
 		return unsupported(e, "--priority")
 	case !o.msg.Due.IsZero():
-		return unsupported(e, "--delay and --at")
+		return unsupported(e, "--delay/--at")
 	}
 	return nil
 }
@@ -151,6 +155,9 @@ func (s *queueSender) wait() error {
 	err := f.err
 	if ferr := s.out.Flush(); err == nil && ferr != nil {
 		err = fmt.Errorf("write ids: %w", ferr)
+	}
+	if h := jetstream.Hint(err); h != "" {
+		return withHint(err, "%s", h) // the backend's advice, such as for a message too big
 	}
 	if err != nil && len(f.ids) < f.n {
 		return withHint(err, "%d of the %d messages of the batch that failed were sent and their ids printed; the others may be in the queue all the same", len(f.ids), f.n)
@@ -226,4 +233,27 @@ func (s *queueSender) sendRecords(e *env, o sendOptions) error {
 		}
 	}
 	return s.err
+}
+
+// sendDedup sends one message with a dedup ID, from stdin or the one
+// file, and says on stderr when it was a duplicate, as "pq: duplicate of
+// ID", which is the ID it prints.
+func sendDedup(ctx context.Context, e *env, q queue.DedupSender, m queue.Message, files []string) error {
+	inputs, closeInputs, err := openInputs(e, files)
+	if err != nil {
+		return err
+	}
+	defer closeInputs()
+	m.Body = inputs[0]
+	id, dup, err := q.SendDedup(ctx, m)
+	if err != nil {
+		return err
+	}
+	if dup {
+		fmt.Fprintf(e.Err, "pq: duplicate of %s\n", id)
+	}
+	if _, err := fmt.Fprintln(e.Out, id); err != nil {
+		return fmt.Errorf("write ids: %w", err)
+	}
+	return nil
 }

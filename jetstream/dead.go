@@ -184,7 +184,7 @@ func (q *Queue) walk(ctx context.Context, stream, subject string) iter.Seq2[*jet
 		s, err := q.b.js.Stream(bctx, stream)
 		cancel()
 		if errors.Is(err, jetstream.ErrStreamNotFound) {
-			yield(nil, fmt.Errorf("%s: %w", q.name, queue.ErrNoQueue))
+			yield(nil, fmt.Errorf("queue %s: %w", q.name, queue.ErrNoQueue))
 			return
 		}
 		if err != nil {

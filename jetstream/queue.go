@@ -60,21 +60,44 @@ func (q *Queue) Send(ctx context.Context, m queue.Message) (queue.ID, error) {
 // send is Send, of a request whose reply goes to the subject replyTo
 // when that is not empty.
 func (q *Queue) send(ctx context.Context, m queue.Message, replyTo string) (queue.ID, error) {
-	msg, opts, err := q.prepare(m, replyTo)
+	ack, err := q.publish(ctx, m, replyTo)
 	if err != nil {
 		return "", err
 	}
+	return ID(ack.Sequence), nil
+}
+
+// SendDedup is Send that also tells whether the send was a duplicate of
+// one with the same DedupID within the dedup window (see
+// [queue.DedupSender]).
+func (q *Queue) SendDedup(ctx context.Context, m queue.Message) (queue.ID, bool, error) {
+	ack, err := q.publish(ctx, m, "")
+	if err != nil {
+		return "", false, err
+	}
+	return ID(ack.Sequence), ack.Duplicate, nil
+}
+
+// publish stores m, a request whose reply goes to replyTo when that is
+// not empty, and returns the stream's acknowledgement.
+func (q *Queue) publish(ctx context.Context, m queue.Message, replyTo string) (*jetstream.PubAck, error) {
+	msg, opts, err := q.prepare(m, replyTo)
+	if err != nil {
+		return nil, err
+	}
 	if err := q.ensure(ctx); err != nil {
-		return "", err
+		return nil, err
 	}
 	ctx, cancel := q.b.bound(ctx)
 	defer cancel()
 	ack, err := q.b.js.PublishMsg(ctx, msg, opts...)
 	if err != nil {
-		return "", q.sendError(err)
+		return nil, q.sendError(err)
 	}
-	return ID(ack.Sequence), nil
+	return ack, nil
 }
+
+var _ queue.DedupSender = (*Queue)(nil)
 
 // prepare returns the NATS message of m, a request whose reply goes to
 // replyTo when that is not empty, and the options of its publish, or an
@@ -114,7 +137,7 @@ func unsupported(m queue.Message) error {
 	case m.Group != "":
 		return queue.Unsupported("--group", backendName)
 	case !m.Due.IsZero():
-		return queue.Unsupported("--delay and --at", backendName)
+		return queue.Unsupported("--delay/--at", backendName)
 	}
 	return nil
 }
@@ -209,8 +232,8 @@ func (q *Queue) consumer(ctx context.Context) (jetstream.Consumer, error) {
 	defer cancel()
 	c, err := q.b.js.Consumer(ctx, q.stream, consumerName)
 	if errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrConsumerNotFound) {
-		return nil, withHint(fmt.Errorf("%s: %w (no stream %s with a consumer %s)", q.name, queue.ErrNoQueue, q.stream, consumerName),
-			"run 'pq init %s' first: it creates the queue's streams and consumer", q.name)
+		return nil, withHint(fmt.Errorf("queue %s: %w", q.name, queue.ErrNoQueue),
+			"create it with 'pq init %s': the stream %s and its consumer %s", q.name, q.stream, consumerName)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("queue %s: %w", q.name, err)
@@ -251,7 +274,7 @@ func (q *Queue) Replicas(ctx context.Context) (int, error) {
 	defer cancel()
 	s, err := q.b.js.Stream(ctx, q.stream)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		return 0, fmt.Errorf("%s: %w", q.name, queue.ErrNoQueue)
+		return 0, fmt.Errorf("queue %s: %w", q.name, queue.ErrNoQueue)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("queue %s: %w", q.name, err)

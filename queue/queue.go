@@ -212,6 +212,15 @@ type Creator interface {
 	Create(ctx context.Context) error
 }
 
+// DedupSender is a Queue that tells, of a send with a DedupID, whether it
+// was a duplicate, which made no message.
+type DedupSender interface {
+	Queue
+	// SendDedup is Send, and reports whether m was a duplicate: then
+	// the ID is the first message's.
+	SendDedup(ctx context.Context, m Message) (ID, bool, error)
+}
+
 // BatchSender is a Queue that sends many messages at the cost of fewer
 // fsyncs or round trips than one Send each.
 type BatchSender interface {

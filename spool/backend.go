@@ -60,16 +60,30 @@ func (b *backendQueue) Name() string { return b.q.Name() }
 
 // Send sends m, creating the queue first if it does not exist.
 func (b *backendQueue) Send(_ context.Context, m queue.Message) (ID, error) {
+	if err := b.create(); err != nil {
+		return "", err
+	}
+	return b.q.SendWith(m.Body, sendOptions(m))
+}
+
+// SendDedup is Send that also tells whether m, with a DedupID, was a
+// duplicate (see [Queue.SendDedup]).
+func (b *backendQueue) SendDedup(_ context.Context, m queue.Message) (ID, bool, error) {
+	if err := b.create(); err != nil {
+		return "", false, err
+	}
+	return b.q.SendDedup(m.Body, sendOptions(m))
+}
+
+// create creates the queue, once, if it does not exist.
+func (b *backendQueue) create() error {
 	var err error
 	b.created.Do(func() {
 		if err = b.q.Check(); errors.Is(err, ErrNoQueue) {
 			err = b.q.Create()
 		}
 	})
-	if err != nil {
-		return "", err
-	}
-	return b.q.SendWith(m.Body, sendOptions(m))
+	return err
 }
 
 // SendBatch sends msgs as one batch: one fsync for them all.
@@ -177,5 +191,6 @@ var (
 	_ queue.Backend     = (*Backend)(nil)
 	_ queue.BatchAcker  = (*backendQueue)(nil)
 	_ queue.BatchSender = (*backendQueue)(nil)
+	_ queue.DedupSender = (*backendQueue)(nil)
 	_ queue.Claim       = (*Claim)(nil)
 )

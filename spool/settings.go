@@ -162,6 +162,10 @@ func parseSettings(path string, b []byte) (map[string]string, error) {
 }
 
 // checkSetting reports what is wrong with the setting k = v.
+// CheckSetting reports whether v is a good value of the setting k, with
+// the error that [Queue.Set] gives for it.
+func CheckSetting(k, v string) error { return checkSetting(k, v) }
+
 func checkSetting(k, v string) error {
 	switch k {
 	case "ttl":
