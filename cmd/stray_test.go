@@ -11,6 +11,8 @@ package cmd_test
 // new/ is delivered as a message. Every pq run here is bounded.
 
 import (
+	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -204,6 +206,20 @@ func bucketPart(newDir, bucket string, n int) string {
 	return filepath.Join(append([]string{newDir}, strings.Split(rel, string(filepath.Separator))[:n]...)...)
 }
 
+// freeBucketName returns a bucket's name of width digits that dir does
+// not hold: the messages' own bucket may have any, as the clock has it.
+func freeBucketName(t *testing.T, dir string, width int) string {
+	t.Helper()
+	for i := range 100 {
+		name := fmt.Sprintf("%0*d", width, i)
+		if _, err := os.Lstat(filepath.Join(dir, name)); errors.Is(err, fs.ErrNotExist) {
+			return name
+		}
+	}
+	t.Fatalf("%s holds every bucket name", dir)
+	return ""
+}
+
 func newStrays() []newStray {
 	var cases []newStray
 	for _, kind := range strayKinds {
@@ -217,10 +233,12 @@ func newStrays() []newStray {
 			return writeStrayFile(t, filepath.Join(newDir, "1000000"), "a file named like a bucket at depth 1")
 		}},
 		newStray{"file for a bucket at depth 2", func(t *testing.T, newDir, bucket string) (string, string) {
-			return writeStrayFile(t, filepath.Join(bucketPart(newDir, bucket, 1), "000"), "a file named like a bucket at depth 2")
+			dir := bucketPart(newDir, bucket, 1)
+			return writeStrayFile(t, filepath.Join(dir, freeBucketName(t, dir, 3)), "a file named like a bucket at depth 2")
 		}},
 		newStray{"file for a bucket at depth 3", func(t *testing.T, newDir, bucket string) (string, string) {
-			return writeStrayFile(t, filepath.Join(bucketPart(newDir, bucket, 2), "00"), "a file named like a bucket at depth 3")
+			dir := bucketPart(newDir, bucket, 2)
+			return writeStrayFile(t, filepath.Join(dir, freeBucketName(t, dir, 2)), "a file named like a bucket at depth 3")
 		}},
 		newStray{"file not named like a bucket at depth 1", func(t *testing.T, newDir, _ string) (string, string) {
 			return writeStrayFile(t, filepath.Join(newDir, "0-not-a-bucket"), "a file at depth 1")
