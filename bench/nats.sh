@@ -16,8 +16,8 @@
 #           a queue with the same streams and consumer, and waiting for
 #           every ack: what `nats pub` does at best. Each round sends into
 #           queues made beforehand (untimed) through package jetstream, as
-#           `pq init [--replicas 3]` makes them; the floor publishes without
-#           pq's expected-stream header.
+#           `pq init [--replicas 3]` makes them; neither puts an
+#           expected-stream header on its messages.
 #                                                       goal: ratio >= 0.7
 #   worker  `pq recv --exec true -j 4 QUEUE` draining W messages (sent
 #           beforehand, untimed): on the spool, the single server and the
@@ -28,14 +28,15 @@
 #           after its command with the server's confirmation (pq's acks are
 #           confirmed too). It leaves out what pq adds per message: the
 #           temporary file holding the body, the environment variables,
-#           the stderr tail, the log line, the claim's renewal timer, one
-#           pull per claim. The spool has no floor here (bench/worker.sh
+#           the stderr tail, the log line, the claim's renewal timer, a
+#           pull for no more messages than it has commands free. The spool
+#           has no floor here (bench/worker.sh
 #           gives it one).
 #
 # With DIAG=1, two more floors split the gaps: the send floor run again
-# with the expected-stream header that pq puts on each message (row "floor
-# with pq's header"), and the worker floor run again pulling one message at
-# a time, once a command slot is free, as pq claims: pq delivers nothing
+# with an expected-stream header on each message, which pq once put (row
+# "floor with pq's header"), and the worker floor run again pulling one
+# message at a time, once a command slot is free: pq delivers nothing
 # before a command can take it (row "floor pulling one").
 #
 # Ratios are pq's messages/s over the floor's, from the medians of the

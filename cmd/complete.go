@@ -1,14 +1,18 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"pq/config"
+	"pq/jetstream"
 	"pq/spool"
 )
 
@@ -275,7 +279,7 @@ func (c *completer) queues() []candidate {
 	if err != nil {
 		return nil
 	}
-	names, err := spool.Queues(root)
+	names, err := listQueues(root, cfg)
 	if err != nil {
 		return nil
 	}
@@ -284,6 +288,23 @@ func (c *completer) queues() []candidate {
 		out[i] = candidate{n, "queue"}
 	}
 	return out
+}
+
+// listQueues lists the queues of root: a spool's directory, or, for a
+// NATS root, the server's streams, asked with a short timeout, so that a
+// Tab never hangs on a server that does not answer.
+func listQueues(root string, cfg config.Config) ([]string, error) {
+	if !natsRoot(root) {
+		return spool.Queues(root)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	b, err := jetstream.Dial(ctx, root, jetstream.Options{CredsFile: firstSet(os.Getenv("PQ_NATS_CREDS"), cfg.NATSCreds), Timeout: time.Second})
+	if err != nil {
+		return nil, err
+	}
+	defer b.Close()
+	return b.Queues(ctx)
 }
 
 // filter keeps the candidates that start with prefix.
