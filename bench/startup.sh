@@ -36,6 +36,8 @@
 #
 # Settings, from the environment:
 #   RUNS=300    counted runs of each command
+#   TAGS        build tags for pq: TAGS=pq_nonats measures pq without its
+#               NATS backend (the deps floor links nats.go all the same)
 #   BENCH_DIR   where to make the scratch directory (default bench/out/)
 #
 # Usage: bench/startup.sh
@@ -44,7 +46,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 RUNS=${RUNS:-300}
 
-build pq .
+build pq . "${TAGS:-}"
 build floor ./bench/floor
 build timeit ./bench/timeit
 build bare ./bench/bare

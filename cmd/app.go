@@ -16,7 +16,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"pq/config"
-	"pq/jetstream"
 	"pq/seal"
 	"pq/spool"
 )
@@ -40,15 +39,10 @@ type env struct {
 	ids *seal.Identities
 	// command is the name of the command that runs, for messages.
 	command string
-	// nats is the connection to a NATS root, once made.
-	nats *jetstream.Backend
 	// natsCreds is the credentials file for a NATS root; "" for none.
 	natsCreds string
-	// warnedReplicas holds the NATS queues that pq stat warned about.
-	warnedReplicas map[string]bool
-	// lastSeq holds the last sequence of each NATS queue that pq stat
-	// --watch saw, for its rate of sends.
-	lastSeq map[string]uint64
+	// nats is what a run keeps of a NATS root (see nats.go).
+	nats natsState
 	// allowNetworkFS lets receivers claim from a network file system.
 	allowNetworkFS bool
 }

@@ -54,3 +54,13 @@ func openSpool(e *env, q queue.Queue, feature string) (*spool.Queue, error) {
 	}
 	return sq, nil
 }
+
+// firstSet returns the first of values that is not empty.
+func firstSet(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,18 +1,14 @@
 package cmd
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"pq/config"
-	"pq/jetstream"
 	"pq/spool"
 )
 
@@ -290,21 +286,13 @@ func (c *completer) queues() []candidate {
 	return out
 }
 
-// listQueues lists the queues of root: a spool's directory, or, for a
-// NATS root, the server's streams, asked with a short timeout, so that a
-// Tab never hangs on a server that does not answer.
+// listQueues lists the queues of root: a spool's directory, or a NATS
+// root's streams.
 func listQueues(root string, cfg config.Config) ([]string, error) {
 	if !natsRoot(root) {
 		return spool.Queues(root)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	b, err := jetstream.Dial(ctx, root, jetstream.Options{CredsFile: firstSet(os.Getenv("PQ_NATS_CREDS"), cfg.NATSCreds), Timeout: time.Second})
-	if err != nil {
-		return nil, err
-	}
-	defer b.Close()
-	return b.Queues(ctx)
+	return natsQueueNames(root, cfg)
 }
 
 // filter keeps the candidates that start with prefix.

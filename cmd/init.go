@@ -7,7 +7,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"pq/jetstream"
 	"pq/seal"
 	"pq/spool"
 	"pq/users"
@@ -26,6 +25,7 @@ type initOptions struct {
 }
 
 func initCommand(e *env) *cli.Command {
+	replicas, ackWait, maxDeliver := natsInitDefaults()
 	return &cli.Command{
 		Name:  "init",
 		Usage: "create a queue, or change its settings",
@@ -59,9 +59,9 @@ func initCommand(e *env) *cli.Command {
 			&cli.StringSliceFlag{Name: "encrypt-to", Usage: "encrypt the queue's messages to the age public key `RECIPIENT`, or to each in @FILE (repeatable)"},
 			&cli.StringFlag{Name: "group", Usage: "share the queue with the Unix group `G` (a name or a gid)"},
 			&cli.StringFlag{Name: "mode", Usage: "with --group, what its members may do: `both` (send and receive), recv (receive only) or send (a drop box)", DefaultText: "both"},
-			&cli.IntFlag{Name: "replicas", Usage: "on a nats:// root, keep the queue on `N` servers: 1, 3 or 5", DefaultText: strconv.Itoa(jetstream.DefaultInitOptions.Replicas)},
-			&cli.DurationFlag{Name: "ack-wait", Usage: "on a nats:// root, let a claim lapse after `DUR` without a renewal", DefaultText: jetstream.DefaultInitOptions.AckWait.String()},
-			&cli.IntFlag{Name: "max-deliver", Usage: "on a nats:// root, the server's delivery limit `N`, above any worker's --max-attempts", DefaultText: strconv.Itoa(jetstream.DefaultInitOptions.MaxDeliver)},
+			&cli.IntFlag{Name: "replicas", Usage: "on a nats:// root, keep the queue on `N` servers: 1, 3 or 5", DefaultText: strconv.Itoa(replicas)},
+			&cli.DurationFlag{Name: "ack-wait", Usage: "on a nats:// root, let a claim lapse after `DUR` without a renewal", DefaultText: ackWait.String()},
+			&cli.IntFlag{Name: "max-deliver", Usage: "on a nats:// root, the server's delivery limit `N`, above any worker's --max-attempts", DefaultText: strconv.Itoa(maxDeliver)},
 		},
 		Action: func(c *cli.Context) error {
 			name, err := oneQueue(c)
@@ -92,7 +92,7 @@ func initCommand(e *env) *cli.Command {
 				}
 			}
 			if natsRoot(e.root) {
-				return runInitNATS(c.Context, e, o, jetstream.InitOptions{Replicas: c.Int("replicas"), AckWait: c.Duration("ack-wait"), MaxDeliver: c.Int("max-deliver")})
+				return runInitNATS(c.Context, e, o, c.Int("replicas"), c.Duration("ack-wait"), c.Int("max-deliver"))
 			}
 			for _, f := range []string{"replicas", "ack-wait", "max-deliver"} {
 				if c.IsSet(f) {

@@ -1,14 +1,19 @@
+//go:build !pq_nonats
+
 package cmd
 
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"log/slog"
+	"os"
 	"slices"
 	"time"
 
+	"pq/config"
 	"pq/jetstream"
 	"pq/queue"
 	"pq/spool"
@@ -16,21 +21,32 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// firstSet returns the first of values that is not empty.
-func firstSet(values ...string) string {
-	for _, v := range values {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
+// natsState is what a run keeps of a NATS root.
+type natsState struct {
+	// b is the connection, once made.
+	b *jetstream.Backend
+	// warnedReplicas holds the queues that pq stat warned about.
+	warnedReplicas map[string]bool
+	// lastSeq holds the last sequence of each queue that pq stat
+	// --watch saw, for its rate of sends.
+	lastSeq map[string]uint64
 }
+
+// natsInitDefaults are pq init's defaults on a NATS root, for its help.
+func natsInitDefaults() (replicas int, ackWait time.Duration, maxDeliver int) {
+	d := jetstream.DefaultInitOptions
+	return d.Replicas, d.AckWait, d.MaxDeliver
+}
+
+// backendHint returns the advice that the backend attached to err, if
+// any.
+func backendHint(err error) string { return jetstream.Hint(err) }
 
 // natsBackend connects to the NATS root, once per run; Main closes the
 // connection.
 func (e *env) natsBackend(ctx context.Context) (*jetstream.Backend, error) {
-	if e.nats != nil {
-		return e.nats, nil
+	if e.nats.b != nil {
+		return e.nats.b, nil
 	}
 	log := e.warnLog
 	if log == nil {
@@ -40,14 +56,14 @@ func (e *env) natsBackend(ctx context.Context) (*jetstream.Backend, error) {
 	if err != nil {
 		return nil, withNATSHint(err)
 	}
-	e.nats = b
+	e.nats.b = b
 	return b, nil
 }
 
 // closeNATS closes the connection to a NATS root, if one was made.
 func (e *env) closeNATS() {
-	if e.nats != nil {
-		e.nats.Close()
+	if e.nats.b != nil {
+		e.nats.b.Close()
 	}
 }
 
@@ -76,23 +92,23 @@ func gatherNATS(e *env, names []string, since time.Time) ([]queueStat, error) {
 		if err != nil {
 			return nil, withNATSHint(err)
 		}
-		if s.Replicas == 1 && !e.warnedReplicas[n] {
+		if s.Replicas == 1 && !e.nats.warnedReplicas[n] {
 			fmt.Fprintf(e.Err, "pq: warning: queue %s has one replica: a server's lost disk, or a power cut within its sync interval, loses its messages\n", n)
 			fmt.Fprintf(e.Err, "pq: hint: pq init --replicas 3 %s, on a cluster of three servers\n", n)
-			if e.warnedReplicas == nil {
-				e.warnedReplicas = map[string]bool{}
+			if e.nats.warnedReplicas == nil {
+				e.nats.warnedReplicas = map[string]bool{}
 			}
-			e.warnedReplicas[n] = true
+			e.nats.warnedReplicas[n] = true
 		}
 		sum := spool.Summary{Ready: s.Ready, Inflight: s.Claimed, Dead: s.Dead,
 			Bytes: s.Bytes, OldestReady: s.OldestReady, Paused: s.Paused}
-		if prev, ok := e.lastSeq[n]; ok && !since.IsZero() && s.LastSeq >= prev {
+		if prev, ok := e.nats.lastSeq[n]; ok && !since.IsZero() && s.LastSeq >= prev {
 			sum.SentAfter = int(s.LastSeq - prev)
 		}
-		if e.lastSeq == nil {
-			e.lastSeq = map[string]uint64{}
+		if e.nats.lastSeq == nil {
+			e.nats.lastSeq = map[string]uint64{}
 		}
-		e.lastSeq[n] = s.LastSeq
+		e.nats.lastSeq[n] = s.LastSeq
 		out = append(out, queueStat{name: n, Summary: sum})
 	}
 	return out, nil
@@ -109,7 +125,8 @@ func withNATSHint(err error) error {
 
 // runInitNATS is pq init on a NATS root: it creates or updates the queue's
 // streams and consumer, and refuses what only a spool has.
-func runInitNATS(ctx context.Context, e *env, o initOptions, io jetstream.InitOptions) error {
+func runInitNATS(ctx context.Context, e *env, o initOptions, replicas int, ackWait time.Duration, maxDeliver int) error {
+	io := jetstream.InitOptions{Replicas: replicas, AckWait: ackWait, MaxDeliver: maxDeliver}
 	switch {
 	case o.group != "":
 		return unsupported(e, "--group")
@@ -298,12 +315,16 @@ func redriveNATS(e *env, o retryOptions) ([]queue.ID, error) {
 	if err != nil {
 		return nil, err
 	}
-	return q.Redrive(ctx, o.ids...)
+	ids, err := q.Redrive(ctx, o.ids...)
+	if errors.Is(err, jetstream.ErrNoMessage) {
+		err = withHint(err, "'pq dlq %s' lists the dead letters", o.queue)
+	}
+	return ids, err
 }
 
 // onQueueOrNATS returns the action of a command that takes one existing
 // QUEUE and does onSpool to it, or onNATS on a NATS root.
-func onQueueOrNATS(e *env, onSpool func(*spool.Queue) error, onNATS func(*jetstream.Queue, context.Context) error) cli.ActionFunc {
+func onQueueOrNATS(e *env, onSpool func(*spool.Queue) error, onNATS natsAction) cli.ActionFunc {
 	spoolAction := onQueue(e, onSpool)
 	return func(c *cli.Context) error {
 		if !natsRoot(e.root) {
@@ -317,8 +338,40 @@ func onQueueOrNATS(e *env, onSpool func(*spool.Queue) error, onNATS func(*jetstr
 		if err != nil {
 			return err
 		}
-		return onNATS(q, c.Context)
+		return onNATS.run(c.Context, q)
 	}
+}
+
+// natsAction is what pq pause or pq resume does to a queue on a NATS
+// root.
+type natsAction string
+
+// The actions of onQueueOrNATS.
+const (
+	natsPause  natsAction = "pause"
+	natsResume natsAction = "resume"
+)
+
+// run does the action to q.
+func (a natsAction) run(ctx context.Context, q *jetstream.Queue) error {
+	if a == natsPause {
+		return q.Pause(ctx)
+	}
+	return q.Resume(ctx)
+}
+
+// natsQueueNames lists the queues of the NATS root, for completion, with a
+// short timeout, so that a Tab never hangs on a server that does not
+// answer.
+func natsQueueNames(root string, cfg config.Config) ([]string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	b, err := jetstream.Dial(ctx, root, jetstream.Options{CredsFile: firstSet(os.Getenv("PQ_NATS_CREDS"), cfg.NATSCreds), Timeout: time.Second})
+	if err != nil {
+		return nil, err
+	}
+	defer b.Close()
+	return b.Queues(ctx)
 }
 
 // runDeleteNATS is pq delete on a NATS root: the queue's streams go, with

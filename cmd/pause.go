@@ -3,7 +3,6 @@ package cmd
 import (
 	"github.com/urfave/cli/v2"
 
-	"pq/jetstream"
 	"pq/spool"
 )
 
@@ -19,6 +18,6 @@ func pauseCommand(e *env) *cli.Command {
 			"survives a reboot. Pausing a paused queue changes nothing. On a nats:// root\n" +
 			"the queue's consumer is paused on the server, for receivers on every host.\n\n" +
 			"Example: pq pause jobs",
-		Action: onQueueOrNATS(e, (*spool.Queue).Pause, (*jetstream.Queue).Pause),
+		Action: onQueueOrNATS(e, (*spool.Queue).Pause, natsPause),
 	}
 }

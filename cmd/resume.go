@@ -3,7 +3,6 @@ package cmd
 import (
 	"github.com/urfave/cli/v2"
 
-	"pq/jetstream"
 	"pq/spool"
 )
 
@@ -16,6 +15,6 @@ func resumeCommand(e *env) *cli.Command {
 			"on it are woken and claim again at once. Resuming a queue that is not paused\n" +
 			"changes nothing.\n\n" +
 			"Example: pq resume jobs",
-		Action: onQueueOrNATS(e, (*spool.Queue).Resume, (*jetstream.Queue).Resume),
+		Action: onQueueOrNATS(e, (*spool.Queue).Resume, natsResume),
 	}
 }

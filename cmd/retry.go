@@ -7,7 +7,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"pq/jetstream"
 	"pq/spool"
 )
 
@@ -68,7 +67,7 @@ func runRetry(e *env, o retryOptions) error {
 		}
 		moved, err = q.Redrive(o.ids...)
 	}
-	if errors.Is(err, spool.ErrNoMessage) || errors.Is(err, jetstream.ErrNoMessage) {
+	if errors.Is(err, spool.ErrNoMessage) {
 		err = withHint(err, "'pq dlq %s' lists the dead letters", o.queue)
 	}
 	// What moved before a failure is back in the queue: print it anyway.

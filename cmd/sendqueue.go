@@ -8,7 +8,6 @@ import (
 	"io"
 	"time"
 
-	"pq/jetstream"
 	"pq/queue"
 )
 
@@ -156,7 +155,7 @@ func (s *queueSender) wait() error {
 	if ferr := s.out.Flush(); err == nil && ferr != nil {
 		err = fmt.Errorf("write ids: %w", ferr)
 	}
-	if h := jetstream.Hint(err); h != "" {
+	if h := backendHint(err); h != "" {
 		return withHint(err, "%s", h) // the backend's advice, such as for a message too big
 	}
 	if err != nil && len(f.ids) < f.n {

@@ -1,0 +1,73 @@
+//go:build pq_nonats
+
+package cmd
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"pq/config"
+	"pq/queue"
+	"pq/spool"
+)
+
+// errNoNATS is what every use of a NATS root gets from a pq built with the
+// tag pq_nonats, which leaves the NATS backend out for a quicker start.
+var errNoNATS = errors.New("this pq was built without NATS JetStream (the build tag pq_nonats): build it without that tag for a nats:// root")
+
+// natsState is empty without NATS.
+type natsState struct{}
+
+func natsInitDefaults() (int, time.Duration, int) { return 1, 30 * time.Second, 1000 }
+
+func backendHint(error) string { return "" }
+
+func (e *env) natsBackend(context.Context) (queue.Backend, error) { return nil, errNoNATS }
+
+func (e *env) closeNATS() {}
+
+func gatherNATS(*env, []string, time.Time) ([]queueStat, error) { return nil, errNoNATS }
+
+func runInitNATS(context.Context, *env, initOptions, int, time.Duration, int) error {
+	return errNoNATS
+}
+
+func natsQueues(*env) ([]string, error) { return nil, errNoNATS }
+
+func natsEntries(*env, lsOptions) (iter.Seq2[lsJSON, error], error) { return nil, errNoNATS }
+
+func runPeekNATS(*env, peekOptions) error { return errNoNATS }
+
+func runRecoverNATS(*env, recoverOptions) error { return errNoNATS }
+
+func redriveNATS(*env, retryOptions) ([]queue.ID, error) { return nil, errNoNATS }
+
+func runDeleteNATS(*env, deleteOptions) error { return errNoNATS }
+
+func runRmNATS(*env, rmOptions) error { return errNoNATS }
+
+func runPurgeNATS(*env, purgeOptions) error { return errNoNATS }
+
+func natsQueueNames(string, config.Config) ([]string, error) { return nil, errNoNATS }
+
+// natsAction is what pq pause or pq resume does on a NATS root.
+type natsAction string
+
+const (
+	natsPause  natsAction = "pause"
+	natsResume natsAction = "resume"
+)
+
+func onQueueOrNATS(e *env, onSpool func(*spool.Queue) error, _ natsAction) cli.ActionFunc {
+	spoolAction := onQueue(e, onSpool)
+	return func(c *cli.Context) error {
+		if natsRoot(e.root) {
+			return errNoNATS
+		}
+		return spoolAction(c)
+	}
+}
