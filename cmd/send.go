@@ -358,29 +358,37 @@ func openInputs(e *env, files []string) ([]io.Reader, func(), error) {
 // sendRecords sends one message per line or NUL-terminated record of stdin,
 // or of the files named.
 func (s *sender) sendRecords(e *env, o sendOptions) error {
-	delim := byte('\n')
-	if o.nul {
-		delim = 0
-	}
 	inputs, closeInputs, err := openInputs(e, o.files)
 	if err != nil {
 		return err
 	}
 	defer closeInputs()
-	inputs = s.countInput(inputs)
+	return eachRecord(s.countInput(inputs), o.nul, s.onIdle, func(r io.Reader) error {
+		if err := s.add(r); err != nil {
+			return err
+		}
+		s.progress.Add(1)
+		return s.err
+	})
+}
+
+// eachRecord calls add with each line, or each NUL-terminated record with
+// nul, of inputs in turn, and onIdle whenever the input stalls, until add
+// fails.
+func eachRecord(inputs []io.Reader, nul bool, onIdle func(), add func(io.Reader) error) error {
+	delim := byte('\n')
+	if nul {
+		delim = 0
+	}
 	for _, in := range inputs {
-		rs := newRecords(newIdleReader(in, s.onIdle), delim)
+		rs := newRecords(newIdleReader(in, onIdle), delim)
 		for rs.Next() {
-			if err := s.add(rs); err != nil {
+			if err := add(rs); err != nil {
 				return err
 			}
-			s.progress.Add(1)
 		}
 		if err := rs.Err(); err != nil {
 			return fmt.Errorf("send: read input: %w", err)
-		}
-		if s.err != nil {
-			return s.err
 		}
 	}
 	return nil

@@ -211,25 +211,13 @@ func (s *queueSender) sendRecords(e *env, o sendOptions) error {
 	if s.msg.DedupID != "" {
 		return usagef("send: --dedup-id needs a send of one message: not with --lines or -0")
 	}
-	delim := byte('\n')
-	if o.nul {
-		delim = 0
-	}
 	inputs, closeInputs, err := openInputs(e, o.files)
 	if err != nil {
 		return err
 	}
 	defer closeInputs()
-	for _, in := range inputs {
-		rs := newRecords(newIdleReader(in, s.onIdle), delim)
-		for rs.Next() {
-			if err := s.add(rs); err != nil {
-				return err
-			}
-		}
-		if err := rs.Err(); err != nil {
-			return fmt.Errorf("send: read input: %w", err)
-		}
+	if err := eachRecord(inputs, o.nul, s.onIdle, s.add); err != nil {
+		return err
 	}
 	return s.err
 }

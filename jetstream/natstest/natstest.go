@@ -11,6 +11,7 @@ package natstest
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -176,15 +177,21 @@ func (c *Cluster) Restart(i int) {
 	c.t.Helper()
 	s := c.Servers[i]
 	s.Shutdown()
+	s.opts.Routes = c.routesFrom(i)
+	s.start()
+	c.WaitReady(c.running())
+}
+
+// routesFrom returns the routes of server i to the others, at their
+// cluster ports.
+func (c *Cluster) routesFrom(i int) []*url.URL {
 	var routes []string
 	for j, o := range c.Servers {
 		if j != i {
 			routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", o.opts.Cluster.Port))
 		}
 	}
-	s.opts.Routes = server.RoutesFromStr(strings.Join(routes, ","))
-	s.start()
-	c.WaitReady(c.running())
+	return server.RoutesFromStr(strings.Join(routes, ","))
 }
 
 // RestartAll shuts every server down, starts them all again on their
@@ -197,13 +204,7 @@ func (c *Cluster) RestartAll() {
 		s.Shutdown()
 	}
 	for i, s := range c.Servers {
-		var routes []string
-		for j, o := range c.Servers {
-			if j != i {
-				routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", o.opts.Cluster.Port))
-			}
-		}
-		s.opts.Routes = server.RoutesFromStr(strings.Join(routes, ","))
+		s.opts.Routes = c.routesFrom(i)
 		s.start()
 	}
 	c.WaitReady(len(c.Servers))
