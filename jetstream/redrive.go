@@ -42,7 +42,7 @@ func (q *Queue) Redrive(ctx context.Context, ids ...queue.ID) ([]queue.ID, error
 	}
 	var sent []queue.ID
 	for _, d := range picked {
-		id, err := q.Send(ctx, queue.Message{Body: bytes.NewReader(d.Body), Headers: d.Headers, DedupID: fmt.Sprintf("pq-redrive-%d-%d", d.Seq, d.Stored.UnixNano())})
+		id, err := q.Send(ctx, queue.Message{Body: bytes.NewReader(d.Body), Headers: d.Headers, DedupID: redriveID(d)})
 		if err != nil {
 			return sent, fmt.Errorf("retry %s in %s: %w", d.ID, q.name, err)
 		}
@@ -52,4 +52,10 @@ func (q *Queue) Redrive(ctx context.Context, ids ...queue.ID) ([]queue.ID, error
 		}
 	}
 	return sent, nil
+}
+
+// redriveID is the dedup ID of the send of dead letter d back into its
+// queue.
+func redriveID(d DeadLetter) string {
+	return fmt.Sprintf("pq-redrive-%d-%d", d.Seq, d.Stored.UnixNano())
 }

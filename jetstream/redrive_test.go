@@ -1,6 +1,7 @@
 package jetstream
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 
@@ -44,5 +45,28 @@ func TestRedriveSendsDeadLettersBackAsNewMessages(t *testing.T) {
 	}
 	if dead := deadLetters(t, q); len(dead) != 1 || string(dead[0].Body) != "two" {
 		t.Errorf("dead letters after the redrive: %v", dead)
+	}
+}
+
+// A retry that died between sending a dead letter back and removing it
+// from the dead letters sends it once when run again: the send carries a
+// dedup ID made of the dead letter's sequence.
+func TestARedriveRunAgainSendsOnce(t *testing.T) {
+	q := newQueue(t, "q", InitOptions{})
+	ctx := testCtx(t)
+	send(t, q, "once")
+	if err := claim(t, receiver(t, q)).DeadLetter(queue.Reason{Cause: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	d := deadLetters(t, q)[0]
+	// What the first run sent before it died.
+	if _, err := q.Send(ctx, queue.Message{Body: bytes.NewReader(d.Body), DedupID: redriveID(d)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Redrive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := q.Stat(ctx); err != nil || s.Ready != 1 || s.Dead != 0 {
+		t.Errorf("after the redrive run again: %+v, %v; want one ready message and no dead letter", s, err)
 	}
 }
