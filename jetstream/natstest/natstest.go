@@ -9,7 +9,14 @@
 package natstest
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"fmt"
+	"math/big"
 	"net"
 	"net/url"
 	"strings"
@@ -82,11 +89,14 @@ func (s *Server) start() {
 	}
 }
 
-// URL returns the server's client URL, nats://127.0.0.1:PORT. It stays
-// the same across a restart.
+// URL returns the server's client URL, nats://127.0.0.1:PORT (tls:// for
+// a server of StartTLS). It stays the same across a restart.
 func (s *Server) URL() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.opts.TLS {
+		return fmt.Sprintf("tls://127.0.0.1:%d", s.opts.Port)
+	}
 	return fmt.Sprintf("nats://127.0.0.1:%d", s.opts.Port)
 }
 
@@ -248,4 +258,52 @@ func (c *Cluster) Leader() *Server {
 		}
 	}
 	return nil
+}
+
+// StartTLS starts a single server that takes TLS connections only, with a
+// certificate for 127.0.0.1 made for the test, and returns it with a pool
+// of certificate authorities that trusts that certificate. Its URL is
+// tls://127.0.0.1:PORT.
+func StartTLS(t testing.TB) (*Server, *x509.CertPool) {
+	t.Helper()
+	cert, pool := selfSigned(t)
+	s := &Server{t: t, opts: baseOptions(t, "pq-tls")}
+	s.opts.TLS = true
+	s.opts.TLSTimeout = 5
+	s.opts.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	s.start()
+	t.Cleanup(s.Shutdown)
+	return s, pool
+}
+
+// selfSigned makes a certificate for 127.0.0.1, valid for a day, and a
+// pool that trusts it.
+func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "natstest"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
 }
