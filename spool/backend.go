@@ -56,6 +56,7 @@ type backendQueue struct {
 	created sync.Once
 }
 
+// Name returns the queue's name.
 func (b *backendQueue) Name() string { return b.q.Name() }
 
 // Send sends m, creating the queue first if it does not exist.
@@ -116,6 +117,7 @@ func sendOptions(m queue.Message) SendOptions {
 		Priority: m.Priority, Group: m.Group, DedupID: m.DedupID}
 }
 
+// Stat counts the queue's messages (see [Queue.Stat]).
 func (b *backendQueue) Stat(context.Context) (Stats, error) { return b.q.Stat() }
 
 // DeadLetters lists dlq/, oldest first.
@@ -173,6 +175,7 @@ func (b *backendReceiver) Claim(ctx context.Context, wait bool) (queue.Claim, er
 	}
 }
 
+// Close ends the receiver (see [Receiver.Close]).
 func (b *backendReceiver) Close() error { return b.r.Close() }
 
 // Wait waits until a message may be ready (see [Receiver.Wait]), so that a
