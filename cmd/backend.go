@@ -6,6 +6,8 @@ import (
 
 	"pq/queue"
 	"pq/spool"
+
+	"github.com/urfave/cli/v2"
 )
 
 // natsRoot reports whether root names NATS servers (nats://, tls://)
@@ -63,4 +65,45 @@ func firstSet(values ...string) string {
 		}
 	}
 	return ""
+}
+
+// openExisting returns the queue called name on the root's backend, and
+// checks that it exists.
+func (e *env) openExisting(ctx context.Context, name string) (queue.Queue, error) {
+	if natsRoot(e.root) {
+		return openExistingNATS(ctx, e, name)
+	}
+	q, err := e.existingQueue(name)
+	if err != nil {
+		return nil, err
+	}
+	return q.Queue(), nil
+}
+
+// queueNames lists the root's queues.
+func (e *env) queueNames(ctx context.Context) ([]string, error) {
+	if natsRoot(e.root) {
+		return natsQueues(e)
+	}
+	return spool.NewBackend(e.root, spool.Options{}).Queues(ctx)
+}
+
+// onPauser returns the action of pq pause or pq resume: do, to the one
+// existing QUEUE.
+func onPauser(e *env, do func(queue.Pauser, context.Context) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		name, err := oneQueue(c)
+		if err != nil {
+			return err
+		}
+		q, err := e.openExisting(c.Context, name)
+		if err != nil {
+			return err
+		}
+		p, ok := q.(queue.Pauser)
+		if !ok {
+			return unsupported(e, "pq "+c.Command.Name)
+		}
+		return do(p, c.Context)
+	}
 }

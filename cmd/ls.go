@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"iter"
@@ -69,13 +70,7 @@ func lsCommand(e *env) *cli.Command {
 }
 
 func runListQueues(e *env, asJSON bool) error {
-	var names []string
-	var err error
-	if natsRoot(e.root) {
-		names, err = natsQueues(e)
-	} else {
-		names, err = spool.Queues(e.root)
-	}
+	names, err := e.queueNames(context.Background())
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ package cmd
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"iter"
 	"log/slog"
@@ -17,8 +16,6 @@ import (
 	"pq/jetstream"
 	"pq/queue"
 	"pq/spool"
-
-	"github.com/urfave/cli/v2"
 )
 
 // natsState is what a run keeps of a NATS root.
@@ -185,6 +182,15 @@ func existingNATSQueue(ctx context.Context, e *env, name string) (*jetstream.Que
 	return q, nil
 }
 
+// openExistingNATS is existingNATSQueue as a queue.Queue.
+func openExistingNATS(ctx context.Context, e *env, name string) (queue.Queue, error) {
+	q, err := existingNATSQueue(ctx, e, name)
+	if err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
 // natsEntries lists the messages of a queue on the NATS root as pq ls
 // shows them: the ready ones, then those in flight, then the dead
 // letters, each in send order. A NATS queue has no delayed state (a
@@ -307,59 +313,6 @@ func runRecoverNATS(e *env, o recoverOptions) error {
 	return err
 }
 
-// redriveNATS is pq retry on a NATS root: the dead letters are sent again
-// as new messages, whose IDs it returns.
-func redriveNATS(e *env, o retryOptions) ([]queue.ID, error) {
-	ctx := context.Background()
-	q, err := existingNATSQueue(ctx, e, o.queue)
-	if err != nil {
-		return nil, err
-	}
-	ids, err := q.Redrive(ctx, o.ids...)
-	if errors.Is(err, jetstream.ErrNoMessage) {
-		err = withHint(err, "'pq dlq %s' lists the dead letters", o.queue)
-	}
-	return ids, err
-}
-
-// onQueueOrNATS returns the action of a command that takes one existing
-// QUEUE and does onSpool to it, or onNATS on a NATS root.
-func onQueueOrNATS(e *env, onSpool func(*spool.Queue) error, onNATS natsAction) cli.ActionFunc {
-	spoolAction := onQueue(e, onSpool)
-	return func(c *cli.Context) error {
-		if !natsRoot(e.root) {
-			return spoolAction(c)
-		}
-		name, err := oneQueue(c)
-		if err != nil {
-			return err
-		}
-		q, err := existingNATSQueue(c.Context, e, name)
-		if err != nil {
-			return err
-		}
-		return onNATS.run(c.Context, q)
-	}
-}
-
-// natsAction is what pq pause or pq resume does to a queue on a NATS
-// root.
-type natsAction string
-
-// The actions of onQueueOrNATS.
-const (
-	natsPause  natsAction = "pause"
-	natsResume natsAction = "resume"
-)
-
-// run does the action to q.
-func (a natsAction) run(ctx context.Context, q *jetstream.Queue) error {
-	if a == natsPause {
-		return q.Pause(ctx)
-	}
-	return q.Resume(ctx)
-}
-
 // natsQueueNames lists the queues of the NATS root, for completion, with a
 // short timeout, so that a Tab never hangs on a server that does not
 // answer.
@@ -394,20 +347,6 @@ func runDeleteNATS(e *env, o deleteOptions) error {
 		return err
 	}
 	return q.Delete(ctx)
-}
-
-// runRmNATS is pq rm on a NATS root.
-func runRmNATS(e *env, o rmOptions) error {
-	ctx := context.Background()
-	q, err := existingNATSQueue(ctx, e, o.queue)
-	if err != nil {
-		return err
-	}
-	r, err := q.Remove(ctx, o.ids...)
-	if err != nil {
-		return err
-	}
-	return removalProblems("rm", o.queue, spool.Removal(r))
 }
 
 // runPurgeNATS is pq purge on a NATS root, whose queues have no delayed

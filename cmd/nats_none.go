@@ -8,11 +8,8 @@ import (
 	"iter"
 	"time"
 
-	"github.com/urfave/cli/v2"
-
 	"pq/config"
 	"pq/queue"
-	"pq/spool"
 )
 
 // errNoNATS is what every use of a NATS root gets from a pq built with the
@@ -38,36 +35,16 @@ func runInitNATS(context.Context, *env, initOptions, int, time.Duration, int) er
 
 func natsQueues(*env) ([]string, error) { return nil, errNoNATS }
 
+func openExistingNATS(context.Context, *env, string) (queue.Queue, error) { return nil, errNoNATS }
+
 func natsEntries(*env, lsOptions) (iter.Seq2[lsJSON, error], error) { return nil, errNoNATS }
 
 func runPeekNATS(*env, peekOptions) error { return errNoNATS }
 
 func runRecoverNATS(*env, recoverOptions) error { return errNoNATS }
 
-func redriveNATS(*env, retryOptions) ([]queue.ID, error) { return nil, errNoNATS }
-
 func runDeleteNATS(*env, deleteOptions) error { return errNoNATS }
-
-func runRmNATS(*env, rmOptions) error { return errNoNATS }
 
 func runPurgeNATS(*env, purgeOptions) error { return errNoNATS }
 
 func natsQueueNames(string, config.Config) ([]string, error) { return nil, errNoNATS }
-
-// natsAction is what pq pause or pq resume does on a NATS root.
-type natsAction string
-
-const (
-	natsPause  natsAction = "pause"
-	natsResume natsAction = "resume"
-)
-
-func onQueueOrNATS(e *env, onSpool func(*spool.Queue) error, _ natsAction) cli.ActionFunc {
-	spoolAction := onQueue(e, onSpool)
-	return func(c *cli.Context) error {
-		if natsRoot(e.root) {
-			return errNoNATS
-		}
-		return spoolAction(c)
-	}
-}

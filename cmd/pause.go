@@ -1,9 +1,9 @@
 package cmd
 
 import (
-	"github.com/urfave/cli/v2"
+	"pq/queue"
 
-	"pq/spool"
+	"github.com/urfave/cli/v2"
 )
 
 func pauseCommand(e *env) *cli.Command {
@@ -18,6 +18,6 @@ func pauseCommand(e *env) *cli.Command {
 			"survives a reboot. Pausing a paused queue changes nothing. On a nats:// root\n" +
 			"the queue's consumer is paused on the server, for receivers on every host.\n\n" +
 			"Example: pq pause jobs",
-		Action: onQueueOrNATS(e, (*spool.Queue).Pause, natsPause),
+		Action: onPauser(e, queue.Pauser.Pause),
 	}
 }

@@ -1,9 +1,9 @@
 package cmd
 
 import (
-	"github.com/urfave/cli/v2"
+	"pq/queue"
 
-	"pq/spool"
+	"github.com/urfave/cli/v2"
 )
 
 func resumeCommand(e *env) *cli.Command {
@@ -15,6 +15,6 @@ func resumeCommand(e *env) *cli.Command {
 			"on it are woken and claim again at once. Resuming a queue that is not paused\n" +
 			"changes nothing.\n\n" +
 			"Example: pq resume jobs",
-		Action: onQueueOrNATS(e, (*spool.Queue).Resume, natsResume),
+		Action: onPauser(e, queue.Pauser.Resume),
 	}
 }

@@ -2,11 +2,13 @@ package cmd
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
 
+	"pq/queue"
 	"pq/spool"
 )
 
@@ -56,17 +58,16 @@ func retryCommand(e *env) *cli.Command {
 }
 
 func runRetry(e *env, o retryOptions) error {
-	var moved []spool.ID
-	var err error
-	if natsRoot(e.root) {
-		moved, err = redriveNATS(e, o)
-	} else {
-		var q *spool.Queue
-		if q, err = e.existingQueue(o.queue); err != nil {
-			return err
-		}
-		moved, err = q.Redrive(o.ids...)
+	ctx := context.Background()
+	q, err := e.openExisting(ctx, o.queue)
+	if err != nil {
+		return err
 	}
+	rq, ok := q.(queue.Redriver)
+	if !ok {
+		return unsupported(e, "pq retry")
+	}
+	moved, err := rq.Redrive(ctx, o.ids...)
 	if errors.Is(err, spool.ErrNoMessage) {
 		err = withHint(err, "'pq dlq %s' lists the dead letters", o.queue)
 	}

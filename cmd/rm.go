@@ -1,10 +1,12 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
 
+	"pq/queue"
 	"pq/spool"
 )
 
@@ -40,14 +42,16 @@ func rmCommand(e *env) *cli.Command {
 }
 
 func runRm(e *env, o rmOptions) error {
-	if natsRoot(e.root) {
-		return runRmNATS(e, o)
-	}
-	q, err := e.existingQueue(o.queue)
+	ctx := context.Background()
+	q, err := e.openExisting(ctx, o.queue)
 	if err != nil {
 		return err
 	}
-	r, err := q.Remove(o.ids...)
+	rq, ok := q.(queue.Remover)
+	if !ok {
+		return unsupported(e, "pq rm")
+	}
+	r, err := rq.Remove(ctx, o.ids...)
 	if err != nil {
 		return err
 	}

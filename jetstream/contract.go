@@ -31,3 +31,10 @@ func (c *Claim) Size() int64 { return int64(len(c.m.Data())) }
 func (q *Queue) Create(ctx context.Context) error { return q.ensure(ctx) }
 
 var _ queue.Creator = (*Queue)(nil)
+
+var (
+	_ queue.Lister   = (*Backend)(nil)
+	_ queue.Remover  = (*Queue)(nil)
+	_ queue.Redriver = (*Queue)(nil)
+	_ queue.Pauser   = (*Queue)(nil)
+)

@@ -3,6 +3,7 @@ package jetstream
 import (
 	"errors"
 	"fmt"
+	"pq/queue"
 )
 
 // ErrTooBig reports a message larger than the server takes in one piece.
@@ -21,7 +22,7 @@ var ErrNoJetStream = errors.New("JetStream not enabled")
 
 // ErrNoMessage reports a sequence number at which a stream holds no
 // message.
-var ErrNoMessage = errors.New("no such message")
+var ErrNoMessage = queue.ErrNoMessage
 
 // hinted is an error that comes with advice for the user.
 type hinted struct {

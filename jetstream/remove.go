@@ -10,17 +10,7 @@ import (
 )
 
 // Removal is what [Queue.Remove] and [Queue.Purge] did.
-type Removal struct {
-	// Removed counts the messages deleted.
-	Removed int
-	// Held lists the messages left alone because they are in flight: the
-	// server cannot tell a live claim from a dead one, nor from a message
-	// backing off, until its ack wait ends.
-	Held []queue.ID
-	// Missing lists the IDs given to Remove that name no message of the
-	// queue, in the order given.
-	Missing []queue.ID
-}
+type Removal = queue.Removal
 
 // Remove deletes the messages of the given IDs: ready ones from the
 // queue's stream, dead letters from its dead-letter stream. A message in

@@ -33,6 +33,9 @@ func (b *Backend) Open(_ context.Context, name string) (queue.Queue, error) {
 	return q.Queue(), nil
 }
 
+// Queues lists the spool's queues (see [Queues]).
+func (b *Backend) Queues(context.Context) ([]string, error) { return Queues(b.root) }
+
 // Close does nothing: a spool holds nothing open between operations.
 func (b *Backend) Close() error { return nil }
 
@@ -182,6 +185,23 @@ func (b *backendReceiver) Close() error { return b.r.Close() }
 // worker can wait between claims.
 func (b *backendReceiver) Wait(ctx context.Context) error { return b.r.Wait(ctx) }
 
+// Remove deletes messages by ID (see [Queue.Remove]).
+func (b *backendQueue) Remove(_ context.Context, ids ...ID) (Removal, error) {
+	return b.q.Remove(ids...)
+}
+
+// Redrive puts dead letters back (see [Queue.Redrive]); they keep their
+// IDs.
+func (b *backendQueue) Redrive(_ context.Context, ids ...ID) ([]ID, error) {
+	return b.q.Redrive(ids...)
+}
+
+// Pause pauses the queue (see [Queue.Pause]).
+func (b *backendQueue) Pause(context.Context) error { return b.q.Pause() }
+
+// Resume ends a pause (see [Queue.Resume]).
+func (b *backendQueue) Resume(context.Context) error { return b.q.Resume() }
+
 // Extend does nothing: a spool claim lives as long as its lock, which is
 // as long as the claimer's process holds the claim's file open.
 func (c *Claim) Extend(context.Context) error { return nil }
@@ -192,6 +212,10 @@ func (c *Claim) Ack() error { return c.q.Ack(c) }
 // Ensure the adapters keep to the interfaces.
 var (
 	_ queue.Backend     = (*Backend)(nil)
+	_ queue.Lister      = (*Backend)(nil)
+	_ queue.Remover     = (*backendQueue)(nil)
+	_ queue.Redriver    = (*backendQueue)(nil)
+	_ queue.Pauser      = (*backendQueue)(nil)
 	_ queue.BatchAcker  = (*backendQueue)(nil)
 	_ queue.BatchSender = (*backendQueue)(nil)
 	_ queue.DedupSender = (*backendQueue)(nil)

@@ -25,7 +25,7 @@ var ErrNotQueue = errors.New("not a queue directory")
 var errGone = errors.New("message taken by another process")
 
 // ErrNoMessage reports an ID that names no message where one was looked for.
-var ErrNoMessage = errors.New("no such message")
+var ErrNoMessage = queue.ErrNoMessage
 
 // ErrFormat reports a queue whose on-disk format this pq does not know,
 // such as one written by a newer pq.
@@ -73,7 +73,7 @@ var ErrPaused = errors.New("queue paused")
 
 // ErrHeld reports a message, or a queue, that a live consumer holds a
 // claim on: pq deletes no such message (see [HeldError]).
-var ErrHeld = errors.New("held by a live consumer")
+var ErrHeld = queue.ErrHeld
 
 // HeldError is what [Queue.Delete] returns when live consumers hold
 // claims in the queue: it matches ErrHeld and names the messages.

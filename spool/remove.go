@@ -7,19 +7,11 @@ import (
 	"path/filepath"
 
 	"pq/lock"
+	"pq/queue"
 )
 
 // Removal is what [Queue.Remove] and [Queue.Purge] did.
-type Removal struct {
-	// Removed counts the messages deleted.
-	Removed int
-	// Held lists the messages left alone because a live consumer holds
-	// them (see [ErrHeld]), in the order met.
-	Held []ID
-	// Missing lists the IDs given to Remove that name no message of the
-	// queue, in the order given.
-	Missing []ID
-}
+type Removal = queue.Removal
 
 // PurgeOptions tune [Queue.Purge].
 type PurgeOptions struct {
