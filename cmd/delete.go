@@ -1,12 +1,13 @@
 package cmd
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"pq/queue"
 	"pq/spool"
 )
 
@@ -43,17 +44,18 @@ func deleteCommand(e *env) *cli.Command {
 }
 
 func runDelete(e *env, o deleteOptions) error {
-	if natsRoot(e.root) {
-		return runDeleteNATS(e, o)
-	}
-	q, err := e.existingQueue(o.queue)
+	ctx := context.Background()
+	q, err := e.openExisting(ctx, o.queue)
 	if err != nil {
 		return err
 	}
+	d, ok := q.(queue.Deleter)
+	if !ok {
+		return unsupported(e, "pq delete")
+	}
 	if !o.force {
-		// Refuse before asking; Delete looks again once the queue is
-		// paused.
-		held, err := q.HeldClaims()
+		// Refuse before asking; Delete looks again.
+		held, err := d.Held(ctx)
 		if err != nil {
 			return err
 		}
@@ -62,17 +64,17 @@ func runDelete(e *env, o deleteOptions) error {
 		}
 	}
 	if !o.yes {
-		s, err := q.Summarize(time.Time{})
+		s, err := q.Stat(ctx)
 		if err != nil {
 			return err
 		}
 		what := countsText(countPart{s.Ready, "ready"}, countPart{s.Delayed, "delayed"},
-			countPart{s.Inflight, "in flight"}, countPart{s.Dead, "dead letters"})
+			countPart{s.Claimed, "in flight"}, countPart{s.Dead, "dead letters"})
 		if err := confirm(e, o.yes, "delete", fmt.Sprintf("delete queue %s with all its messages, dead letters included: %s?", o.queue, what)); err != nil {
 			return err
 		}
 	}
-	err = q.Delete(o.force)
+	err = d.Delete(ctx, o.force)
 	if errors.Is(err, spool.ErrHeld) {
 		return heldHint(err, o.queue)
 	}

@@ -327,28 +327,6 @@ func natsQueueNames(root string, cfg config.Config) ([]string, error) {
 	return b.Queues(ctx)
 }
 
-// runDeleteNATS is pq delete on a NATS root: the queue's streams go, with
-// every message; without --force, not while consumers hold claims.
-func runDeleteNATS(e *env, o deleteOptions) error {
-	ctx := context.Background()
-	q, err := existingNATSQueue(ctx, e, o.queue)
-	if err != nil {
-		return err
-	}
-	s, err := q.Summarize(ctx)
-	if err != nil {
-		return err
-	}
-	if s.Claimed > 0 && !o.force {
-		return heldHint(fmt.Errorf("delete %s: %w: %d in flight (claimed, or backing off after a failure)", o.queue, spool.ErrHeld, s.Claimed), o.queue)
-	}
-	what := countsText(countPart{s.Ready, "ready"}, countPart{s.Claimed, "in flight"}, countPart{s.Dead, "dead letters"})
-	if err := confirm(e, o.yes, "delete", fmt.Sprintf("delete queue %s with all its messages, dead letters included: %s?", o.queue, what)); err != nil {
-		return err
-	}
-	return q.Delete(ctx)
-}
-
 // runPurgeNATS is pq purge on a NATS root, whose queues have no delayed
 // state: a message backing off is in flight.
 func runPurgeNATS(e *env, o purgeOptions) error {

@@ -8,7 +8,8 @@ import (
 )
 
 // Deleting a queue removes its streams: it is no queue any more, and a
-// new send makes a new, empty one.
+// new send makes a new, empty one. Unless forced, a queue with a message
+// in flight is not deleted.
 func TestADeletedQueueIsGone(t *testing.T) {
 	q := newQueue(t, "q", InitOptions{})
 	ctx := testCtx(t)
@@ -17,7 +18,15 @@ func TestADeletedQueueIsGone(t *testing.T) {
 		t.Fatal(err)
 	}
 	send(t, q, "gone too")
-	if err := q.Delete(ctx); err != nil {
+	send(t, q, "held")
+	claim(t, receiver(t, q)) // "gone too", held
+	if held, err := q.Held(ctx); err != nil || len(held) != 1 {
+		t.Fatalf("Held: %v, %v; want one", held, err)
+	}
+	if err := q.Delete(ctx, false); !errors.Is(err, queue.ErrHeld) {
+		t.Fatalf("delete while a claim is held: %v, want ErrHeld", err)
+	}
+	if err := q.Delete(ctx, true); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := q.Stat(ctx); !errors.Is(err, queue.ErrNoQueue) {

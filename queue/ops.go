@@ -57,6 +57,18 @@ type Pauser interface {
 	Resume(ctx context.Context) error
 }
 
+// Deleter is a Queue that can be deleted with all its messages.
+type Deleter interface {
+	Queue
+	// Held lists the messages that consumers hold, which keep Delete
+	// from deleting the queue unless it is forced.
+	Held(ctx context.Context) ([]ID, error)
+	// Delete deletes the queue and every message, dead letters
+	// included. Without force it refuses, with an error matching
+	// ErrHeld, while consumers hold messages.
+	Delete(ctx context.Context, force bool) error
+}
+
 // Lister is a Backend that lists its queues.
 type Lister interface {
 	Backend

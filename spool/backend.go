@@ -196,6 +196,13 @@ func (b *backendQueue) Redrive(_ context.Context, ids ...ID) ([]ID, error) {
 	return b.q.Redrive(ids...)
 }
 
+// Held lists the claims that live consumers hold (see
+// [Queue.HeldClaims]).
+func (b *backendQueue) Held(context.Context) ([]ID, error) { return b.q.HeldClaims() }
+
+// Delete deletes the queue (see [Queue.Delete]).
+func (b *backendQueue) Delete(_ context.Context, force bool) error { return b.q.Delete(force) }
+
 // Pause pauses the queue (see [Queue.Pause]).
 func (b *backendQueue) Pause(context.Context) error { return b.q.Pause() }
 
@@ -216,6 +223,7 @@ var (
 	_ queue.Remover     = (*backendQueue)(nil)
 	_ queue.Redriver    = (*backendQueue)(nil)
 	_ queue.Pauser      = (*backendQueue)(nil)
+	_ queue.Deleter     = (*backendQueue)(nil)
 	_ queue.BatchAcker  = (*backendQueue)(nil)
 	_ queue.BatchSender = (*backendQueue)(nil)
 	_ queue.DedupSender = (*backendQueue)(nil)
