@@ -43,6 +43,4 @@ func runPeekNATS(*env, peekOptions) error { return errNoNATS }
 
 func runRecoverNATS(*env, recoverOptions) error { return errNoNATS }
 
-func runPurgeNATS(*env, purgeOptions) error { return errNoNATS }
-
 func natsQueueNames(string, config.Config) ([]string, error) { return nil, errNoNATS }

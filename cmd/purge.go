@@ -1,12 +1,13 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"pq/queue"
 	"pq/spool"
 )
 
@@ -66,19 +67,22 @@ func parseStates(command string, names []string) ([]spool.State, error) {
 }
 
 func runPurge(e *env, o purgeOptions) error {
-	if natsRoot(e.root) {
-		return runPurgeNATS(e, o)
-	}
-	q, err := e.existingQueue(o.queue)
+	ctx := context.Background()
+	q, err := e.openExisting(ctx, o.queue)
 	if err != nil {
 		return err
 	}
+	pq, ok := q.(queue.Purger)
+	if !ok {
+		return unsupported(e, "pq purge")
+	}
 	var total int64 = -1
 	if !o.yes {
-		s, err := q.Summarize(time.Time{})
+		st, err := q.Stat(ctx)
 		if err != nil {
 			return err
 		}
+		s := spool.Summary{Ready: st.Ready, Delayed: st.Delayed, Inflight: st.Claimed, Dead: st.Dead}
 		if err := confirm(e, o.yes, "purge", purgeQuestion(o, s)); err != nil {
 			return err
 		}
@@ -99,7 +103,7 @@ func runPurge(e *env, o purgeOptions) error {
 			o.progress(removed, held)
 		}
 	}
-	r, err := q.Purge(spool.PurgeOptions{States: o.states, Progress: progress})
+	r, err := pq.Purge(ctx, o.states, progress)
 	if r.Removed > 0 || err == nil {
 		fmt.Fprintf(e.Out, "deleted %d %s\n", r.Removed, plural(int64(r.Removed), "message"))
 	}

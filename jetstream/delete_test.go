@@ -68,7 +68,7 @@ func TestRemoveAndPurgeLeaveWhatIsInFlight(t *testing.T) {
 	} else if err := c.DeadLetter(queue.Reason{Cause: "y"}); err != nil {
 		t.Fatal(err)
 	}
-	got, err = q.Purge(ctx)
+	got, err = q.Purge(ctx, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

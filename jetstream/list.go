@@ -12,32 +12,18 @@ import (
 	"pq/queue"
 )
 
-// State is where a message is, as a listing sees it.
-type State int
+// State is where a message is, as a listing sees it: ready (never
+// delivered), in flight (delivered and not acked: claimed, backing off
+// after a retry, or left by a claimer that died until its ack wait ends)
+// or dead (in the dead-letter stream). A NATS queue has no delayed state.
+type State = queue.State
 
-// The states a listing tells apart, named as a spool's.
+// The states of a NATS queue's messages.
 const (
-	// StateReady: never delivered.
-	StateReady State = iota
-	// StateInflight: delivered and not acked: claimed, backing off after
-	// a retry, or left by a claimer that died until its ack wait ends.
-	StateInflight
-	// StateDead: in the dead-letter stream.
-	StateDead
+	StateReady    = queue.StateReady
+	StateInflight = queue.StateInflight
+	StateDead     = queue.StateDead
 )
-
-// String returns the state's name: ready, inflight or dead.
-func (s State) String() string {
-	switch s {
-	case StateReady:
-		return "ready"
-	case StateInflight:
-		return "inflight"
-	case StateDead:
-		return "dead"
-	}
-	return fmt.Sprintf("State(%d)", int(s))
-}
 
 // Entry is a message in a queue's stream, as a listing sees it.
 type Entry struct {

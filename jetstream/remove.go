@@ -3,6 +3,7 @@ package jetstream
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -54,9 +55,18 @@ func (q *Queue) Remove(ctx context.Context, ids ...queue.ID) (Removal, error) {
 
 // Purge deletes the queue's messages in the states given, all when none
 // is: the ready ones one by one, the dead letters at once. Messages in
-// flight are left alone and listed in Removal.Held.
-func (q *Queue) Purge(ctx context.Context, states ...State) (Removal, error) {
+// flight are left alone and listed in Removal.Held. StateDelayed, which
+// a NATS queue does not have, is refused with an error matching
+// queue.ErrUnsupported. progress, when not nil, is called after each
+// message deleted or left alone.
+func (q *Queue) Purge(ctx context.Context, states []State, progress func(removed, held int)) (Removal, error) {
 	var r Removal
+	if slices.Contains(states, queue.StateDelayed) {
+		return r, queue.Unsupported("--state delayed", backendName)
+	}
+	if progress == nil {
+		progress = func(int, int) {}
+	}
 	wants := func(st State) bool {
 		if len(states) == 0 {
 			return true
@@ -84,7 +94,10 @@ func (q *Queue) Purge(ctx context.Context, states ...State) (Removal, error) {
 				if err := q.deleteMsg(ctx, s, m.Seq, &r); err != nil && q.has(ctx, s, m.Seq) {
 					return r, err // not a message taken meanwhile
 				}
+			default:
+				continue
 			}
+			progress(r.Removed, len(r.Held))
 		}
 	}
 	if wants(StateDead) {
@@ -95,9 +108,12 @@ func (q *Queue) Purge(ctx context.Context, states ...State) (Removal, error) {
 			return r, fmt.Errorf("purge the dead letters of %s: %w", q.name, err)
 		}
 		r.Removed += int(n)
+		progress(r.Removed, len(r.Held))
 	}
 	return r, nil
 }
+
+var _ queue.Purger = (*Queue)(nil)
 
 // streams returns the queue's stream and dead-letter stream, and the last
 // stream sequence its consumer delivered.

@@ -36,6 +36,16 @@ type Remover interface {
 	Remove(ctx context.Context, ids ...ID) (Removal, error)
 }
 
+// Purger is a Queue whose messages can be deleted by state.
+type Purger interface {
+	Queue
+	// Purge deletes the messages in the states given, in every state
+	// when none is, but those held by a consumer: see [Removal].
+	// progress, when not nil, is called with the counts so far as it
+	// goes.
+	Purge(ctx context.Context, states []State, progress func(removed, held int)) (Removal, error)
+}
+
 // Redriver is a Queue whose dead letters can go back into it.
 type Redriver interface {
 	Queue

@@ -190,6 +190,11 @@ func (b *backendQueue) Remove(_ context.Context, ids ...ID) (Removal, error) {
 	return b.q.Remove(ids...)
 }
 
+// Purge deletes messages by state (see [Queue.Purge]).
+func (b *backendQueue) Purge(_ context.Context, states []State, progress func(removed, held int)) (Removal, error) {
+	return b.q.Purge(PurgeOptions{States: states, Progress: progress})
+}
+
 // Redrive puts dead letters back (see [Queue.Redrive]); they keep their
 // IDs.
 func (b *backendQueue) Redrive(_ context.Context, ids ...ID) ([]ID, error) {
@@ -224,6 +229,7 @@ var (
 	_ queue.Redriver    = (*backendQueue)(nil)
 	_ queue.Pauser      = (*backendQueue)(nil)
 	_ queue.Deleter     = (*backendQueue)(nil)
+	_ queue.Purger      = (*backendQueue)(nil)
 	_ queue.BatchAcker  = (*backendQueue)(nil)
 	_ queue.BatchSender = (*backendQueue)(nil)
 	_ queue.DedupSender = (*backendQueue)(nil)

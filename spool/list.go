@@ -7,6 +7,7 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
+	"pq/queue"
 	"strings"
 	"syscall"
 	"time"
@@ -14,45 +15,28 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// State is where a message is in its life, as a listing sees it.
-type State int
+// State is where a message is in its life, as a listing sees it (see
+// [queue.State]): ready in new/, delayed in .due/ (or in new/ under a
+// name whose due time is still to come, left there by an older pq), in
+// flight in cur/, dead in dlq/.
+type State = queue.State
 
-// The states of a message. A message in new/ whose name holds a due time
-// still to come (left there by an older pq) counts as delayed.
+// The states of a message.
 const (
-	// StateReady: in new/, to be claimed.
-	StateReady State = iota
-	// StateDelayed: in .due/, backing off or sent with a delay.
-	StateDelayed
-	// StateInflight: in cur/, claimed, by a live consumer or a dead one
-	// that recovery has not put back yet.
-	StateInflight
-	// StateDead: in dlq/.
-	StateDead
+	StateReady    = queue.StateReady
+	StateDelayed  = queue.StateDelayed
+	StateInflight = queue.StateInflight
+	StateDead     = queue.StateDead
 )
 
 // States lists every state in the order [Queue.Messages] walks them.
-var States = []State{StateReady, StateDelayed, StateInflight, StateDead}
+var States = queue.States
 
-var stateNames = [...]string{"ready", "delayed", "inflight", "dead"}
-
-// String returns the state's name: ready, delayed, inflight or dead.
-func (s State) String() string {
-	if s < 0 || int(s) >= len(stateNames) {
-		return fmt.Sprintf("State(%d)", int(s))
-	}
-	return stateNames[s]
-}
+// numStates is how many states there are.
+const numStates = int(StateDead) + 1
 
 // ParseState returns the state called s, and false for any other name.
-func ParseState(s string) (State, bool) {
-	for i, n := range stateNames {
-		if n == s {
-			return State(i), true
-		}
-	}
-	return 0, false
-}
+func ParseState(s string) (State, bool) { return queue.ParseState(s) }
 
 // Entry is a message as a listing sees it: its name, where it is, and
 // what one lstat of its file says. A listing never opens a body.
@@ -101,7 +85,7 @@ func (q *Queue) Messages(states ...State) iter.Seq2[Entry, error] {
 	if len(states) == 0 {
 		states = States
 	}
-	want := [len(stateNames)]bool{}
+	want := [numStates]bool{}
 	for _, s := range states {
 		if s >= 0 && int(s) < len(want) {
 			want[s] = true
@@ -145,7 +129,7 @@ var errStopWalk = errors.New("walk stopped")
 type walk struct {
 	q     *Queue
 	ls    lister
-	want  [len(stateNames)]bool
+	want  [numStates]bool
 	now   int64
 	yield func(Entry, error) bool
 }
