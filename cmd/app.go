@@ -43,6 +43,8 @@ type env struct {
 	natsCreds string
 	// nats is what a run keeps of a NATS root (see nats.go).
 	nats natsState
+	// warnedReplicas holds the queues that pq stat warned about.
+	warnedReplicas map[string]bool
 	// allowNetworkFS lets receivers claim from a network file system.
 	allowNetworkFS bool
 }

@@ -22,11 +22,6 @@ import (
 type natsState struct {
 	// b is the connection, once made.
 	b *jetstream.Backend
-	// warnedReplicas holds the queues that pq stat warned about.
-	warnedReplicas map[string]bool
-	// lastSeq holds the last sequence of each queue that pq stat
-	// --watch saw, for its rate of sends.
-	lastSeq map[string]uint64
 }
 
 // natsInitDefaults are pq init's defaults on a NATS root, for its help.
@@ -62,53 +57,6 @@ func (e *env) closeNATS() {
 	if e.nats.b != nil {
 		e.nats.b.Close()
 	}
-}
-
-// gatherNATS summarizes the queues named, or every queue on the NATS
-// root, and warns of each queue whose stream has a single replica. With
-// since, the sends counted are those since the last summary of the run
-// (pq stat --watch), from the stream's sequence numbers.
-func gatherNATS(e *env, names []string, since time.Time) ([]queueStat, error) {
-	ctx := context.Background()
-	b, err := e.natsBackend(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if len(names) == 0 {
-		if names, err = b.Queues(ctx); err != nil {
-			return nil, err
-		}
-	}
-	out := make([]queueStat, 0, len(names))
-	for _, n := range names {
-		q, err := b.Queue(n)
-		if err != nil {
-			return nil, err
-		}
-		s, err := q.Summarize(ctx)
-		if err != nil {
-			return nil, withNATSHint(err)
-		}
-		if s.Replicas == 1 && !e.nats.warnedReplicas[n] {
-			fmt.Fprintf(e.Err, "pq: warning: queue %s has one replica: a server's lost disk, or a power cut within its sync interval, loses its messages\n", n)
-			fmt.Fprintf(e.Err, "pq: hint: pq init --replicas 3 %s, on a cluster of three servers\n", n)
-			if e.nats.warnedReplicas == nil {
-				e.nats.warnedReplicas = map[string]bool{}
-			}
-			e.nats.warnedReplicas[n] = true
-		}
-		sum := spool.Summary{Ready: s.Ready, Inflight: s.Claimed, Dead: s.Dead,
-			Bytes: s.Bytes, OldestReady: s.OldestReady, Paused: s.Paused}
-		if prev, ok := e.nats.lastSeq[n]; ok && !since.IsZero() && s.LastSeq >= prev {
-			sum.SentAfter = int(s.LastSeq - prev)
-		}
-		if e.nats.lastSeq == nil {
-			e.nats.lastSeq = map[string]uint64{}
-		}
-		e.nats.lastSeq[n] = s.LastSeq
-		out = append(out, queueStat{name: n, Summary: sum})
-	}
-	return out, nil
 }
 
 // withNATSHint adds the hint that package jetstream attached to err, if

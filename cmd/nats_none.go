@@ -27,8 +27,6 @@ func (e *env) natsBackend(context.Context) (queue.Backend, error) { return nil, 
 
 func (e *env) closeNATS() {}
 
-func gatherNATS(*env, []string, time.Time) ([]queueStat, error) { return nil, errNoNATS }
-
 func runInitNATS(context.Context, *env, initOptions, int, time.Duration, int) error {
 	return errNoNATS
 }

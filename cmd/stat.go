@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"pq/queue"
 	"pq/spool"
 )
 
@@ -86,28 +88,45 @@ type queueStat struct {
 
 // gather summarizes the queues named, or every queue of the spool.
 func gather(e *env, names []string, since time.Time) ([]queueStat, error) {
-	if natsRoot(e.root) {
-		return gatherNATS(e, names, since)
-	}
+	ctx := context.Background()
 	if len(names) == 0 {
 		var err error
-		if names, err = spool.Queues(e.root); err != nil {
+		if names, err = e.queueNames(ctx); err != nil {
 			return nil, err
 		}
 	}
 	out := make([]queueStat, 0, len(names))
 	for _, n := range names {
-		q, err := e.existingQueue(n)
+		q, err := e.openExisting(ctx, n)
 		if err != nil {
 			return nil, err
 		}
-		s, err := q.Summarize(since)
+		sz, ok := q.(queue.Summarizer)
+		if !ok {
+			return nil, unsupported(e, "pq stat")
+		}
+		s, err := sz.Summarize(ctx, since)
 		if err != nil {
 			return nil, err
 		}
+		e.warnReplicas(n, s.Replicas)
 		out = append(out, queueStat{name: n, Summary: s})
 	}
 	return out, nil
+}
+
+// warnReplicas warns, once a run, of a queue kept by a single server of a
+// cluster's, whose lost disk or power cut loses its messages.
+func (e *env) warnReplicas(name string, replicas int) {
+	if replicas != 1 || e.warnedReplicas[name] {
+		return
+	}
+	fmt.Fprintf(e.Err, "pq: warning: queue %s has one replica: a server's lost disk, or a power cut within its sync interval, loses its messages\n", name)
+	fmt.Fprintf(e.Err, "pq: hint: pq init --replicas 3 %s, on a cluster of three servers\n", name)
+	if e.warnedReplicas == nil {
+		e.warnedReplicas = map[string]bool{}
+	}
+	e.warnedReplicas[name] = true
 }
 
 func runStat(e *env, o statOptions) error {

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -47,6 +48,9 @@ type Backend struct {
 	js      jetstream.JetStream
 	log     *slog.Logger
 	timeout time.Duration
+
+	mu   sync.Mutex
+	seqs map[string]uint64 // the last sequence summarized, by queue
 }
 
 // Dial connects to the NATS servers at urls, a comma-separated list such

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"time"
 
 	"pq/queue"
 )
@@ -208,6 +209,11 @@ func (b *backendQueue) Held(context.Context) ([]ID, error) { return b.q.HeldClai
 // Delete deletes the queue (see [Queue.Delete]).
 func (b *backendQueue) Delete(_ context.Context, force bool) error { return b.q.Delete(force) }
 
+// Summarize summarizes the queue (see [Queue.Summarize]).
+func (b *backendQueue) Summarize(_ context.Context, since time.Time) (Summary, error) {
+	return b.q.Summarize(since)
+}
+
 // Pause pauses the queue (see [Queue.Pause]).
 func (b *backendQueue) Pause(context.Context) error { return b.q.Pause() }
 
@@ -230,6 +236,7 @@ var (
 	_ queue.Pauser      = (*backendQueue)(nil)
 	_ queue.Deleter     = (*backendQueue)(nil)
 	_ queue.Purger      = (*backendQueue)(nil)
+	_ queue.Summarizer  = (*backendQueue)(nil)
 	_ queue.BatchAcker  = (*backendQueue)(nil)
 	_ queue.BatchSender = (*backendQueue)(nil)
 	_ queue.DedupSender = (*backendQueue)(nil)

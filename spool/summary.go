@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"pq/queue"
 	"strings"
 	"time"
 
@@ -11,27 +12,10 @@ import (
 )
 
 // Summary is what [Queue.Summarize] counts of a queue: its messages by
-// state, their bytes, and the age of the oldest ready one.
-type Summary struct {
-	Ready    int
-	Delayed  int
-	Inflight int
-	Dead     int
-	// Bytes is the size of the bodies of all the messages, in every state.
-	Bytes int64
-	// OldestReady is the send time of the oldest ready message (see
-	// [Entry.Sent]); zero when none is ready.
-	OldestReady time.Time
-	// SentAfter counts the messages, in any state, whose send time is
-	// after the time given to Summarize: those sent since then and not
-	// yet acked.
-	SentAfter int
-	// Paused says whether the queue is paused (see [Queue.Pause]).
-	Paused bool
-}
-
-// Total returns the number of messages in every state.
-func (s Summary) Total() int { return s.Ready + s.Delayed + s.Inflight + s.Dead }
+// state, their bytes (Bytes: the bodies of all the messages, in every
+// state), the send time of the oldest ready one (see [Entry.Sent]), and
+// whether it is paused (see [Queue.Pause]).
+type Summary = queue.Summary
 
 // Summarize counts the queue's messages by state, and their bytes, with
 // one listing of each directory and one lstat of each file (fstatat on
