@@ -139,22 +139,6 @@ func openTo(e *env, o execOptions, co *worker.CommandOptions) error {
 	return nil
 }
 
-// printMoves finishes the moves that dead movers left in q (see
-// [spool.Queue.RecoverMoves]) and prints a line for each: 'moved ID to
-// QUEUE2 as NEWID' when it handed the message over, 'moved ID to QUEUE2'
-// when its mover had.
-func printMoves(out io.Writer, q *spool.Queue) error {
-	moved, err := q.RecoverMoves()
-	for _, m := range moved {
-		if m.NewID != "" {
-			fmt.Fprintf(out, "moved %s to %s as %s\n", m.ID, m.To, m.NewID)
-		} else {
-			fmt.Fprintf(out, "moved %s to %s\n", m.ID, m.To)
-		}
-	}
-	return err
-}
-
 // writeReplyTo writes the reply address of the request c, claimed from q,
 // for pq recv --headers: a line pq-reply-to=ID, and for a request moved
 // from another queue a line pq-reply-queue=QUEUE, where pq reply must

@@ -246,21 +246,6 @@ func oldestReady(ctx context.Context, q *jetstream.Queue) (jetstream.Entry, erro
 	return jetstream.Entry{}, errNothing
 }
 
-// runRecoverNATS is pq recover on a NATS root: a sweep of the messages
-// that reached the server's delivery limit into the dead-letter queue.
-func runRecoverNATS(e *env, o recoverOptions) error {
-	ctx := context.Background()
-	q, err := existingNATSQueue(ctx, e, o.queue)
-	if err != nil {
-		return err
-	}
-	n, err := q.Sweep(ctx)
-	if n > 0 {
-		fmt.Fprintf(e.Out, "dead-lettered %d\n", n)
-	}
-	return err
-}
-
 // natsQueueNames lists the queues of the NATS root, for completion, with a
 // short timeout, so that a Tab never hangs on a server that does not
 // answer.

@@ -39,6 +39,4 @@ func natsEntries(*env, lsOptions) (iter.Seq2[lsJSON, error], error) { return nil
 
 func runPeekNATS(*env, peekOptions) error { return errNoNATS }
 
-func runRecoverNATS(*env, recoverOptions) error { return errNoNATS }
-
 func natsQueueNames(string, config.Config) ([]string, error) { return nil, errNoNATS }

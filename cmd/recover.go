@@ -2,19 +2,12 @@ package cmd
 
 import (
 	"bufio"
-	"cmp"
+	"context"
 	"fmt"
-	"time"
+	"pq/queue"
 
 	"github.com/urfave/cli/v2"
-
-	"pq/spool"
 )
-
-// tmpMaxAge is how old a file in tmp/ must be for pq recover to remove it. A
-// live sender finishes its file within moments; one this old was left by a
-// sender that crashed.
-const tmpMaxAge = 36 * time.Hour
 
 // recoverOptions are the arguments of pq recover.
 type recoverOptions struct {
@@ -56,69 +49,18 @@ func recoverCommand(e *env) *cli.Command {
 }
 
 func runRecover(e *env, o recoverOptions) error {
-	if natsRoot(e.root) {
-		return runRecoverNATS(e, o)
-	}
-	q, err := e.existingQueue(o.queue)
+	ctx := context.Background()
+	q, err := e.openExisting(ctx, o.queue)
 	if err != nil {
 		return err
 	}
+	r, ok := q.(queue.Recoverer)
+	if !ok {
+		return unsupported(e, "pq recover")
+	}
 	out := bufio.NewWriter(e.Out)
-	// Print what was done even when a later step fails.
-	err = printMoves(out, q)
-	ids, rerr := q.Recover()
-	err = cmp.Or(err, rerr)
-	for _, id := range ids {
-		fmt.Fprintf(out, "recovered %s\n", id)
-	}
-	if err == nil {
-		var removed []string
-		removed, err = q.CleanTmp(tmpMaxAge)
-		for _, name := range removed {
-			fmt.Fprintf(out, "removed tmp/%s\n", name)
-		}
-	}
-	if err == nil {
-		var removed []spool.ID
-		removed, err = q.CleanMeta(tmpMaxAge)
-		for _, id := range removed {
-			fmt.Fprintf(out, "removed .meta/%s\n", id)
-		}
-	}
-	if err == nil {
-		var removed []string
-		removed, err = q.CleanReplies()
-		for _, name := range removed {
-			fmt.Fprintf(out, "removed .replies/%s\n", name)
-		}
-	}
-	if err == nil {
-		var removed []string
-		removed, err = q.CleanDedup()
-		for _, p := range removed {
-			fmt.Fprintf(out, "removed %s\n", p)
-		}
-	}
-	if err == nil {
-		var pruned []spool.ID
-		pruned, err = q.PruneDeadLetters()
-		for _, id := range pruned {
-			fmt.Fprintf(out, "pruned dlq/%s\n", id)
-		}
-	}
-	if err == nil {
-		err = q.Tidy()
-	}
-	if err == nil {
-		_, err = q.Recount() // after Tidy, which may have adopted files
-	}
-	if err == nil {
-		var strays []spool.Stray
-		strays, err = q.Strays()
-		for _, s := range strays {
-			fmt.Fprintf(out, "stray .quarantine/%s (%s)\n", s.Name, s.Kind)
-		}
-	}
+	// What was done is printed even when a later step fails.
+	err = r.Recover(ctx, func(verb, what string) { fmt.Fprintf(out, "%s %s\n", verb, what) })
 	if ferr := out.Flush(); err == nil && ferr != nil {
 		err = fmt.Errorf("write to stdout: %w", ferr)
 	}

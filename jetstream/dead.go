@@ -209,3 +209,15 @@ func (q *Queue) walk(ctx context.Context, stream, subject string) iter.Seq2[*jet
 		}
 	}
 }
+
+// Recover sweeps the queue's max-deliveries advisories (see [Queue.Sweep])
+// and reports how many messages it moved, as "dead-lettered N".
+func (q *Queue) Recover(ctx context.Context, report func(verb, what string)) error {
+	n, err := q.Sweep(ctx)
+	if n > 0 {
+		report("dead-lettered", strconv.Itoa(n))
+	}
+	return err
+}
+
+var _ queue.Recoverer = (*Queue)(nil)

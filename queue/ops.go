@@ -79,6 +79,15 @@ type Deleter interface {
 	Delete(ctx context.Context, force bool) error
 }
 
+// Recoverer is a Queue that can be tidied after crashes by hand, as its
+// receivers do by themselves as they go: pq recover.
+type Recoverer interface {
+	Queue
+	// Recover does what there is to do and reports each thing done as
+	// a verb ("recovered", "removed", "dead-lettered"...) and what.
+	Recover(ctx context.Context, report func(verb, what string)) error
+}
+
 // Lister is a Backend that lists its queues.
 type Lister interface {
 	Backend

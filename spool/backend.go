@@ -237,6 +237,7 @@ var (
 	_ queue.Deleter     = (*backendQueue)(nil)
 	_ queue.Purger      = (*backendQueue)(nil)
 	_ queue.Summarizer  = (*backendQueue)(nil)
+	_ queue.Recoverer   = (*backendQueue)(nil)
 	_ queue.BatchAcker  = (*backendQueue)(nil)
 	_ queue.BatchSender = (*backendQueue)(nil)
 	_ queue.DedupSender = (*backendQueue)(nil)
