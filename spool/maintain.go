@@ -45,8 +45,12 @@ func (q *Queue) Maintain(report func(verb, what string)) error {
 			}
 			return err
 		},
-		func() error { return reportAll(report, "removed", ".replies/", func(time.Duration) ([]string, error) { return q.CleanReplies() }, 0) },
-		func() error { return reportAll(report, "removed", "", func(time.Duration) ([]string, error) { return q.CleanDedup() }, 0) },
+		func() error {
+			return reportAll(report, "removed", ".replies/", func(time.Duration) ([]string, error) { return q.CleanReplies() }, 0)
+		},
+		func() error {
+			return reportAll(report, "removed", "", func(time.Duration) ([]string, error) { return q.CleanDedup() }, 0)
+		},
 		func() error {
 			pruned, err := q.PruneDeadLetters()
 			for _, id := range pruned {
