@@ -5,12 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"iter"
 	"strconv"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"pq/queue"
 	"pq/spool"
 )
 
@@ -113,26 +113,20 @@ type lsJSON struct {
 }
 
 func runLs(e *env, o lsOptions) error {
-	var entries iter.Seq2[lsJSON, error]
-	if natsRoot(e.root) {
-		var err error
-		if entries, err = natsEntries(e, o); err != nil {
-			return err
-		}
-	} else {
-		q, err := e.existingQueue(o.queue)
-		if err != nil {
-			return err
-		}
-		entries = func(yield func(lsJSON, error) bool) {
-			for m, err := range q.Messages(o.states...) {
-				if err != nil {
-					yield(lsJSON{}, err)
-					return
-				}
-				if !yield(describe(q, m)) {
-					return
-				}
+	ctx := context.Background()
+	q, err := e.openExisting(ctx, o.queue)
+	if err != nil {
+		return err
+	}
+	b, ok := q.(queue.Browser)
+	if !ok {
+		return unsupported(e, "pq ls")
+	}
+	at := time.Now()
+	entries := func(yield func(lsJSON, error) bool) {
+		for m, err := range b.Browse(ctx, o.states...) {
+			if !yield(describe(m, at), err) || err != nil {
+				return
 			}
 		}
 	}
@@ -168,36 +162,27 @@ func runLs(e *env, o lsOptions) error {
 	return nil
 }
 
-// describe gathers what pq ls shows of the message m: its name, and for
-// the messages that have them its headers' count and its dead letter's
-// reason.
-func describe(q *spool.Queue, m spool.Entry) (lsJSON, error) {
-	at := time.Now()
-	j := lsJSON{ID: string(m.Name.ID), State: m.State.String(), Size: m.Size, Sent: m.Sent().UTC(),
-		AgeSeconds: ageOf(m.Sent(), at).Round(time.Millisecond).Seconds(), Attempts: m.Name.Attempts,
-		Priority: m.Name.Priority, Group: m.Name.Group, Sender: spool.SenderName(m.UID), SenderUID: m.UID}
-	if m.Name.Due != 0 {
-		t := time.Unix(0, m.Name.Due).UTC()
+// describe is what pq ls shows of the message m, at the time at.
+func describe(m queue.Entry, at time.Time) lsJSON {
+	j := lsJSON{ID: string(m.ID), State: m.State.String(), Size: m.Size, Sent: m.Sent.UTC(),
+		AgeSeconds: ageOf(m.Sent, at).Round(time.Millisecond).Seconds(), Attempts: m.Attempts,
+		Priority: m.Priority, Group: m.Group, Headers: m.Headers, Sender: m.Sender, SenderUID: m.SenderUID}
+	if j.Sender == "" {
+		j.Sender = "-" // the backend does not know
+	}
+	if !m.Due.IsZero() {
+		t := m.Due.UTC()
 		j.Due = &t
 	}
-	if m.Name.Expires != 0 {
-		t := time.Unix(0, m.Name.Expires).UTC()
+	if !m.Expires.IsZero() {
+		t := m.Expires.UTC()
 		j.Expires = &t
 	}
-	hs, err := q.Headers(m)
-	if err != nil {
-		return j, err
-	}
-	j.Headers = len(hs)
-	if m.State == spool.StateDead {
-		r, err := q.Reason(m)
-		if err != nil {
-			return j, err
-		}
-		cause := oneLine(r.Cause)
+	if m.State == queue.StateDead {
+		cause := oneLine(m.Cause)
 		j.Reason = &cause
 	}
-	return j, nil
+	return j
 }
 
 // lsLine formats a message as pq ls prints it, fields separated by tabs.

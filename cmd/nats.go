@@ -6,10 +6,8 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"iter"
 	"log/slog"
 	"os"
-	"slices"
 	"time"
 
 	"pq/config"
@@ -137,69 +135,6 @@ func openExistingNATS(ctx context.Context, e *env, name string) (queue.Queue, er
 		return nil, err
 	}
 	return q, nil
-}
-
-// natsEntries lists the messages of a queue on the NATS root as pq ls
-// shows them: the ready ones, then those in flight, then the dead
-// letters, each in send order. A NATS queue has no delayed state (a
-// message backing off is in flight), no priorities, groups or senders.
-func natsEntries(e *env, o lsOptions) (iter.Seq2[lsJSON, error], error) {
-	ctx := context.Background()
-	q, err := existingNATSQueue(ctx, e, o.queue)
-	if err != nil {
-		return nil, err
-	}
-	wants := func(s spool.State) bool { return len(o.states) == 0 || slices.Contains(o.states, s) }
-	return func(yield func(lsJSON, error) bool) {
-		at := time.Now()
-		for _, st := range []jetstream.State{jetstream.StateReady, jetstream.StateInflight} {
-			if !wants(spoolState(st)) {
-				continue
-			}
-			for m, err := range q.Messages(ctx) {
-				if err != nil {
-					yield(lsJSON{}, err)
-					return
-				}
-				if m.State == st && !yield(natsEntry(m.ID, m.State, int64(len(m.Body)), m.Sent, len(m.Headers), nil, at), nil) {
-					return
-				}
-			}
-		}
-		if !wants(spool.StateDead) {
-			return
-		}
-		for d, err := range q.Dead(ctx) {
-			if err != nil {
-				yield(lsJSON{}, err)
-				return
-			}
-			cause := oneLine(d.Reason.Cause)
-			j := natsEntry(d.ID, jetstream.StateDead, int64(len(d.Body)), d.Stored, len(d.Headers), &cause, at)
-			j.Attempts = d.Reason.Attempts
-			if !yield(j, nil) {
-				return
-			}
-		}
-	}, nil
-}
-
-// spoolState is the state of pq ls that a NATS listing's state is.
-func spoolState(s jetstream.State) spool.State {
-	switch s {
-	case jetstream.StateInflight:
-		return spool.StateInflight
-	case jetstream.StateDead:
-		return spool.StateDead
-	}
-	return spool.StateReady
-}
-
-// natsEntry is the pq ls line of a message on a NATS root.
-func natsEntry(id queue.ID, st jetstream.State, size int64, sent time.Time, headers int, reason *string, at time.Time) lsJSON {
-	return lsJSON{ID: string(id), State: spoolState(st).String(), Size: size, Sent: sent.UTC(),
-		AgeSeconds: ageOf(sent, at).Round(time.Millisecond).Seconds(), Priority: spool.DefaultPriority,
-		Headers: headers, Sender: "-", Reason: reason}
 }
 
 // runPeekNATS is pq peek on a NATS root: the message called o.id, or the

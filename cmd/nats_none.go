@@ -5,7 +5,6 @@ package cmd
 import (
 	"context"
 	"errors"
-	"iter"
 	"time"
 
 	"pq/config"
@@ -34,8 +33,6 @@ func runInitNATS(context.Context, *env, initOptions, int, time.Duration, int) er
 func natsQueues(*env) ([]string, error) { return nil, errNoNATS }
 
 func openExistingNATS(context.Context, *env, string) (queue.Queue, error) { return nil, errNoNATS }
-
-func natsEntries(*env, lsOptions) (iter.Seq2[lsJSON, error], error) { return nil, errNoNATS }
 
 func runPeekNATS(*env, peekOptions) error { return errNoNATS }
 

@@ -35,6 +35,10 @@ type Header struct {
 	Value string
 }
 
+// DefaultPriority is the priority of a message sent without one, on a
+// backend without priorities too: the middle of 0 to 9.
+const DefaultPriority = 4
+
 // Message is what a sender gives a queue.
 type Message struct {
 	// Body is read to its end.

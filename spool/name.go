@@ -75,7 +75,7 @@ type Name struct {
 const (
 	MinPriority     = 0
 	MaxPriority     = 9
-	DefaultPriority = 4
+	DefaultPriority = queue.DefaultPriority
 )
 
 // maxNameLen bounds a file name (NAME_MAX on Linux).
