@@ -47,12 +47,17 @@ func (e *env) useIdentity(flag string) error {
 // checkIdentity refuses an encrypted queue without an identity of one of
 // its recipients, before anything is claimed.
 func checkIdentity(q *spool.Queue) error {
-	err := q.CheckIdentity()
+	return identityHint(q.CheckIdentity(), q.Name())
+}
+
+// identityHint adds to err, when it is a missing or wrong identity for
+// the encrypted queue called name, how to give the right one.
+func identityHint(err error, name string) error {
 	switch {
 	case errors.Is(err, seal.ErrNoIdentity):
 		return withHint(err, "give --identity FILE, set $PQ_IDENTITY, or set identity in the config")
 	case errors.Is(err, seal.ErrWrongIdentity):
-		return withHint(err, "the queue's recipients are listed in %s/.recipients: use the identity of one of them", q.Name())
+		return withHint(err, "the queue's recipients are listed in %s/.recipients: use the identity of one of them", name)
 	}
 	return err
 }

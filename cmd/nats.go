@@ -3,7 +3,6 @@
 package cmd
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"log/slog"
@@ -135,50 +134,6 @@ func openExistingNATS(ctx context.Context, e *env, name string) (queue.Queue, er
 		return nil, err
 	}
 	return q, nil
-}
-
-// runPeekNATS is pq peek on a NATS root: the message called o.id, or the
-// oldest ready one.
-func runPeekNATS(e *env, o peekOptions) error {
-	q, err := natsQueue(e, o.queue)
-	if err != nil {
-		return err
-	}
-	ctx := context.Background()
-	var m jetstream.Entry
-	if o.id != "" {
-		if m, err = q.Peek(ctx, o.id); err != nil {
-			return withNATSHint(err)
-		}
-	} else if m, err = oldestReady(ctx, q); err != nil {
-		return err
-	}
-	out := bufio.NewWriterSize(e.Out, 64<<10)
-	if o.headers {
-		fmt.Fprintf(out, "%s %d\n", m.ID, len(m.Body))
-		for _, h := range m.Headers {
-			fmt.Fprintf(out, "%s=%s\n", h.Key, h.Value)
-		}
-		out.WriteString("\n")
-	}
-	out.Write(m.Body)
-	if err := out.Flush(); err != nil {
-		return fmt.Errorf("write to stdout: %w", err)
-	}
-	return nil
-}
-
-// oldestReady returns the oldest ready message of q, or errNothing.
-func oldestReady(ctx context.Context, q *jetstream.Queue) (jetstream.Entry, error) {
-	for m, err := range q.Messages(ctx) {
-		if err != nil {
-			return m, withNATSHint(err)
-		}
-		if m.State == jetstream.StateReady {
-			return m, nil
-		}
-	}
-	return jetstream.Entry{}, errNothing
 }
 
 // natsQueueNames lists the queues of the NATS root, for completion, with a

@@ -34,6 +34,4 @@ func natsQueues(*env) ([]string, error) { return nil, errNoNATS }
 
 func openExistingNATS(context.Context, *env, string) (queue.Queue, error) { return nil, errNoNATS }
 
-func runPeekNATS(*env, peekOptions) error { return errNoNATS }
-
 func natsQueueNames(string, config.Config) ([]string, error) { return nil, errNoNATS }

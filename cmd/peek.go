@@ -2,12 +2,14 @@ package cmd
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 
 	"github.com/urfave/cli/v2"
 
+	"pq/queue"
 	"pq/spool"
 )
 
@@ -55,54 +57,39 @@ func peekCommand(e *env) *cli.Command {
 }
 
 func runPeek(e *env, o peekOptions) error {
-	if natsRoot(e.root) {
-		return runPeekNATS(e, o)
-	}
-	q, err := e.existingQueue(o.queue)
+	ctx := context.Background()
+	q, err := e.openExisting(ctx, o.queue)
 	if err != nil {
 		return err
 	}
-	if err := checkIdentity(q); err != nil {
-		return err
+	pk, ok := q.(queue.Peeker)
+	if !ok {
+		return unsupported(e, "pq peek")
 	}
-	rs, err := q.Recipients()
-	if err != nil {
-		return err
-	}
-	m, f, err := q.Peek(o.id)
-	if errors.Is(err, spool.ErrEmpty) {
+	m, err := pk.PeekMessage(ctx, o.id)
+	if errors.Is(err, queue.ErrEmpty) {
 		return errNothing
 	}
 	if err != nil {
-		return err
+		return identityHint(err, o.queue)
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	body, size, err := q.OpenPlain(f, fi.Size(), rs != nil)
-	if err != nil {
-		return fmt.Errorf("peek %s: %w", m.Name.ID, err)
-	}
+	defer m.Body.Close()
 	out := bufio.NewWriterSize(e.Out, 64<<10)
 	if o.headers {
-		hs, err := q.Headers(m)
-		if err != nil {
-			return fmt.Errorf("peek %s: %w", m.Name.ID, err)
+		fmt.Fprintf(out, "%s %d\n", m.Entry.ID, m.Size)
+		if m.Request {
+			fmt.Fprintf(out, "pq-reply-to=%s\n", m.Entry.ID)
 		}
-		fmt.Fprintf(out, "%s %d\n", m.Name.ID, size)
-		if m.Name.Request {
-			fmt.Fprintf(out, "pq-reply-to=%s\n", m.Name.ID)
+		if m.Entry.Sender != "" {
+			writeSender(out, m.Entry.SenderUID)
 		}
-		writeSender(out, m.UID)
-		for _, h := range hs {
+		for _, h := range m.Headers {
 			fmt.Fprintf(out, "%s=%s\n", h.Key, h.Value)
 		}
 		out.WriteString("\n")
 	}
-	if _, err := io.Copy(out, body); err != nil {
-		return fmt.Errorf("peek %s: %w", m.Name.ID, err)
+	if _, err := io.Copy(out, m.Body); err != nil {
+		return fmt.Errorf("peek %s: %w", m.Entry.ID, err)
 	}
 	if err := out.Flush(); err != nil {
 		return fmt.Errorf("write to stdout: %w", err)

@@ -1,7 +1,10 @@
 package jetstream
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"iter"
 	"slices"
 
@@ -48,3 +51,39 @@ func (q *Queue) Browse(ctx context.Context, states ...queue.State) iter.Seq2[que
 }
 
 var _ queue.Browser = (*Queue)(nil)
+
+// PeekMessage reads the message called id, in the queue's stream or its
+// dead letters, or the oldest ready one when id is "", without taking it.
+func (q *Queue) PeekMessage(ctx context.Context, id queue.ID) (queue.Peeked, error) {
+	var m Entry
+	var err error
+	if id != "" {
+		m, err = q.Peek(ctx, id)
+	} else {
+		m, err = q.oldestReady(ctx)
+	}
+	if err != nil {
+		return queue.Peeked{}, err
+	}
+	return queue.Peeked{
+		Entry: queue.Entry{ID: m.ID, State: m.State, Size: int64(len(m.Body)), Sent: m.Sent,
+			Priority: queue.DefaultPriority, Headers: len(m.Headers)},
+		Headers: m.Headers, Size: int64(len(m.Body)), Body: io.NopCloser(bytes.NewReader(m.Body)),
+	}, nil
+}
+
+// oldestReady returns the oldest ready message: an error matching
+// queue.ErrEmpty when none is ready.
+func (q *Queue) oldestReady(ctx context.Context) (Entry, error) {
+	for m, err := range q.Messages(ctx) {
+		if err != nil {
+			return m, err
+		}
+		if m.State == StateReady {
+			return m, nil
+		}
+	}
+	return Entry{}, fmt.Errorf("queue %s: %w", q.name, queue.ErrEmpty)
+}
+
+var _ queue.Peeker = (*Queue)(nil)

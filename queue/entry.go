@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"io"
 	"iter"
 	"time"
 )
@@ -39,4 +40,28 @@ type Browser interface {
 	// delayed, those in flight, and the dead letters. It changes
 	// nothing, and sees messages come and go as it walks.
 	Browse(ctx context.Context, states ...State) iter.Seq2[Entry, error]
+}
+
+// Peeked is a message looked at without taking it.
+type Peeked struct {
+	// Entry describes it.
+	Entry Entry
+	// Headers are its headers, in order.
+	Headers []Header
+	// Request says that it is a request, whose sender waits for a reply.
+	Request bool
+	// Size is the size of Body, which may differ from Entry.Size where
+	// the backend stores bodies encrypted.
+	Size int64
+	// Body reads its body; close it when done.
+	Body io.ReadCloser
+}
+
+// Peeker is a Queue whose messages can be read without taking them.
+type Peeker interface {
+	Queue
+	// PeekMessage returns the message called id, in any state, or the
+	// oldest ready one when id is "": an error matching ErrEmpty when
+	// none is ready, ErrNoMessage when id names none.
+	PeekMessage(ctx context.Context, id ID) (Peeked, error)
 }
