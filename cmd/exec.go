@@ -78,10 +78,7 @@ func logFlags(c *cli.Context, e *env) (logSettings, error) {
 // cancelled by the first SIGINT or SIGTERM; a second one stops the running
 // commands at once.
 func runExec(ctx context.Context, e *env, q queue.Queue, o execOptions) error {
-	co := worker.CommandOptions{Stdout: e.Out, Stderr: o.stderr, Logger: o.log}
-	if natsRoot(e.root) {
-		co.Root = e.root
-	}
+	co := worker.CommandOptions{Stdout: e.Out, Stderr: o.stderr, Logger: o.log, Root: e.root}
 	if err := openTo(e, o, &co); err != nil {
 		return err
 	}
@@ -131,6 +128,10 @@ func runExec(ctx context.Context, e *env, q queue.Queue, o execOptions) error {
 	go interruptOnSecond(ctx, sigs, done, w)
 
 	err = w.Run(ctx)
+	if errors.Is(err, worker.ErrCannotRun) && natsRoot(e.root) {
+		// The server counted the delivery: it cannot take one back.
+		return withHint(err, "the message was put back, its delivery counted as an attempt; fix the command and start the worker again")
+	}
 	if errors.Is(err, worker.ErrCannotRun) {
 		return withHint(err, "the message was put back untouched; fix the command and start the worker again")
 	}
