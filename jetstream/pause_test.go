@@ -44,3 +44,31 @@ func TestAPausedQueueHandsOutNothingUntilResumed(t *testing.T) {
 		t.Errorf("after the resume: %q", b)
 	}
 }
+
+// A summary tells what pq stat shows: the counts, the bytes, the oldest
+// ready message, the replicas, a pause, and with since the sends since
+// the backend's last summary of the queue.
+func TestSummarizeCountsSendsBetweenSummaries(t *testing.T) {
+	q := newQueue(t, "q", InitOptions{})
+	ctx := testCtx(t)
+	send(t, q, "one")
+	first, err := q.Summarize(ctx, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Ready != 1 || first.Replicas != 1 || first.Bytes == 0 || first.OldestReady.IsZero() || first.Paused {
+		t.Errorf("first summary %+v", first)
+	}
+	send(t, q, "two")
+	send(t, q, "three")
+	if err := q.Pause(ctx); err != nil {
+		t.Fatal(err)
+	}
+	next, err := q.Summarize(ctx, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.SentAfter != 2 || next.Ready != 3 || !next.Paused {
+		t.Errorf("second summary %+v, want 2 sent since the first, 3 ready, paused", next)
+	}
+}
