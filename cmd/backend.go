@@ -80,6 +80,22 @@ func (e *env) openExisting(ctx context.Context, name string) (queue.Queue, error
 	return q.Queue(), nil
 }
 
+// openAs opens the existing queue called name as T, the optional
+// interface of package queue that the command needs, or refuses the
+// command on a backend without it.
+func openAs[T queue.Queue](ctx context.Context, e *env, name, command string) (T, error) {
+	var none T
+	q, err := e.openExisting(ctx, name)
+	if err != nil {
+		return none, err
+	}
+	t, ok := q.(T)
+	if !ok {
+		return none, unsupported(e, "pq "+command)
+	}
+	return t, nil
+}
+
 // queueNames lists the root's queues.
 func (e *env) queueNames(ctx context.Context) ([]string, error) {
 	if natsRoot(e.root) {
@@ -96,13 +112,9 @@ func onPauser(e *env, do func(queue.Pauser, context.Context) error) cli.ActionFu
 		if err != nil {
 			return err
 		}
-		q, err := e.openExisting(c.Context, name)
+		p, err := openAs[queue.Pauser](c.Context, e, name, c.Command.Name)
 		if err != nil {
 			return err
-		}
-		p, ok := q.(queue.Pauser)
-		if !ok {
-			return unsupported(e, "pq "+c.Command.Name)
 		}
 		return do(p, c.Context)
 	}

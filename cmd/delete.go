@@ -45,13 +45,9 @@ func deleteCommand(e *env) *cli.Command {
 
 func runDelete(e *env, o deleteOptions) error {
 	ctx := context.Background()
-	q, err := e.openExisting(ctx, o.queue)
+	d, err := openAs[queue.Deleter](ctx, e, o.queue, "delete")
 	if err != nil {
 		return err
-	}
-	d, ok := q.(queue.Deleter)
-	if !ok {
-		return unsupported(e, "pq delete")
 	}
 	if !o.force {
 		// Refuse before asking; Delete looks again.
@@ -64,7 +60,7 @@ func runDelete(e *env, o deleteOptions) error {
 		}
 	}
 	if !o.yes {
-		s, err := q.Stat(ctx)
+		s, err := d.Stat(ctx)
 		if err != nil {
 			return err
 		}

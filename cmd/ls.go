@@ -114,13 +114,9 @@ type lsJSON struct {
 
 func runLs(e *env, o lsOptions) error {
 	ctx := context.Background()
-	q, err := e.openExisting(ctx, o.queue)
+	b, err := openAs[queue.Browser](ctx, e, o.queue, "ls")
 	if err != nil {
 		return err
-	}
-	b, ok := q.(queue.Browser)
-	if !ok {
-		return unsupported(e, "pq ls")
 	}
 	at := time.Now()
 	entries := func(yield func(lsJSON, error) bool) {

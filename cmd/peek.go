@@ -58,13 +58,9 @@ func peekCommand(e *env) *cli.Command {
 
 func runPeek(e *env, o peekOptions) error {
 	ctx := context.Background()
-	q, err := e.openExisting(ctx, o.queue)
+	pk, err := openAs[queue.Peeker](ctx, e, o.queue, "peek")
 	if err != nil {
 		return err
-	}
-	pk, ok := q.(queue.Peeker)
-	if !ok {
-		return unsupported(e, "pq peek")
 	}
 	m, err := pk.PeekMessage(ctx, o.id)
 	if errors.Is(err, queue.ErrEmpty) {

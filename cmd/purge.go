@@ -68,17 +68,13 @@ func parseStates(command string, names []string) ([]spool.State, error) {
 
 func runPurge(e *env, o purgeOptions) error {
 	ctx := context.Background()
-	q, err := e.openExisting(ctx, o.queue)
+	pq, err := openAs[queue.Purger](ctx, e, o.queue, "purge")
 	if err != nil {
 		return err
 	}
-	pq, ok := q.(queue.Purger)
-	if !ok {
-		return unsupported(e, "pq purge")
-	}
 	var total int64 = -1
 	if !o.yes {
-		st, err := q.Stat(ctx)
+		st, err := pq.Stat(ctx)
 		if err != nil {
 			return err
 		}

@@ -50,13 +50,9 @@ func recoverCommand(e *env) *cli.Command {
 
 func runRecover(e *env, o recoverOptions) error {
 	ctx := context.Background()
-	q, err := e.openExisting(ctx, o.queue)
+	r, err := openAs[queue.Recoverer](ctx, e, o.queue, "recover")
 	if err != nil {
 		return err
-	}
-	r, ok := q.(queue.Recoverer)
-	if !ok {
-		return unsupported(e, "pq recover")
 	}
 	out := bufio.NewWriter(e.Out)
 	// What was done is printed even when a later step fails.

@@ -59,13 +59,9 @@ func retryCommand(e *env) *cli.Command {
 
 func runRetry(e *env, o retryOptions) error {
 	ctx := context.Background()
-	q, err := e.openExisting(ctx, o.queue)
+	rq, err := openAs[queue.Redriver](ctx, e, o.queue, "retry")
 	if err != nil {
 		return err
-	}
-	rq, ok := q.(queue.Redriver)
-	if !ok {
-		return unsupported(e, "pq retry")
 	}
 	moved, err := rq.Redrive(ctx, o.ids...)
 	if errors.Is(err, spool.ErrNoMessage) {

@@ -43,13 +43,9 @@ func rmCommand(e *env) *cli.Command {
 
 func runRm(e *env, o rmOptions) error {
 	ctx := context.Background()
-	q, err := e.openExisting(ctx, o.queue)
+	rq, err := openAs[queue.Remover](ctx, e, o.queue, "rm")
 	if err != nil {
 		return err
-	}
-	rq, ok := q.(queue.Remover)
-	if !ok {
-		return unsupported(e, "pq rm")
 	}
 	r, err := rq.Remove(ctx, o.ids...)
 	if err != nil {

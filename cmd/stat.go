@@ -97,13 +97,9 @@ func gather(e *env, names []string, since time.Time) ([]queueStat, error) {
 	}
 	out := make([]queueStat, 0, len(names))
 	for _, n := range names {
-		q, err := e.openExisting(ctx, n)
+		sz, err := openAs[queue.Summarizer](ctx, e, n, "stat")
 		if err != nil {
 			return nil, err
-		}
-		sz, ok := q.(queue.Summarizer)
-		if !ok {
-			return nil, unsupported(e, "pq stat")
 		}
 		s, err := sz.Summarize(ctx, since)
 		if err != nil {
