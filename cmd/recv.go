@@ -487,7 +487,7 @@ func newReceiver(ctx context.Context, q queue.Queue, wait bool) (queue.Receiver,
 // by claiming one, and neither claim nor error when r can wait without
 // claiming (a spool's receiver), after which the caller claims again.
 func waitClaim(ctx context.Context, r queue.Receiver) (queue.Claim, error) {
-	if w, ok := r.(interface{ Wait(context.Context) error }); ok {
+	if w, ok := r.(queue.Waiter); ok {
 		return nil, w.Wait(ctx)
 	}
 	return r.Claim(ctx, true)

@@ -155,6 +155,16 @@ type BatchClaimer interface {
 	ClaimBatch(ctx context.Context, n int) ([]Claim, error)
 }
 
+// Waiter is a Receiver that can wait for a message without claiming it,
+// as a spool's can: whoever uses it then waits between claims itself, and
+// may do other work while it waits.
+type Waiter interface {
+	Receiver
+	// Wait blocks until a message may be ready, or ctx is done; then
+	// claim again.
+	Wait(ctx context.Context) error
+}
+
 // Claim is a message claimed by one consumer. Exactly one of Ack, Retry,
 // Release and DeadLetter ends it; until then no other consumer gets the
 // message, as long as the claimer lives (and, where the backend needs it,

@@ -242,4 +242,5 @@ var (
 	_ queue.BatchSender = (*backendQueue)(nil)
 	_ queue.DedupSender = (*backendQueue)(nil)
 	_ queue.Claim       = (*Claim)(nil)
+	_ queue.Waiter      = (*backendReceiver)(nil)
 )

@@ -480,7 +480,7 @@ func (w *Worker) idle(ctx context.Context, r queue.Receiver, busy int) (bool, er
 	if w.o.Wait {
 		w.cleanReplies()
 		w.pruneDeadLetters()
-		wr, ok := r.(waiter)
+		wr, ok := r.(queue.Waiter)
 		if !ok {
 			return ctx.Err() == nil, nil // the claim waited
 		}
@@ -597,22 +597,15 @@ func (w *Worker) shuttingDown() bool {
 	}
 }
 
-// waiter is a receiver that can wait for a message without claiming it, as
-// a spool's can: the worker then waits between claims itself, and tidies
-// the queue while it waits.
-type waiter interface {
-	Wait(ctx context.Context) error
-}
-
-// idleClaim bounds a waiting claim on a receiver that is not a waiter, so
-// that the worker still tidies the queue while it waits.
+// idleClaim bounds a waiting claim on a receiver that is not a
+// queue.Waiter, so that the worker still tidies the queue while it waits.
 const idleClaim = 2 * time.Second
 
 // claim claims the next message. A waiting worker whose receiver is not a
-// waiter waits in the claim itself, up to idleClaim, after which the queue
+// queue.Waiter waits in the claim itself, up to idleClaim, after which the queue
 // counts as empty.
 func (w *Worker) claim(ctx context.Context, r queue.Receiver) (queue.Claim, error) {
-	if _, ok := r.(waiter); ok || !w.o.Wait {
+	if _, ok := r.(queue.Waiter); ok || !w.o.Wait {
 		return r.Claim(ctx, false)
 	}
 	cctx, cancel := context.WithTimeout(ctx, idleClaim)
