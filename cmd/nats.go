@@ -121,7 +121,7 @@ func existingNATSQueue(ctx context.Context, e *env, name string) (*jetstream.Que
 	if err != nil {
 		return nil, err
 	}
-	if _, err := q.Stat(ctx); err != nil {
+	if err := q.Check(ctx); err != nil {
 		return nil, withNATSHint(err)
 	}
 	return q, nil

@@ -252,23 +252,34 @@ func (q *Queue) consumer(ctx context.Context) (jetstream.Consumer, error) {
 // does not tell them apart. Delayed is always 0. Dead is what the
 // dead-letter stream holds.
 func (q *Queue) Stat(ctx context.Context) (queue.Stats, error) {
+	s, _, err := q.stat(ctx)
+	return s, err
+}
+
+// stat is Stat, which also returns the consumer, whose cached info is as
+// fresh as the counts: two requests in all.
+func (q *Queue) stat(ctx context.Context) (queue.Stats, jetstream.Consumer, error) {
 	c, err := q.consumer(ctx)
 	if err != nil {
-		return queue.Stats{}, err
+		return queue.Stats{}, nil, err
 	}
+	ci := c.CachedInfo() // the lookup's answer
+	s := queue.Stats{Ready: int(ci.NumPending), Claimed: ci.NumAckPending}
 	ctx, cancel := q.b.bound(ctx)
 	defer cancel()
-	ci, err := c.Info(ctx)
-	if err != nil {
-		return queue.Stats{}, fmt.Errorf("stat %s: %w", q.name, err)
-	}
-	s := queue.Stats{Ready: int(ci.NumPending), Claimed: ci.NumAckPending}
 	ds, err := q.b.js.Stream(ctx, q.dead)
 	if err != nil {
-		return queue.Stats{}, fmt.Errorf("stat %s: %w", q.name, err)
+		return queue.Stats{}, nil, fmt.Errorf("stat %s: %w", q.name, err)
 	}
 	s.Dead = int(ds.CachedInfo().State.Msgs)
-	return s, nil
+	return s, c, nil
+}
+
+// Check reports whether the queue exists, with one request: an error
+// matching queue.ErrNoQueue, with a hint, when it does not.
+func (q *Queue) Check(ctx context.Context) error {
+	_, err := q.consumer(ctx)
+	return err
 }
 
 // Replicas returns how many replicas the queue's stream has, so that

@@ -18,11 +18,7 @@ import (
 // sends counted are those since the backend last summarized the queue
 // (pq stat --watch), from the stream's sequence numbers.
 func (q *Queue) Summarize(ctx context.Context, since time.Time) (queue.Summary, error) {
-	st, err := q.Stat(ctx)
-	if err != nil {
-		return queue.Summary{}, err
-	}
-	c, err := q.consumer(ctx)
+	st, c, err := q.stat(ctx)
 	if err != nil {
 		return queue.Summary{}, err
 	}
