@@ -16,12 +16,20 @@ import (
 	"pq/worker"
 )
 
+// boundedCtx returns a context that ends with the test or after 30 s, so
+// that a wait that is never answered fails the test instead of hanging it.
+func boundedCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
 // natsQueue starts a NATS server and returns a queue on it whose claims
 // lapse after ackWait without a renewal.
 func natsQueue(t *testing.T, ackWait time.Duration) queue.Queue {
 	t.Helper()
 	s := natstest.Start(t)
-	ctx := t.Context()
+	ctx := boundedCtx(t)
 	b, err := jetstream.Dial(ctx, s.URL(), jetstream.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +51,7 @@ func natsQueue(t *testing.T, ackWait time.Duration) queue.Queue {
 func TestAWorkerOnNATSRenewsTheClaimOfALongHandler(t *testing.T) {
 	const ackWait = time.Second
 	q := natsQueue(t, ackWait)
-	ctx := t.Context()
+	ctx := boundedCtx(t)
 	if _, err := q.Send(ctx, queue.Message{Body: strings.NewReader("slow")}); err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +93,7 @@ func TestAWorkerOnNATSRenewsTheClaimOfALongHandler(t *testing.T) {
 // a reply that nobody waits for is discarded while its request is acked.
 func TestACommandAnswersRequestsOnNATS(t *testing.T) {
 	q := natsQueue(t, 5*time.Second)
-	ctx := t.Context()
+	ctx := boundedCtx(t)
 	rq := q.(queue.Requester)
 	ask := func(body string) queue.Request {
 		t.Helper()
@@ -121,8 +129,13 @@ func TestACommandAnswersRequestsOnNATS(t *testing.T) {
 		t.Errorf("reply %q", got)
 	}
 	var dl *queue.DeadLetterError
-	if err := <-failures; !errors.As(err, &dl) || !strings.Contains(dl.Reason.Cause, "exit status 100") {
-		t.Errorf("a dead-lettered request's Wait: %v, want a DeadLetterError with its cause", err)
+	select {
+	case err := <-failures:
+		if !errors.As(err, &dl) || !strings.Contains(dl.Reason.Cause, "exit status 100") {
+			t.Errorf("a dead-lettered request's Wait: %v, want a DeadLetterError with its cause", err)
+		}
+	case <-time.After(5 * time.Second): // the notice comes with the dead letter, before Run returns
+		t.Fatal("the requester of a dead-lettered request heard nothing")
 	}
 	if s, err := q.Stat(ctx); err != nil || s.Ready+s.Claimed != 0 || s.Dead != 1 {
 		t.Errorf("after the worker: %+v, %v; want the withdrawn request acked, one dead letter", s, err)
@@ -133,7 +146,7 @@ func TestACommandAnswersRequestsOnNATS(t *testing.T) {
 // together, and still handles each message exactly once.
 func TestAWorkerOnNATSHandlesEachMessageOnce(t *testing.T) {
 	q := natsQueue(t, 5*time.Second)
-	ctx := t.Context()
+	ctx := boundedCtx(t)
 	const n = 200
 	var msgs []queue.Message
 	for i := range n {
