@@ -274,7 +274,7 @@ func extendKeepsOut(t *testing.T, h Harness) {
 	other := receiver(t, ctx, q)
 	hold := 200 * time.Millisecond
 	if x, ok := c.(queue.Extender); ok {
-		hold = 3 * x.ExtendEvery()
+		hold = 6 * x.ExtendEvery() // twice as long as a claim lives unrenewed
 	}
 	tick := hold / 6
 	for end := time.Now().Add(hold); time.Now().Before(end); {
